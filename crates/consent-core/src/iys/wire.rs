@@ -1,0 +1,425 @@
+//! İYS's JSON shapes and the mapping from the domain to them.
+//!
+//! The consent body carries only the eight keys İYS accepts (any other is its H118), and optional
+//! keys without a value are left out: İYS refuses `null` and `""` for them (H267) and an empty
+//! retailer list (H163).
+
+use core::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::recipient::Recipient;
+use crate::time::{IysDateTime, iys_epoch};
+use crate::vocabulary::{Channel, ConsentStatus, RecipientType, Source};
+
+/// İYS's `type`: the channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum IysType {
+    /// Voice call.
+    #[serde(rename = "ARAMA")]
+    Call,
+    /// SMS.
+    #[serde(rename = "MESAJ")]
+    Sms,
+    /// E-mail.
+    #[serde(rename = "EPOSTA")]
+    Email,
+}
+
+/// İYS's `status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum IysStatus {
+    /// Consent.
+    #[serde(rename = "ONAY")]
+    Granted,
+    /// Refusal.
+    #[serde(rename = "RET")]
+    Rejected,
+}
+
+/// İYS's `recipientType`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum IysRecipientType {
+    /// A private person.
+    #[serde(rename = "BIREYSEL")]
+    Individual,
+    /// A merchant.
+    #[serde(rename = "TACIR")]
+    Merchant,
+}
+
+/// İYS's `source`: the provider's own `HS_*` values and the `IYS_*` values only İYS writes,
+/// which arrive through pull, push and the daily files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[allow(missing_docs)]
+pub enum IysSource {
+    #[serde(rename = "HS_2015")]
+    Before2015,
+    #[serde(rename = "HS_KARAR")]
+    ProviderDecision,
+    #[serde(rename = "HS_FIZIKSEL_ORTAM")]
+    PhysicalSetting,
+    #[serde(rename = "HS_ISLAK_IMZA")]
+    WetSignature,
+    #[serde(rename = "HS_ETKINLIK")]
+    Event,
+    #[serde(rename = "HS_ATM")]
+    Atm,
+    #[serde(rename = "HS_EORTAM")]
+    ElectronicMedium,
+    #[serde(rename = "HS_WEB")]
+    Web,
+    #[serde(rename = "HS_MOBIL")]
+    MobileApp,
+    #[serde(rename = "HS_MESAJ")]
+    Sms,
+    #[serde(rename = "HS_EPOSTA")]
+    Email,
+    #[serde(rename = "HS_CAGRI_MERKEZI")]
+    CallCentre,
+    #[serde(rename = "HS_SOSYAL_MEDYA")]
+    SocialMedia,
+    /// Through İYS's short number 3338.
+    #[serde(rename = "IYS_KISAMESAJ")]
+    IysShortNumber,
+    /// Through İYS's call centre.
+    #[serde(rename = "IYS_CM")]
+    IysCallCentre,
+    /// On İYS's web site.
+    #[serde(rename = "IYS_WEB")]
+    IysWeb,
+    /// On İYS's web site, adding the brand for the first time.
+    #[serde(rename = "IYS_WEB_YENI")]
+    IysWebNewBrand,
+    /// In İYS's mobile app.
+    #[serde(rename = "IYS_MOBIL")]
+    IysMobile,
+    /// Through an e-mail İYS sent.
+    #[serde(rename = "IYS_EPOSTA")]
+    IysEmail,
+    /// The operator reported the line closed.
+    #[serde(rename = "IYS_AHS_HAT_KAPATMA")]
+    IysLineClosed,
+    /// İYS's embeddable form, verified by e-mail.
+    #[serde(rename = "IYS_FRAME_EPOSTA")]
+    IysFrameEmail,
+    /// İYS's embeddable form, verified by SMS.
+    #[serde(rename = "IYS_FRAME_SMS")]
+    IysFrameSms,
+}
+
+impl IysSource {
+    /// Whether İYS itself recorded the movement (a citizen acting in İYS), rather than a provider.
+    pub const fn is_from_iys(self) -> bool {
+        matches!(
+            self,
+            IysSource::IysShortNumber
+                | IysSource::IysCallCentre
+                | IysSource::IysWeb
+                | IysSource::IysWebNewBrand
+                | IysSource::IysMobile
+                | IysSource::IysEmail
+                | IysSource::IysLineClosed
+                | IysSource::IysFrameEmail
+                | IysSource::IysFrameSms
+        )
+    }
+}
+
+impl From<Channel> for IysType {
+    fn from(channel: Channel) -> Self {
+        match channel {
+            Channel::Sms => IysType::Sms,
+            Channel::Call => IysType::Call,
+            Channel::Email => IysType::Email,
+        }
+    }
+}
+
+impl From<IysType> for Channel {
+    fn from(channel: IysType) -> Self {
+        match channel {
+            IysType::Sms => Channel::Sms,
+            IysType::Call => Channel::Call,
+            IysType::Email => Channel::Email,
+        }
+    }
+}
+
+impl From<ConsentStatus> for IysStatus {
+    fn from(status: ConsentStatus) -> Self {
+        match status {
+            ConsentStatus::Granted => IysStatus::Granted,
+            ConsentStatus::Rejected => IysStatus::Rejected,
+        }
+    }
+}
+
+impl From<IysStatus> for ConsentStatus {
+    fn from(status: IysStatus) -> Self {
+        match status {
+            IysStatus::Granted => ConsentStatus::Granted,
+            IysStatus::Rejected => ConsentStatus::Rejected,
+        }
+    }
+}
+
+impl From<RecipientType> for IysRecipientType {
+    fn from(recipient_type: RecipientType) -> Self {
+        match recipient_type {
+            RecipientType::Individual => IysRecipientType::Individual,
+            RecipientType::Merchant => IysRecipientType::Merchant,
+        }
+    }
+}
+
+impl From<IysRecipientType> for RecipientType {
+    fn from(recipient_type: IysRecipientType) -> Self {
+        match recipient_type {
+            IysRecipientType::Individual => RecipientType::Individual,
+            IysRecipientType::Merchant => RecipientType::Merchant,
+        }
+    }
+}
+
+impl From<Source> for IysSource {
+    fn from(source: Source) -> Self {
+        match source {
+            Source::Before2015 => IysSource::Before2015,
+            Source::ProviderDecision => IysSource::ProviderDecision,
+            Source::PhysicalSetting => IysSource::PhysicalSetting,
+            Source::WetSignature => IysSource::WetSignature,
+            Source::Event => IysSource::Event,
+            Source::Atm => IysSource::Atm,
+            Source::ElectronicMedium => IysSource::ElectronicMedium,
+            Source::Web => IysSource::Web,
+            Source::MobileApp => IysSource::MobileApp,
+            Source::Sms => IysSource::Sms,
+            Source::Email => IysSource::Email,
+            Source::CallCentre => IysSource::CallCentre,
+            Source::SocialMedia => IysSource::SocialMedia,
+        }
+    }
+}
+
+/// The body of İYS's consent-add endpoints (İYS's `Consent` schema), exactly as sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct IysConsent {
+    /// `+90` and ten digits, or a lower-case e-mail address.
+    pub recipient: String,
+    /// The channel.
+    #[serde(rename = "type")]
+    pub channel: IysType,
+    /// How the consent was obtained.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<IysSource>,
+    /// Consent or refusal.
+    pub status: IysStatus,
+    /// `YYYY-MM-DD HH:mm:ss` in Turkish time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consent_date: Option<String>,
+    /// Individual or merchant.
+    pub recipient_type: IysRecipientType,
+    /// The İYS number of the dealer that mediated the consent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retailer_code: Option<u64>,
+    /// The İYS numbers of dealers allowed to use the consent; never empty when present.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retailer_access: Option<Vec<u64>>,
+}
+
+/// One movement the provider wants İYS to record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Movement<'a> {
+    /// The normalised address.
+    pub recipient: &'a Recipient,
+    /// The channel.
+    pub channel: Channel,
+    /// Individual or merchant.
+    pub recipient_type: RecipientType,
+    /// Consent or refusal.
+    pub status: ConsentStatus,
+    /// How it was obtained.
+    pub source: Source,
+    /// When, as İYS will record it.
+    pub consent_date: IysDateTime,
+    /// The dealer that mediated it, if any.
+    pub retailer_code: Option<u64>,
+    /// Dealers allowed to use it, if any.
+    pub retailer_access: &'a [u64],
+}
+
+/// The most dealers one consent may name, by İYS's schema.
+pub const MAX_RETAILER_ACCESS: usize = 3_000;
+
+impl IysConsent {
+    /// Builds the body İYS accepts for `movement`, checking İYS's rules that a record alone decides.
+    pub fn from_movement(movement: &Movement<'_>) -> Result<IysConsent, MovementError> {
+        let channel_fits = matches!(
+            (movement.channel.is_phone(), movement.recipient),
+            (true, Recipient::Phone(_)) | (false, Recipient::Email(_))
+        );
+        if !channel_fits {
+            return Err(MovementError::ChannelMismatch);
+        }
+        if movement.consent_date.to_instant() < iys_epoch() {
+            return Err(MovementError::BeforeIysEpoch);
+        }
+        if movement.source == Source::ProviderDecision && movement.status != ConsentStatus::Rejected
+        {
+            return Err(MovementError::ProviderDecisionMustRefuse);
+        }
+        if movement.source == Source::Before2015
+            && movement.consent_date != IysDateTime::from_instant(iys_epoch())
+        {
+            return Err(MovementError::Before2015DateMustBeEpoch);
+        }
+        if movement.retailer_access.len() > MAX_RETAILER_ACCESS {
+            return Err(MovementError::TooManyRetailers);
+        }
+        Ok(IysConsent {
+            recipient: movement.recipient.normalised(),
+            channel: movement.channel.into(),
+            source: Some(movement.source.into()),
+            status: movement.status.into(),
+            consent_date: Some(movement.consent_date.to_string()),
+            recipient_type: movement.recipient_type.into(),
+            retailer_code: movement.retailer_code,
+            retailer_access: (!movement.retailer_access.is_empty())
+                .then(|| movement.retailer_access.to_vec()),
+        })
+    }
+}
+
+/// Why a movement cannot be sent to İYS as it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MovementError {
+    /// The address does not fit the channel (İYS's H464).
+    ChannelMismatch,
+    /// The date is before 2015-05-01 00:00:00 (H156).
+    BeforeIysEpoch,
+    /// A provider's own decision must be a refusal (H408).
+    ProviderDecisionMustRefuse,
+    /// A pre-2015 consent must carry exactly 2015-05-01 00:00:00 (H155).
+    Before2015DateMustBeEpoch,
+    /// More dealers than İYS accepts (H126).
+    TooManyRetailers,
+}
+
+impl MovementError {
+    /// The İYS error code İYS would answer with.
+    pub const fn iys_code(self) -> &'static str {
+        match self {
+            MovementError::ChannelMismatch => "H464",
+            MovementError::BeforeIysEpoch => "H156",
+            MovementError::ProviderDecisionMustRefuse => "H408",
+            MovementError::Before2015DateMustBeEpoch => "H155",
+            MovementError::TooManyRetailers => "H126",
+        }
+    }
+}
+
+impl fmt::Display for MovementError {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str(match self {
+            MovementError::ChannelMismatch => "the recipient does not fit the channel",
+            MovementError::BeforeIysEpoch => "the consent date is before 2015-05-01 00:00:00",
+            MovementError::ProviderDecisionMustRefuse => "a provider decision must be a refusal",
+            MovementError::Before2015DateMustBeEpoch => {
+                "a consent from before 2015 must be dated 2015-05-01 00:00:00"
+            }
+            MovementError::TooManyRetailers => "too many dealers in retailer access",
+        })
+    }
+}
+
+impl std::error::Error for MovementError {}
+
+/// İYS's answer to a single add: the registration's id and time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AddConsentResponse {
+    /// 64 characters identifying the registration.
+    pub transaction_id: String,
+    /// When İYS registered it, `YYYY-MM-DD HH:mm:ss`.
+    pub creation_date: String,
+}
+
+/// İYS's error body: `{"errors": [...]}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IysErrorBody {
+    /// One entry per problem.
+    pub errors: Vec<IysErrorEntry>,
+}
+
+/// One problem İYS reports.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IysErrorEntry {
+    /// The H-code, such as `H175`.
+    pub code: String,
+    /// İYS's Turkish message.
+    pub message: String,
+    /// The offending fields.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<Vec<String>>,
+    /// The offending value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<serde_value::Value>,
+    /// The item's position in a batch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub index: Option<u32>,
+}
+
+/// A loosely typed JSON value, for fields İYS fills with whatever it found.
+pub mod serde_value {
+    use serde::{Deserialize, Serialize};
+
+    /// A scalar as İYS reports it in an error's `value`.
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(untagged)]
+    pub enum Value {
+        /// A string value.
+        Text(String),
+        /// An integer value.
+        Integer(i64),
+        /// A boolean value.
+        Boolean(bool),
+    }
+}
+
+/// One movement as İYS reports it in pull (`consents/changes`), push and status answers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IysMovement {
+    /// `YYYY-MM-DD HH:mm:ss`; may be missing for a merchant's line-closure record.
+    #[serde(default)]
+    pub consent_date: Option<String>,
+    /// When İYS registered it.
+    pub creation_date: String,
+    /// Who recorded it.
+    pub source: IysSource,
+    /// The address.
+    pub recipient: String,
+    /// Individual or merchant.
+    pub recipient_type: IysRecipientType,
+    /// Consent or refusal.
+    pub status: IysStatus,
+    /// The channel.
+    #[serde(rename = "type")]
+    pub channel: IysType,
+    /// İYS's id of the movement.
+    pub transaction_id: String,
+    /// The citizen's name, only when they added the brand in İYS.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub citizen_name: Option<String>,
+}
+
+/// The answer of `GET .../consents/changes`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangesResponse {
+    /// The cursor to pass as `after` next time.
+    pub after: String,
+    /// The movements, oldest registration first.
+    pub list: Vec<IysMovement>,
+}

@@ -1,0 +1,376 @@
+//! The consent record: one channel decision with the proof of what the person saw.
+
+use core::fmt;
+
+use sha2::{Digest, Sha256};
+
+use crate::contract::{ErrorCode, WireEvidence, WireRecord};
+use crate::recipient::{Recipient, RecipientError};
+use crate::time::{TimeError, Timestamp};
+use crate::vocabulary::{CaptureSource, Channel, ConsentStatus, Locale, Mode, RecipientType};
+
+/// Upper bounds on evidence fields, in bytes: generous for real pages, small enough that a record
+/// cannot be used to store arbitrary data.
+pub mod limits {
+    /// The consent text of one box.
+    pub const TEXT: usize = 4_096;
+    /// The text version label.
+    pub const TEXT_VERSION: usize = 64;
+    /// The page URL.
+    pub const PAGE_URL: usize = 2_048;
+    /// The form id.
+    pub const FORM_ID: usize = 128;
+    /// The user agent.
+    pub const USER_AGENT: usize = 512;
+    /// The SDK version.
+    pub const SDK_VERSION: usize = 32;
+    /// The recipient as typed.
+    pub const RECIPIENT: usize = 320;
+}
+
+/// A record's id: a UUID of version 7, whose first 48 bits are the creation time in milliseconds.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RecordId([u8; 16]);
+
+impl RecordId {
+    /// Makes a version-7 id from a Unix time in milliseconds and ten random bytes.
+    pub fn v7(unix_millis: u64, random: [u8; 10]) -> RecordId {
+        let mut bytes = [0_u8; 16];
+        bytes[..6].copy_from_slice(&unix_millis.to_be_bytes()[2..]);
+        bytes[6..].copy_from_slice(&random);
+        bytes[6] = 0x70 | (bytes[6] & 0x0f);
+        bytes[8] = 0x80 | (bytes[8] & 0x3f);
+        RecordId(bytes)
+    }
+
+    /// Parses the hyphenated form `0193741f-6c2a-7b1e-9a51-3f0c2d7e8a11` (either case) and checks
+    /// that it is a version-7 UUID of the RFC 9562 variant.
+    pub fn parse(text: &str) -> Result<RecordId, RecordIdError> {
+        let bytes = text.as_bytes();
+        if bytes.len() != 36 {
+            return Err(RecordIdError::Shape);
+        }
+        let mut id = [0_u8; 16];
+        let mut nibbles = 0;
+        for (index, &byte) in bytes.iter().enumerate() {
+            if matches!(index, 8 | 13 | 18 | 23) {
+                if byte != b'-' {
+                    return Err(RecordIdError::Shape);
+                }
+                continue;
+            }
+            let value = match byte {
+                b'0'..=b'9' => byte - b'0',
+                b'a'..=b'f' => byte - b'a' + 10,
+                b'A'..=b'F' => byte - b'A' + 10,
+                _ => return Err(RecordIdError::Shape),
+            };
+            id[nibbles / 2] |= if nibbles % 2 == 0 { value << 4 } else { value };
+            nibbles += 1;
+        }
+        if id[6] >> 4 != 7 || id[8] >> 6 != 0b10 {
+            return Err(RecordIdError::NotVersion7);
+        }
+        Ok(RecordId(id))
+    }
+
+    /// The creation time written into the id, in milliseconds since the Unix epoch.
+    pub fn unix_millis(self) -> u64 {
+        let mut millis = [0_u8; 8];
+        millis[2..].copy_from_slice(&self.0[..6]);
+        u64::from_be_bytes(millis)
+    }
+
+    /// The sixteen bytes.
+    pub fn as_bytes(&self) -> &[u8; 16] {
+        &self.0
+    }
+}
+
+impl fmt::Display for RecordId {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (index, byte) in self.0.iter().enumerate() {
+            if matches!(index, 4 | 6 | 8 | 10) {
+                formatter.write_str("-")?;
+            }
+            write!(formatter, "{byte:02x}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for RecordId {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(formatter, "RecordId({self})")
+    }
+}
+
+/// Why a record id was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordIdError {
+    /// Not 32 hex digits in the 8-4-4-4-12 hyphenated layout.
+    Shape,
+    /// A UUID, but not version 7 of the RFC 9562 variant.
+    NotVersion7,
+}
+
+impl fmt::Display for RecordIdError {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str(match self {
+            RecordIdError::Shape => "invalid id: expected a hyphenated UUID of 36 characters",
+            RecordIdError::NotVersion7 => "invalid id: expected a version 7 UUID",
+        })
+    }
+}
+
+impl std::error::Error for RecordIdError {}
+
+/// Lower-case hex SHA-256 of the UTF-8 bytes of `text`, as the record's `textSha256`.
+pub fn text_sha256(text: &str) -> String {
+    let digest = Sha256::digest(text.as_bytes());
+    let mut hex = String::with_capacity(64);
+    for byte in digest {
+        hex.push(char::from(b"0123456789abcdef"[usize::from(byte >> 4)]));
+        hex.push(char::from(b"0123456789abcdef"[usize::from(byte & 0x0f)]));
+    }
+    hex
+}
+
+/// What the person saw when deciding, checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Evidence {
+    /// The exact consent text shown.
+    pub text: String,
+    /// Its SHA-256, lower-case hex, equal to `text_sha256(&text)`.
+    pub text_sha256: String,
+    /// The shop's version label of the text.
+    pub text_version: String,
+    /// The language shown.
+    pub locale: Locale,
+    /// The page, an `http` or `https` URL.
+    pub page_url: String,
+    /// The form.
+    pub form_id: String,
+    /// How the widget was embedded.
+    pub mode: Mode,
+    /// The browser's user agent.
+    pub user_agent: String,
+    /// The widget's version.
+    pub sdk_version: String,
+}
+
+/// A validated consent record: one channel decision and its proof.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsentRecord {
+    /// The id and idempotency key.
+    pub id: RecordId,
+    /// The channel.
+    pub channel: Channel,
+    /// The normalised address.
+    pub recipient: Recipient,
+    /// The address as typed, kept as evidence.
+    pub recipient_as_typed: String,
+    /// Individual or merchant.
+    pub recipient_type: RecipientType,
+    /// Granted or rejected.
+    pub status: ConsentStatus,
+    /// The client's clock at the decision.
+    pub consented_at: Timestamp,
+    /// Web page or app web view.
+    pub source: CaptureSource,
+    /// What the person saw.
+    pub evidence: Evidence,
+}
+
+impl ConsentRecord {
+    /// Checks a record as received and builds the validated form.
+    ///
+    /// Every field is checked; the first problem found is returned with the field's name.
+    pub fn from_wire(wire: &WireRecord) -> Result<ConsentRecord, RecordError> {
+        let id = RecordId::parse(&wire.id).map_err(|error| RecordError::new("id", error.into()))?;
+        check_length("recipient", &wire.recipient, limits::RECIPIENT)?;
+        let recipient = Recipient::parse_for(wire.channel, &wire.recipient)
+            .map_err(|error| RecordError::new("recipient", Problem::Recipient(error)))?;
+        let consented_at = Timestamp::parse_rfc3339(&wire.consented_at)
+            .map_err(|error| RecordError::new("consentedAt", Problem::Time(error)))?;
+        let evidence = check_evidence(&wire.evidence)?;
+        Ok(ConsentRecord {
+            id,
+            channel: wire.channel,
+            recipient,
+            recipient_as_typed: wire.recipient.clone(),
+            recipient_type: wire.recipient_type,
+            status: wire.status,
+            consented_at,
+            source: wire.source,
+            evidence,
+        })
+    }
+}
+
+fn check_evidence(wire: &WireEvidence) -> Result<Evidence, RecordError> {
+    check_required("evidence.text", &wire.text, limits::TEXT)?;
+    if text_sha256(&wire.text) != wire.text_sha256 {
+        return Err(RecordError::new(
+            "evidence.textSha256",
+            Problem::TextHashMismatch,
+        ));
+    }
+    check_required(
+        "evidence.textVersion",
+        &wire.text_version,
+        limits::TEXT_VERSION,
+    )?;
+    check_required("evidence.pageUrl", &wire.page_url, limits::PAGE_URL)?;
+    let scheme_end = wire.page_url.find("://").unwrap_or(0);
+    if !matches!(&wire.page_url[..scheme_end], "http" | "https") {
+        return Err(RecordError::new("evidence.pageUrl", Problem::NotHttpUrl));
+    }
+    check_length("evidence.formId", &wire.form_id, limits::FORM_ID)?;
+    check_length("evidence.userAgent", &wire.user_agent, limits::USER_AGENT)?;
+    check_required(
+        "evidence.sdkVersion",
+        &wire.sdk_version,
+        limits::SDK_VERSION,
+    )?;
+    Ok(Evidence {
+        text: wire.text.clone(),
+        text_sha256: wire.text_sha256.clone(),
+        text_version: wire.text_version.clone(),
+        locale: wire.locale,
+        page_url: wire.page_url.clone(),
+        form_id: wire.form_id.clone(),
+        mode: wire.mode,
+        user_agent: wire.user_agent.clone(),
+        sdk_version: wire.sdk_version.clone(),
+    })
+}
+
+fn check_required(field: &'static str, value: &str, limit: usize) -> Result<(), RecordError> {
+    if value.trim().is_empty() {
+        return Err(RecordError::new(field, Problem::Empty));
+    }
+    check_length(field, value, limit)
+}
+
+fn check_length(field: &'static str, value: &str, limit: usize) -> Result<(), RecordError> {
+    if value.len() > limit {
+        return Err(RecordError::new(
+            field,
+            Problem::TooLong {
+                limit,
+                found: value.len(),
+            },
+        ));
+    }
+    if value
+        .chars()
+        .any(|character| character.is_control() && character != '\n')
+    {
+        return Err(RecordError::new(field, Problem::ControlCharacter));
+    }
+    Ok(())
+}
+
+/// Why a record was refused, and which field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordError {
+    field: &'static str,
+    problem: Problem,
+}
+
+/// What was wrong with a field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Problem {
+    /// The id is not a version-7 UUID.
+    Id(RecordIdError),
+    /// The recipient does not fit the channel.
+    Recipient(RecipientError),
+    /// A time could not be read.
+    Time(TimeError),
+    /// `textSha256` is not the SHA-256 of `text`.
+    TextHashMismatch,
+    /// The page URL is not `http` or `https`.
+    NotHttpUrl,
+    /// A required field is empty.
+    Empty,
+    /// A field is longer than its limit, in bytes.
+    TooLong {
+        /// The limit.
+        limit: usize,
+        /// The length found.
+        found: usize,
+    },
+    /// A field holds a control character.
+    ControlCharacter,
+}
+
+impl From<RecordIdError> for Problem {
+    fn from(error: RecordIdError) -> Self {
+        Problem::Id(error)
+    }
+}
+
+impl RecordError {
+    fn new(field: &'static str, problem: Problem) -> RecordError {
+        RecordError { field, problem }
+    }
+
+    /// The field's path inside the record, such as `evidence.textSha256`.
+    pub fn field(&self) -> &'static str {
+        self.field
+    }
+
+    /// What was wrong.
+    pub fn problem(&self) -> Problem {
+        self.problem
+    }
+
+    /// The contract's error code: `invalid_recipient` for addresses, else `invalid_record`.
+    pub fn code(&self) -> ErrorCode {
+        match self.problem {
+            Problem::Recipient(_) => ErrorCode::InvalidRecipient,
+            _ => ErrorCode::InvalidRecord,
+        }
+    }
+
+    /// A finer stable code, such as `phone_not_mobile` or `text_hash_mismatch`.
+    pub fn reason(&self) -> &'static str {
+        match self.problem {
+            Problem::Id(RecordIdError::Shape) => "id_not_uuid",
+            Problem::Id(RecordIdError::NotVersion7) => "id_not_uuid_v7",
+            Problem::Recipient(error) => error.code(),
+            Problem::Time(error) => error.code(),
+            Problem::TextHashMismatch => "text_hash_mismatch",
+            Problem::NotHttpUrl => "url_not_http",
+            Problem::Empty => "empty",
+            Problem::TooLong { .. } => "too_long",
+            Problem::ControlCharacter => "control_character",
+        }
+    }
+}
+
+impl fmt::Display for RecordError {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(formatter, "{}: ", self.field)?;
+        match self.problem {
+            Problem::Id(error) => error.fmt(formatter),
+            Problem::Recipient(error) => error.fmt(formatter),
+            Problem::Time(error) => error.fmt(formatter),
+            Problem::TextHashMismatch => {
+                formatter.write_str("expected the SHA-256 of the text, found another value")
+            }
+            Problem::NotHttpUrl => formatter.write_str("expected an http or https URL"),
+            Problem::Empty => formatter.write_str("expected a value, found an empty one"),
+            Problem::TooLong { limit, found } => {
+                write!(formatter, "expected at most {limit} bytes, found {found}")
+            }
+            Problem::ControlCharacter => {
+                formatter.write_str("expected text without control characters")
+            }
+        }
+    }
+}
+
+impl std::error::Error for RecordError {}

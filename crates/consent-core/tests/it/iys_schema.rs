@@ -1,0 +1,257 @@
+//! What the İYS mapping produces, checked against İYS's own OpenAPI document.
+
+use consent_core::iys::MovementError;
+use consent_core::iys::wire::{IysConsent, Movement};
+use consent_core::time::{IysDateTime, iys_epoch};
+use consent_core::{Channel, ConsentStatus, Recipient, RecipientType, Source};
+use serde_json::{Value, json};
+
+/// İYS's OpenAPI document, from `IYS_OPENAPI` or the project's shared folder beside the repo.
+fn iys_openapi() -> Value {
+    let path = std::env::var("IYS_OPENAPI").unwrap_or_else(|_| {
+        format!(
+            "{}/../../../shared/iys/iys-openapi-3.2.0.json",
+            env!("CARGO_MANIFEST_DIR")
+        )
+    });
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|error| panic!("İYS OpenAPI document at {path}: {error}; set IYS_OPENAPI"));
+    serde_json::from_str(&text).unwrap()
+}
+
+/// A validator for the request body of `POST /sps/{iysCode}/brands/{brandCode}/consents`,
+/// with the document's two known faults mended as its prose says: `consentDate` is
+/// `YYYY-MM-DD HH:mm:ss`, not RFC 3339, and `retailerCode` has up to 8 digits, not a maximum of 8.
+/// Unknown keys are refused, as İYS's H118 says.
+fn consent_validator() -> jsonschema::Validator {
+    let mut document = iys_openapi();
+    let path = &document["paths"]["/sps/{iysCode}/brands/{brandCode}/consents"]["post"];
+    assert_eq!(
+        path["requestBody"]["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/Consent"
+    );
+    let consent = &mut document["components"]["schemas"]["Consent"];
+    let date = consent["properties"]["consentDate"]
+        .as_object_mut()
+        .unwrap();
+    assert_eq!(date.remove("format"), Some(json!("date-time")));
+    date.insert(
+        "pattern".into(),
+        json!(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$"),
+    );
+    let retailer = consent["properties"]["retailerCode"]
+        .as_object_mut()
+        .unwrap();
+    assert_eq!(
+        retailer.insert("maximum".into(), json!(99_999_999)),
+        Some(json!(8))
+    );
+    consent["additionalProperties"] = json!(false);
+    let schema = json!({
+        "$ref": "#/components/schemas/Consent",
+        "components": document["components"].clone(),
+    });
+    jsonschema::options()
+        .with_draft(jsonschema::Draft::Draft4)
+        .build(&schema)
+        .unwrap()
+}
+
+fn assert_valid(validator: &jsonschema::Validator, body: &Value) {
+    let errors: Vec<String> = validator
+        .iter_errors(body)
+        .map(|error| error.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{body}: {errors:?}");
+}
+
+#[test]
+fn every_channel_status_type_and_source_validates() {
+    let validator = consent_validator();
+    let phone = Recipient::parse_for(Channel::Sms, "0532 123 45 67").unwrap();
+    let email = Recipient::parse_for(Channel::Email, "Ornek@Alan.com").unwrap();
+    let date = IysDateTime::parse("2026-11-28 14:03:11").unwrap();
+    let mut checked = 0;
+    for &channel in Channel::ALL {
+        let recipient = if channel.is_phone() { &phone } else { &email };
+        for &recipient_type in RecipientType::ALL {
+            for &status in &[ConsentStatus::Granted, ConsentStatus::Rejected] {
+                for &source in Source::ALL {
+                    let consent_date = if source == Source::Before2015 {
+                        IysDateTime::from_instant(iys_epoch())
+                    } else {
+                        date
+                    };
+                    let movement = Movement {
+                        recipient,
+                        channel,
+                        recipient_type,
+                        status,
+                        source,
+                        consent_date,
+                        retailer_code: None,
+                        retailer_access: &[],
+                    };
+                    match IysConsent::from_movement(&movement) {
+                        Ok(consent) => {
+                            assert_valid(&validator, &serde_json::to_value(&consent).unwrap());
+                            checked += 1;
+                        }
+                        Err(error) => {
+                            assert_eq!(error, MovementError::ProviderDecisionMustRefuse);
+                            assert_eq!(status, ConsentStatus::Granted);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert_eq!(checked, 3 * 2 * (2 * 13 - 1));
+}
+
+#[test]
+fn the_body_holds_exactly_the_documented_keys_and_never_null_or_empty() {
+    let validator = consent_validator();
+    let phone = Recipient::parse_for(Channel::Call, "+90 212 123 00 00").unwrap();
+    let movement = Movement {
+        recipient: &phone,
+        channel: Channel::Call,
+        recipient_type: RecipientType::Individual,
+        status: ConsentStatus::Granted,
+        source: Source::Web,
+        consent_date: IysDateTime::parse("2026-11-28 14:03:11").unwrap(),
+        retailer_code: None,
+        retailer_access: &[],
+    };
+    let body = serde_json::to_value(IysConsent::from_movement(&movement).unwrap()).unwrap();
+    assert_eq!(
+        body,
+        json!({
+            "recipient": "+902121230000",
+            "type": "ARAMA",
+            "source": "HS_WEB",
+            "status": "ONAY",
+            "consentDate": "2026-11-28 14:03:11",
+            "recipientType": "BIREYSEL",
+        })
+    );
+    assert_valid(&validator, &body);
+
+    let with_dealers = Movement {
+        retailer_code: Some(11_223_344),
+        retailer_access: &[11_223_344, 55_667_788],
+        ..movement.clone()
+    };
+    let body = serde_json::to_value(IysConsent::from_movement(&with_dealers).unwrap()).unwrap();
+    assert_eq!(body["retailerCode"], 11_223_344);
+    assert_eq!(body["retailerAccess"], json!([11_223_344, 55_667_788]));
+    assert_valid(&validator, &body);
+}
+
+#[test]
+fn the_mended_schema_still_refuses_what_iys_refuses() {
+    let validator = consent_validator();
+    let good = json!({
+        "recipient": "+905321234567", "type": "MESAJ", "source": "HS_WEB", "status": "ONAY",
+        "consentDate": "2026-11-28 14:03:11", "recipientType": "BIREYSEL",
+    });
+    assert_valid(&validator, &good);
+    let mutations: [(&str, Value); 6] = [
+        ("consentDate", json!("2026-11-28T14:03:11Z")),
+        ("type", json!("SMS")),
+        ("status", json!("RED")),
+        ("source", json!("IYS_WEB")),
+        ("retailerCode", Value::Null),
+        ("unknown", json!("x")),
+    ];
+    for (key, value) in mutations {
+        let mut body = good.clone();
+        body[key] = value;
+        assert!(
+            !validator.is_valid(&body),
+            "{key} should be refused: {body}"
+        );
+    }
+    let mut missing = good.clone();
+    missing.as_object_mut().unwrap().remove("consentDate");
+    assert!(!validator.is_valid(&missing));
+}
+
+#[test]
+fn rules_a_record_alone_decides_are_checked_before_sending() {
+    let email = Recipient::parse_for(Channel::Email, "ornek@alan.com").unwrap();
+    let base = Movement {
+        recipient: &email,
+        channel: Channel::Email,
+        recipient_type: RecipientType::Individual,
+        status: ConsentStatus::Rejected,
+        source: Source::Web,
+        consent_date: IysDateTime::parse("2026-11-28 14:03:11").unwrap(),
+        retailer_code: None,
+        retailer_access: &[],
+    };
+    let sms = Movement {
+        channel: Channel::Sms,
+        ..base.clone()
+    };
+    assert_eq!(
+        IysConsent::from_movement(&sms),
+        Err(MovementError::ChannelMismatch)
+    );
+    let old = Movement {
+        consent_date: IysDateTime::parse("2015-04-30 23:59:59").unwrap(),
+        ..base.clone()
+    };
+    assert_eq!(
+        IysConsent::from_movement(&old),
+        Err(MovementError::BeforeIysEpoch)
+    );
+    let before_2015 = Movement {
+        source: Source::Before2015,
+        ..base.clone()
+    };
+    assert_eq!(
+        IysConsent::from_movement(&before_2015),
+        Err(MovementError::Before2015DateMustBeEpoch)
+    );
+    let decision = Movement {
+        source: Source::ProviderDecision,
+        status: ConsentStatus::Granted,
+        ..base.clone()
+    };
+    assert_eq!(
+        IysConsent::from_movement(&decision).map_err(MovementError::iys_code),
+        Err("H408")
+    );
+    let too_many: Vec<u64> = (0..3_001).collect();
+    let crowded = Movement {
+        retailer_access: &too_many,
+        ..base
+    };
+    assert_eq!(
+        IysConsent::from_movement(&crowded),
+        Err(MovementError::TooManyRetailers)
+    );
+}
+
+#[test]
+fn error_and_pull_bodies_from_the_document_parse() {
+    use consent_core::iys::wire::{ChangesResponse, IysErrorBody};
+    let error: IysErrorBody = serde_json::from_value(json!({
+        "errors": [{"code": "H121", "message": "Telefon numarası E164 formatında olmalıdır.",
+                    "location": ["recipient"], "value": "+905992000000", "index": 0}]
+    }))
+    .unwrap();
+    assert_eq!(
+        consent_core::iys::errors::disposition(&error.errors[0].code),
+        consent_core::iys::Disposition::InvalidRecipient
+    );
+    let changes: ChangesResponse = serde_json::from_value(json!({
+        "after": "1596530379_0a1b",
+        "list": [{"consentDate": "2020-08-04 11:39:39", "creationDate": "2020-08-04 11:39:40",
+                  "source": "IYS_KISAMESAJ", "recipient": "+905321234567", "recipientType": "BIREYSEL",
+                  "status": "RET", "type": "MESAJ", "transactionId": "abc"}]
+    }))
+    .unwrap();
+    assert!(changes.list[0].source.is_from_iys());
+}

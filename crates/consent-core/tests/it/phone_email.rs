@@ -1,0 +1,146 @@
+use consent_core::email::EmailAddress;
+use consent_core::phone::{PhoneKind, PhoneNumber};
+use consent_core::{Channel, Recipient};
+use proptest::prelude::*;
+
+use crate::cases;
+
+#[test]
+fn phones_from_testdata() {
+    for case in cases("phones.txt") {
+        let [input, channel, expected] = &case[..] else {
+            panic!("bad case {case:?}");
+        };
+        let channel: Channel = channel.parse().unwrap();
+        let outcome = Recipient::parse_for(channel, input);
+        match outcome {
+            Ok(recipient) => {
+                assert_eq!(&recipient.normalised(), expected, "{input:?} for {channel}");
+            }
+            Err(error) => {
+                assert_eq!(error.code(), expected, "{input:?} for {channel}: {error}");
+                let message = error.to_string();
+                assert!(!message.is_empty() && !message.ends_with('.'), "{message}");
+            }
+        }
+    }
+}
+
+#[test]
+fn emails_from_testdata() {
+    for case in cases("emails.txt") {
+        let [input, expected] = &case[..] else {
+            panic!("bad case {case:?}");
+        };
+        match Recipient::parse_for(Channel::Email, input) {
+            Ok(recipient) => assert_eq!(&recipient.normalised(), expected, "{input:?}"),
+            Err(error) => assert_eq!(error.code(), expected, "{input:?}: {error}"),
+        }
+    }
+}
+
+#[test]
+fn email_length_limits_follow_iys() {
+    let longest = format!("{}@example.com", "a".repeat(265 - 12));
+    assert_eq!(EmailAddress::parse(&longest).unwrap().as_str().len(), 265);
+    let too_long = format!("a{longest}");
+    assert_eq!(
+        EmailAddress::parse(&too_long).unwrap_err().code(),
+        "email_too_long"
+    );
+}
+
+#[test]
+fn error_messages_name_the_shape_not_the_value() {
+    let error = PhoneNumber::parse("0532 123 45 6").unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "invalid phone number: expected 10 digits after +90, found 9"
+    );
+    let error = EmailAddress::parse("gizli.kisi@örnek.com").unwrap_err();
+    assert!(!error.to_string().contains("gizli"));
+}
+
+fn libphonenumber_kind(national: &str) -> Option<PhoneKind> {
+    use phonenumber::Type;
+    let number = phonenumber::parse(None, format!("+90{national}")).ok()?;
+    if !phonenumber::is_valid(&number) {
+        return None;
+    }
+    match number.number_type(&phonenumber::metadata::DATABASE) {
+        Type::Mobile => Some(PhoneKind::Mobile),
+        Type::FixedLine => Some(PhoneKind::FixedLine),
+        Type::Voip => Some(PhoneKind::Voip),
+        Type::TollFree => Some(PhoneKind::TollFree),
+        Type::PremiumRate => Some(PhoneKind::PremiumRate),
+        Type::Pager => Some(PhoneKind::Pager),
+        Type::PersonalNumber => Some(PhoneKind::PersonalNumber),
+        other => panic!("libphonenumber calls +90{national} {other:?}, a kind this crate lacks"),
+    }
+}
+
+/// Our ranges agree with libphonenumber's Turkish metadata: three numbers under every four-digit
+/// prefix, and every six-digit prefix under `56` and `59`, where ranges go down to six digits.
+#[test]
+fn agrees_with_libphonenumber() {
+    let mut nationals = Vec::new();
+    for prefix in 1_000..10_000_u32 {
+        for tail in ["000000", "345678", "999999"] {
+            nationals.push(format!("{prefix}{tail}"));
+        }
+    }
+    for prefix in (560_000..570_000_u32).chain(590_000..600_000) {
+        nationals.push(format!("{prefix}1234"));
+    }
+    for national in &nationals {
+        let ours = PhoneNumber::parse(national)
+            .ok()
+            .map(|number| number.kind());
+        assert_eq!(ours, libphonenumber_kind(national), "+90{national}");
+    }
+    let valid = nationals
+        .iter()
+        .filter(|national| PhoneNumber::parse(national).is_ok())
+        .count();
+    assert!(valid > 1_000, "only {valid} valid numbers checked");
+}
+
+proptest! {
+    #[test]
+    fn normalising_is_idempotent_and_round_trips(
+        area in prop::sample::select(vec!["532", "505", "212", "850", "561", "542"]),
+        rest in "[0-9]{7}",
+        style in 0..5_usize,
+    ) {
+        let national = format!("{area}{rest}");
+        let typed = match style {
+            0 => format!("0{national}"),
+            1 => format!("+90 ({}) {} {} {}", &national[..3], &national[3..6], &national[6..8], &national[8..]),
+            2 => format!("90{national}"),
+            3 => format!("0{}-{}-{}", &national[..3], &national[3..6], &national[6..]),
+            _ => national.clone(),
+        };
+        if let Ok(number) = PhoneNumber::parse(&typed) {
+            let again = PhoneNumber::parse(&number.e164()).unwrap();
+            prop_assert_eq!(again.e164(), number.e164());
+            prop_assert_eq!(again.kind(), number.kind());
+            prop_assert!(!number.e164().starts_with("+900"));
+            prop_assert_eq!(number.national(), national.as_str());
+        }
+    }
+
+    #[test]
+    fn email_normalising_is_idempotent(input in "[A-Za-z0-9._+-]{1,20}@[A-Za-z0-9-]{2,12}\\.[A-Za-z]{2,6}") {
+        if let Ok(address) = EmailAddress::parse(&input) {
+            let again = EmailAddress::parse(address.as_str()).unwrap();
+            prop_assert_eq!(again.as_str(), address.as_str());
+            prop_assert_eq!(address.as_str(), input.to_ascii_lowercase());
+        }
+    }
+
+    #[test]
+    fn phone_parsing_never_panics(input in "\\PC{0,40}") {
+        let _ = PhoneNumber::parse(&input);
+        let _ = EmailAddress::parse(&input);
+    }
+}

@@ -1,0 +1,171 @@
+use consent_core::contract::{ConsentBatch, ErrorCode, WireRecord};
+use consent_core::record::{RecordId, text_sha256};
+use consent_core::{Channel, ConsentRecord, Recipient};
+use proptest::prelude::*;
+use serde_json::json;
+
+/// The record from PRODUCT.md's contract example, with a real hash.
+fn example() -> serde_json::Value {
+    let text = "the exact consent text shown for this box";
+    json!({
+        "id": "0193741f-6c2a-7b1e-9a51-3f0c2d7e8a11",
+        "channel": "sms",
+        "recipient": "0532 123 45 67",
+        "recipientType": "individual",
+        "status": "granted",
+        "consentedAt": "2026-11-28T21:04:05.123Z",
+        "source": "web",
+        "evidence": {
+            "text": text,
+            "textSha256": text_sha256(text),
+            "textVersion": "2026-11",
+            "locale": "tr",
+            "pageUrl": "https://shop.example/checkout",
+            "formId": "checkout",
+            "mode": "checkout",
+            "userAgent": "Mozilla/5.0 ...",
+            "sdkVersion": "0.1.0"
+        }
+    })
+}
+
+fn wire(value: serde_json::Value) -> WireRecord {
+    serde_json::from_value(value).unwrap()
+}
+
+#[test]
+fn the_contract_example_is_accepted_and_normalised() {
+    let record = ConsentRecord::from_wire(&wire(example())).unwrap();
+    assert_eq!(
+        record.id.to_string(),
+        "0193741f-6c2a-7b1e-9a51-3f0c2d7e8a11"
+    );
+    assert_eq!(record.channel, Channel::Sms);
+    assert!(matches!(record.recipient, Recipient::Phone(_)));
+    assert_eq!(record.recipient.normalised(), "+905321234567");
+    assert_eq!(record.recipient_as_typed, "0532 123 45 67");
+    assert_eq!(record.consented_at.to_rfc3339(), "2026-11-28T21:04:05.123Z");
+    let batch: ConsentBatch = serde_json::from_value(json!({"records": [example()]})).unwrap();
+    assert_eq!(batch.records.len(), 1);
+}
+
+#[test]
+fn text_hash_is_sha256_of_the_exact_characters() {
+    assert_eq!(
+        text_sha256(""),
+        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+    );
+    assert_eq!(
+        text_sha256("abc"),
+        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    );
+    // Turkish letters are hashed as their UTF-8 bytes; a changed dot changes the hash.
+    assert_ne!(text_sha256("İzin"), text_sha256("Izin"));
+}
+
+#[test]
+fn each_bad_field_is_named_with_a_stable_code() {
+    let cases: Vec<(&str, serde_json::Value, ErrorCode, &str)> = vec![
+        (
+            "/id",
+            json!("not-a-uuid"),
+            ErrorCode::InvalidRecord,
+            "id_not_uuid",
+        ),
+        (
+            "/id",
+            json!("0193741f-6c2a-4b1e-9a51-3f0c2d7e8a11"),
+            ErrorCode::InvalidRecord,
+            "id_not_uuid_v7",
+        ),
+        (
+            "/recipient",
+            json!("0212 123 00 00"),
+            ErrorCode::InvalidRecipient,
+            "phone_not_mobile",
+        ),
+        (
+            "/recipient",
+            json!("ali@example.com"),
+            ErrorCode::InvalidRecipient,
+            "recipient_channel_mismatch",
+        ),
+        (
+            "/consentedAt",
+            json!("2026-11-28 21:04:05"),
+            ErrorCode::InvalidRecord,
+            "time_not_rfc3339",
+        ),
+        (
+            "/evidence/textSha256",
+            json!("00"),
+            ErrorCode::InvalidRecord,
+            "text_hash_mismatch",
+        ),
+        (
+            "/evidence/textVersion",
+            json!(" "),
+            ErrorCode::InvalidRecord,
+            "empty",
+        ),
+        (
+            "/evidence/pageUrl",
+            json!("javascript:alert(1)"),
+            ErrorCode::InvalidRecord,
+            "url_not_http",
+        ),
+        (
+            "/evidence/formId",
+            json!("x".repeat(129)),
+            ErrorCode::InvalidRecord,
+            "too_long",
+        ),
+        (
+            "/evidence/userAgent",
+            json!("a\u{0}b"),
+            ErrorCode::InvalidRecord,
+            "control_character",
+        ),
+        (
+            "/evidence/sdkVersion",
+            json!(""),
+            ErrorCode::InvalidRecord,
+            "empty",
+        ),
+    ];
+    for (pointer, value, code, reason) in cases {
+        let mut record = example();
+        *record.pointer_mut(pointer).unwrap() = value;
+        let error = ConsentRecord::from_wire(&wire(record)).unwrap_err();
+        let field = pointer[1..].replace('/', ".");
+        assert_eq!(error.field(), field, "{pointer}");
+        assert_eq!(error.code(), code, "{pointer}");
+        assert_eq!(error.reason(), reason, "{pointer}");
+        assert!(
+            error.to_string().starts_with(&format!("{field}: ")),
+            "{error}"
+        );
+    }
+}
+
+#[test]
+fn unknown_fields_and_values_are_refused_by_the_wire_types() {
+    let mut extra = example();
+    extra["evidence"]["checked"] = json!(true);
+    assert!(serde_json::from_value::<WireRecord>(extra).is_err());
+    let mut fax = example();
+    fax["channel"] = json!("fax");
+    assert!(serde_json::from_value::<WireRecord>(fax).is_err());
+}
+
+proptest! {
+    #[test]
+    fn v7_ids_round_trip(millis in 0_u64..(1 << 48), random in any::<[u8; 10]>()) {
+        let id = RecordId::v7(millis, random);
+        let text = id.to_string();
+        prop_assert_eq!(RecordId::parse(&text), Ok(id));
+        prop_assert_eq!(RecordId::parse(&text.to_uppercase()), Ok(id));
+        prop_assert_eq!(id.unix_millis(), millis);
+        prop_assert_eq!(&text[14..15], "7");
+    }
+}

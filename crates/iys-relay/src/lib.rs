@@ -1,0 +1,1 @@
+//! The shop's backend half of iys-consent.
