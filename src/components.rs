@@ -1,0 +1,3 @@
+//! The widget's Yew components, one per file.
+
+pub mod consent_form;
