@@ -1,0 +1,155 @@
+//! `cargo xtask dist`: builds the npm package `iys-consent` into `pkg/`.
+//!
+//! The widget is compiled with the size-tuned `wasm-release` profile, bound with the wasm-bindgen
+//! CLI pinned to Cargo.lock's version, and shrunk with wasm-opt from the npm package `binaryen`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::process;
+use crate::root;
+use crate::setup::{self, Needs, WASM_TARGET, node_bin};
+
+/// The wasm features rustc emits, which wasm-opt must be allowed to keep.
+const WASM_FEATURES: &[&str] = &[
+    "--enable-bulk-memory",
+    "--enable-bulk-memory-opt",
+    "--enable-call-indirect-overlong",
+    "--enable-multivalue",
+    "--enable-mutable-globals",
+    "--enable-nontrapping-float-to-int",
+    "--enable-reference-types",
+    "--enable-sign-ext",
+];
+
+/// The files of `npm/` copied into the package as they are.
+const STATIC_FILES: &[&str] = &["style.css", "README.md"];
+
+pub fn run(arguments: &[String]) -> Result<(), String> {
+    if let Some(unknown) = arguments.first() {
+        return Err(format!("dist takes no arguments, found `{unknown}`"));
+    }
+    setup::ensure(Needs {
+        wasm: true,
+        npm: true,
+        ..Needs::default()
+    })?;
+    let package = build()?;
+    eprintln!("xtask: built {}", package.display());
+    Ok(())
+}
+
+/// Builds `pkg/` and returns its path. The caller has ensured the tools are installed.
+pub fn build() -> Result<PathBuf, String> {
+    let root = root();
+    process::run(
+        Command::new("cargo")
+            .args([
+                "build",
+                "--package",
+                "iys-consent",
+                "--lib",
+                "--target",
+                WASM_TARGET,
+            ])
+            .args(["--profile", "wasm-release"])
+            .current_dir(&root),
+    )?;
+    let compiled = root
+        .join("target")
+        .join(WASM_TARGET)
+        .join("wasm-release")
+        .join("iys_consent.wasm");
+    let package = root.join("pkg");
+    if package.exists() {
+        std::fs::remove_dir_all(&package)
+            .map_err(|error| format!("clearing {}: {error}", package.display()))?;
+    }
+    process::run(
+        Command::new("wasm-bindgen")
+            .arg(&compiled)
+            .args(["--target", "web", "--out-name", "iys_consent", "--out-dir"])
+            .arg(&package),
+    )?;
+    let wasm = package.join("iys_consent_bg.wasm");
+    process::run(
+        Command::new(node_bin("wasm-opt"))
+            .arg("-Oz")
+            .args(WASM_FEATURES)
+            .arg(&wasm)
+            .arg("-o")
+            .arg(&wasm),
+    )?;
+    for file in STATIC_FILES {
+        copy(&root.join("npm").join(file), &package.join(file))?;
+    }
+    copy(&root.join("LICENSE"), &package.join("LICENSE"))?;
+    write(
+        &package.join("package.json"),
+        &package_json(&crate_version()?),
+    )?;
+    // wasm-bindgen writes a .gitignore that would keep npm from packing the files.
+    let _ = std::fs::remove_file(package.join(".gitignore"));
+    Ok(package)
+}
+
+fn copy(from: &Path, to: &Path) -> Result<(), String> {
+    std::fs::copy(from, to)
+        .map(|_| ())
+        .map_err(|error| format!("copying {} to {}: {error}", from.display(), to.display()))
+}
+
+fn write(path: &Path, text: &str) -> Result<(), String> {
+    std::fs::write(path, text).map_err(|error| format!("writing {}: {error}", path.display()))
+}
+
+/// The version of the root crate, which is the package's version.
+fn crate_version() -> Result<String, String> {
+    let manifest_path = root().join("Cargo.toml");
+    let manifest = std::fs::read_to_string(&manifest_path)
+        .map_err(|error| format!("reading {}: {error}", manifest_path.display()))?;
+    manifest
+        .lines()
+        .skip_while(|line| line.trim() != "[package]")
+        .find_map(|line| line.trim().strip_prefix("version = \""))
+        .and_then(|rest| rest.strip_suffix('"'))
+        .map(str::to_owned)
+        .ok_or_else(|| "the root Cargo.toml has no package version".to_owned())
+}
+
+fn package_json(version: &str) -> String {
+    format!(
+        r#"{{
+  "name": "iys-consent",
+  "version": "{version}",
+  "description": "Marketing-consent widget for Turkish shops: one unticked box per channel, proof of what was shown, delivered to the shop's relay for İYS",
+  "license": "MIT OR Apache-2.0",
+  "type": "module",
+  "main": "./iys_consent.js",
+  "module": "./iys_consent.js",
+  "types": "./iys_consent.d.ts",
+  "exports": {{
+    ".": {{
+      "types": "./iys_consent.d.ts",
+      "default": "./iys_consent.js"
+    }},
+    "./style.css": "./style.css",
+    "./package.json": "./package.json"
+  }},
+  "files": [
+    "iys_consent.js",
+    "iys_consent.d.ts",
+    "iys_consent_bg.wasm",
+    "iys_consent_bg.wasm.d.ts",
+    "style.css",
+    "README.md",
+    "LICENSE"
+  ],
+  "sideEffects": [
+    "./style.css"
+  ],
+  "keywords": ["iys", "consent", "kvkk", "etk", "wasm", "turkey"]
+}}
+"#
+    )
+}

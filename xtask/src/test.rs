@@ -1,0 +1,170 @@
+//! `cargo xtask test`: installs what is missing, then runs every check and every test.
+//!
+//! Steps run in order and all of them run even when one fails, so one run shows every problem.
+//! The output ends with a summary table and one `N passed, M failed` line, where each check
+//! (fmt, clippy, docs) counts as one test and each test runner adds the tests it ran.
+
+use std::process::Command;
+use std::time::Instant;
+
+use crate::process::{self, Counts};
+use crate::root;
+use crate::setup::{self, CHROMEDRIVER, Needs, WASM_TARGET};
+
+/// What a step is.
+enum Kind {
+    /// A check that passes or fails as a whole.
+    Check(Command),
+    /// A test runner whose summary lines are counted.
+    Tests(Command),
+}
+
+struct Step {
+    name: &'static str,
+    kind: Kind,
+}
+
+fn cargo(arguments: &[&str]) -> Command {
+    let mut command = Command::new("cargo");
+    command.args(arguments).current_dir(root());
+    command
+}
+
+fn steps() -> Vec<Step> {
+    let mut docs = cargo(&["doc", "--workspace", "--no-deps", "--locked"]);
+    docs.env("RUSTDOCFLAGS", "-D warnings");
+    let mut browser = cargo(&[
+        "test",
+        "--locked",
+        "--package",
+        "iys-consent",
+        "--target",
+        WASM_TARGET,
+        "--test",
+        "browser",
+    ]);
+    browser.env("CHROMEDRIVER", CHROMEDRIVER);
+    vec![
+        Step {
+            name: "rustfmt",
+            kind: Kind::Check(cargo(&["fmt", "--all", "--", "--check"])),
+        },
+        Step {
+            name: "clippy (host)",
+            kind: Kind::Check(cargo(&[
+                "clippy",
+                "--workspace",
+                "--all-targets",
+                "--locked",
+                "--",
+                "-D",
+                "warnings",
+            ])),
+        },
+        Step {
+            name: "clippy (wasm32)",
+            kind: Kind::Check(cargo(&[
+                "clippy",
+                "--package",
+                "iys-consent",
+                "--package",
+                "consent-core",
+                "--target",
+                WASM_TARGET,
+                "--all-targets",
+                "--locked",
+                "--",
+                "-D",
+                "warnings",
+            ])),
+        },
+        Step {
+            name: "rustdoc",
+            kind: Kind::Check(docs),
+        },
+        Step {
+            name: "native tests",
+            kind: Kind::Tests(cargo(&["test", "--workspace", "--locked"])),
+        },
+        Step {
+            name: "browser tests",
+            kind: Kind::Tests(browser),
+        },
+    ]
+}
+
+pub fn run(arguments: &[String]) -> Result<(), String> {
+    if let Some(unknown) = arguments.first() {
+        return Err(format!("test takes no arguments, found `{unknown}`"));
+    }
+    setup::ensure(Needs {
+        wasm: true,
+        browser: true,
+        postgres: true,
+        npm: true,
+    })?;
+    let mut results = Vec::new();
+    let mut total = Counts::default();
+    for mut step in steps() {
+        eprintln!("\n== {} ==", step.name);
+        let started = Instant::now();
+        let (passed, counts) = match &mut step.kind {
+            Kind::Check(command) => {
+                let passed = process::run(command).is_ok();
+                let counts = Counts {
+                    passed: u64::from(passed),
+                    failed: u64::from(!passed),
+                    ignored: 0,
+                };
+                (passed, counts)
+            }
+            Kind::Tests(command) => match process::run_tests(command) {
+                Ok((succeeded, counts)) => {
+                    // A runner that failed without reporting a failed test still counts as one.
+                    let missing = u64::from(!succeeded && counts.failed == 0);
+                    (
+                        succeeded,
+                        Counts {
+                            failed: counts.failed + missing,
+                            ..counts
+                        },
+                    )
+                }
+                Err(message) => {
+                    eprintln!("{message}");
+                    (
+                        false,
+                        Counts {
+                            failed: 1,
+                            ..Counts::default()
+                        },
+                    )
+                }
+            },
+        };
+        total.add(counts);
+        results.push((step.name, passed, counts, started.elapsed().as_secs_f64()));
+    }
+    println!("\nsummary:");
+    for (name, passed, counts, seconds) in &results {
+        let verdict = if *passed { "ok" } else { "FAILED" };
+        println!(
+            "  {verdict:<6} {name:<16} {:>5} passed {:>3} failed {:>3} ignored {seconds:>7.1}s",
+            counts.passed, counts.failed, counts.ignored
+        );
+    }
+    let failed_steps: Vec<&str> = results
+        .iter()
+        .filter(|(_, passed, _, _)| !passed)
+        .map(|(name, _, _, _)| *name)
+        .collect();
+    println!(
+        "tests: {} passed, {} failed, {} skipped",
+        total.passed, total.failed, total.ignored
+    );
+    if failed_steps.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("failed: {}", failed_steps.join(", ")))
+    }
+}
