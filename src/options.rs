@@ -46,13 +46,13 @@ impl Options {
         };
         let channels = channels(object)?;
         let privacy_notice_url = string(object, "privacyNoticeUrl")?;
-        if let Some(url) = &privacy_notice_url {
-            if !is_safe_url(url) {
-                return Err(WidgetError::invalid_option(
-                    "privacyNoticeUrl",
-                    "an http, https or relative URL",
-                ));
-            }
+        if let Some(url) = &privacy_notice_url
+            && !is_safe_url(url)
+        {
+            return Err(WidgetError::invalid_option(
+                "privacyNoticeUrl",
+                "an http, https or relative URL",
+            ));
         }
         Ok(Options {
             brand,
