@@ -1,1 +1,20 @@
-//! The shop's backend half of iys-consent.
+//! iys-relay: the shop's backend half of iys-consent.
+//!
+//! It receives consent records from the widget (`POST /v1/consents`), re-validates them with
+//! `consent-core`, keeps them sealed in SQLite or Postgres with a hash-chained ledger, serves the
+//! preference centre's state, and exports the proof.
+
+pub mod api;
+pub mod cli;
+pub mod config;
+pub mod crypto;
+pub mod error;
+pub mod export;
+pub mod protect;
+pub mod store;
+pub mod token;
+pub mod writer;
+
+pub use api::{AppState, app};
+pub use config::Config;
+pub use store::Store;

@@ -1,0 +1,440 @@
+//! The v1 HTTP API: `POST /v1/consents`, `GET /v1/consents/state`, `GET /v1/health`.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::body::{Body, to_bytes};
+use axum::extract::{ConnectInfo, Query, Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use consent_core::contract::{ConsentBatch, ErrorCode, Receipt, ReceiptBatch};
+use consent_core::time::{IysDateTime, Timestamp};
+use consent_core::{Channel, ConsentRecord, Recipient};
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::error::ApiError;
+use crate::protect::{RateLimiter, client_ip, is_allowed_origin};
+use crate::store::{ConsentDateOrigin, NewConsent, Store};
+use crate::token;
+use crate::writer::Writer;
+
+/// The relay's clock; tests replace it.
+pub type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
+
+/// The wall clock.
+pub fn system_clock() -> Clock {
+    Arc::new(|| {
+        let millis = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |elapsed| elapsed.as_millis() as i64);
+        Timestamp::from_unix_millis(millis)
+    })
+}
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    /// The settings.
+    pub config: Arc<Config>,
+    /// The proof store, for reads.
+    pub store: Store,
+    /// The group-commit writer, for writes.
+    pub writer: Writer,
+    /// The per-address rate limit.
+    pub limiter: Arc<RateLimiter>,
+    /// The clock.
+    pub clock: Clock,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("AppState")
+            .field("config", &self.config)
+            .field("store", &self.store.backend())
+            .finish_non_exhaustive()
+    }
+}
+
+impl AppState {
+    /// The state for `config` over `store`, with a writer task started on the current runtime.
+    pub fn new(config: Config, store: Store, clock: Clock) -> AppState {
+        AppState {
+            limiter: Arc::new(RateLimiter::new(config.rate_limit_per_minute)),
+            writer: Writer::start(store.clone()),
+            config: Arc::new(config),
+            store,
+            clock,
+        }
+    }
+}
+
+/// The router of the v1 API.
+pub fn app(state: AppState) -> Router {
+    let limited = Router::new()
+        .route("/v1/consents", post(post_consents))
+        .route("/v1/consents/state", get(get_state))
+        .layer(middleware::from_fn_with_state(state.clone(), rate_limit));
+    Router::new()
+        .route("/v1/health", get(health))
+        .merge(limited)
+        .layer(middleware::from_fn_with_state(state.clone(), cors))
+        .with_state(state)
+}
+
+fn peer(request: &Request) -> Option<std::net::IpAddr> {
+    request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(address)| address.ip())
+}
+
+/// Refuses browsers on origins that are not the shop's, answers preflights, and adds the CORS
+/// headers for allowed origins.
+async fn cors(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let Some(origin) = request
+        .headers()
+        .get(header::ORIGIN)
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_owned)
+    else {
+        // Not a browser's cross-origin call: nothing to check.
+        return next.run(request).await;
+    };
+    if !is_allowed_origin(&state.config.allowed_origins, &origin) {
+        tracing::info!(
+            code = "origin_not_allowed",
+            "refused a request from another origin"
+        );
+        return ApiError::new(
+            ErrorCode::OriginNotAllowed,
+            "this origin is not one of the shop's allowed origins",
+        )
+        .into_response();
+    }
+    let mut response = if request.method() == Method::OPTIONS {
+        let requested_headers = request
+            .headers()
+            .get(header::ACCESS_CONTROL_REQUEST_HEADERS)
+            .cloned();
+        let mut response = StatusCode::NO_CONTENT.into_response();
+        let headers = response.headers_mut();
+        headers.insert(
+            header::ACCESS_CONTROL_ALLOW_METHODS,
+            HeaderValue::from_static("GET, POST, OPTIONS"),
+        );
+        if let Some(requested) = requested_headers {
+            headers.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, requested);
+        }
+        headers.insert(
+            header::ACCESS_CONTROL_MAX_AGE,
+            HeaderValue::from_static("600"),
+        );
+        response
+    } else {
+        next.run(request).await
+    };
+    let headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(&origin) {
+        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, value);
+    }
+    headers.insert(
+        header::ACCESS_CONTROL_EXPOSE_HEADERS,
+        HeaderValue::from_static("retry-after"),
+    );
+    headers.append(header::VARY, HeaderValue::from_static("origin"));
+    response
+}
+
+async fn rate_limit(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let address = client_ip(
+        peer(&request),
+        request.headers(),
+        &state.config.trusted_proxies,
+    )
+    .unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]));
+    match state.limiter.check(address, Instant::now()) {
+        Ok(()) => next.run(request).await,
+        Err(wait) => {
+            tracing::info!(
+                code = "rate_limited",
+                "refused a request over the rate limit"
+            );
+            ApiError::new(
+                ErrorCode::RateLimited,
+                "too many requests from this address; try again later",
+            )
+            .with_retry_after(wait.as_secs_f64().ceil() as u64)
+            .into_response()
+        }
+    }
+}
+
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/json"))
+}
+
+/// A serde error as a message that names what was expected, never the value that was sent.
+fn describe_json_error(error: &serde_json::Error) -> String {
+    let text = error.to_string();
+    let text = text.split(" at line ").next().unwrap_or(&text);
+    match text.find(", expected ") {
+        Some(index) if text.starts_with("invalid ") => text[index + 2..].to_owned(),
+        _ => text.to_owned(),
+    }
+}
+
+async fn post_consents(
+    State(state): State<AppState>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let peer = peer(&request);
+    let client = client_ip(peer, request.headers(), &state.config.trusted_proxies);
+    if !is_json(request.headers()) {
+        return Err(ApiError::new(
+            ErrorCode::UnsupportedMediaType,
+            "expected Content-Type: application/json",
+        ));
+    }
+    let limit = state.config.max_body_bytes;
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<usize>().ok());
+    let too_large = || {
+        ApiError::new(
+            ErrorCode::PayloadTooLarge,
+            format!("the body is larger than {limit} bytes"),
+        )
+    };
+    if declared.is_some_and(|length| length > limit) {
+        return Err(too_large());
+    }
+    let bytes = to_bytes(request.into_body(), limit)
+        .await
+        .map_err(|_| too_large())?;
+    let mut deserializer = serde_json::Deserializer::from_slice(&bytes);
+    let batch: ConsentBatch = match serde_path_to_error::deserialize(&mut deserializer) {
+        Ok(batch) => batch,
+        Err(error) => {
+            let path = error.path().to_string();
+            let inner = error.into_inner();
+            return Err(if inner.is_syntax() || inner.is_eof() {
+                ApiError::new(
+                    ErrorCode::MalformedJson,
+                    format!(
+                        "the body is not valid JSON: {}",
+                        describe_json_error(&inner)
+                    ),
+                )
+            } else {
+                let field = if path == "." { String::new() } else { path };
+                let message = format!("{field}: {}", describe_json_error(&inner));
+                let error = ApiError::new(ErrorCode::InvalidRecord, message);
+                if field.is_empty() {
+                    error
+                } else {
+                    error.with_field(field)
+                }
+            });
+        }
+    };
+    if deserializer.end().is_err() {
+        return Err(ApiError::new(
+            ErrorCode::MalformedJson,
+            "the body has data after the JSON value",
+        ));
+    }
+    if batch.records.is_empty() {
+        return Err(ApiError::new(
+            ErrorCode::InvalidRecord,
+            "records: expected at least one record",
+        )
+        .with_field("records"));
+    }
+    if batch.records.len() > state.config.max_records_per_request {
+        return Err(ApiError::new(
+            ErrorCode::PayloadTooLarge,
+            format!(
+                "records: expected at most {} records per request, found {}",
+                state.config.max_records_per_request,
+                batch.records.len()
+            ),
+        )
+        .with_field("records"));
+    }
+    let received_at = (state.clock)();
+    let skew_millis = i64::from(state.config.client_clock_skew_seconds) * 1_000;
+    let mut records = Vec::with_capacity(batch.records.len());
+    for (index, wire) in batch.records.iter().enumerate() {
+        let record = ConsentRecord::from_wire(wire).map_err(|error| {
+            let field = format!("records[{index}].{}", error.field());
+            tracing::info!(code = error.code().as_str(), reason = error.reason(), field = %field, "refused a record");
+            ApiError::new(error.code(), format!("records[{index}].{error}"))
+                .with_field(field)
+                .with_reason(error.reason())
+        })?;
+        let age = received_at.unix_millis() - record.consented_at.unix_millis();
+        let (moment, origin) = if (0..=skew_millis).contains(&age) {
+            (record.consented_at, ConsentDateOrigin::Client)
+        } else {
+            (received_at, ConsentDateOrigin::Receipt)
+        };
+        records.push(NewConsent {
+            consent_date: IysDateTime::from_instant(moment),
+            consent_date_origin: origin,
+            received_at,
+            client_ip: client,
+            record,
+        });
+    }
+    let receipts = state
+        .writer
+        .store(records)
+        .await
+        .map_err(|error| ApiError::internal(&error))?;
+    let stored = receipts
+        .iter()
+        .filter(|receipt| receipt.outcome == consent_core::contract::Outcome::Stored)
+        .count();
+    tracing::info!(
+        records = receipts.len(),
+        stored,
+        duplicates = receipts.len() - stored,
+        "consents received"
+    );
+    let body = ReceiptBatch {
+        records: receipts
+            .into_iter()
+            .map(|receipt| Receipt {
+                id: receipt.id,
+                outcome: receipt.outcome,
+                consent_date: receipt.consent_date,
+                receipt: receipt.receipt,
+            })
+            .collect(),
+    };
+    Ok(Json(body).into_response())
+}
+
+/// One channel's state in the preference centre.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ChannelStateBody {
+    channel: Channel,
+    status: Option<consent_core::ConsentStatus>,
+    consent_date: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct StateBody {
+    recipient_type: consent_core::RecipientType,
+    channels: Vec<ChannelStateBody>,
+}
+
+fn unauthorized(why: &str) -> ApiError {
+    tracing::info!(code = "unauthorized", why, "refused a state request");
+    ApiError::new(
+        ErrorCode::Unauthorized,
+        "a valid preference-centre token for this recipient is required",
+    )
+}
+
+async fn get_state(
+    State(state): State<AppState>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let secret = state
+        .config
+        .state_token_secret
+        .as_deref()
+        .ok_or_else(|| unauthorized("no state token secret is configured"))?;
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .ok_or_else(|| unauthorized("missing bearer token"))?;
+    let now = (state.clock)().unix_seconds();
+    let grant =
+        token::verify(secret, token.trim(), now).map_err(|error| unauthorized(error.describe()))?;
+    // The page names whom it asks about; that must be whom the token was signed for.
+    let asked_phone = query.get("phone").map(|phone| {
+        Recipient::parse_for(Channel::Call, phone).map(|recipient| recipient.normalised())
+    });
+    let asked_email = query.get("email").map(|email| {
+        Recipient::parse_for(Channel::Email, email).map(|recipient| recipient.normalised())
+    });
+    if asked_phone.is_none() && asked_email.is_none() {
+        return Err(unauthorized("no recipient named"));
+    }
+    let matches = |asked: Option<Result<String, consent_core::RecipientError>>,
+                   granted: &Option<String>| match asked {
+        None => true,
+        Some(Ok(asked)) => granted.as_deref() == Some(asked.as_str()),
+        Some(Err(_)) => false,
+    };
+    if !matches(asked_phone.clone(), &grant.phone) || !matches(asked_email.clone(), &grant.email) {
+        return Err(unauthorized("token is for another recipient"));
+    }
+    let mut addresses = Vec::new();
+    if let Some(Ok(phone)) = asked_phone {
+        addresses.push((Channel::Sms, phone.clone()));
+        addresses.push((Channel::Call, phone));
+    }
+    if let Some(Ok(email)) = asked_email {
+        addresses.push((Channel::Email, email));
+    }
+    let states = state
+        .store
+        .current_state(&addresses, grant.recipient_type)
+        .await
+        .map_err(|error| ApiError::internal(&error))?;
+    let channels = addresses
+        .iter()
+        .map(|(channel, _)| {
+            let found = states.iter().find(|state| state.channel == *channel);
+            ChannelStateBody {
+                channel: *channel,
+                status: found.map(|state| state.status),
+                consent_date: found.map(|state| state.consent_date.clone()),
+            }
+        })
+        .collect();
+    Ok(Json(StateBody {
+        recipient_type: grant.recipient_type,
+        channels,
+    })
+    .into_response())
+}
+
+async fn health(State(state): State<AppState>) -> Response {
+    match state.store.health().await {
+        Ok(()) => Json(serde_json::json!({"status": "ok"})).into_response(),
+        Err(error) => {
+            tracing::error!(error = %error, "health check found the database unavailable");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(serde_json::json!({"status": "unavailable"})),
+            )
+                .into_response()
+        }
+    }
+}
+
+/// An empty body, for tests that build requests.
+pub fn empty_body() -> Body {
+    Body::empty()
+}

@@ -1,0 +1,275 @@
+//! The command line: `serve`, `export`, `verify`, `purge`, `token`.
+
+#![allow(
+    clippy::print_stdout,
+    reason = "the commands answer on standard output"
+)]
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use consent_core::RecipientType;
+use consent_core::time::{CivilDate, Timestamp, TurkeyTime};
+
+use crate::api::{AppState, app, system_clock};
+use crate::config::{Config, process_environment};
+use crate::crypto::Keyring;
+use crate::export::{self, Format};
+use crate::store::Store;
+use crate::token;
+
+/// The shop's backend half of iys-consent: receives consent records from the widget, keeps the
+/// proof sealed and hash-chained, and exports it.
+///
+/// Settings come from `--config FILE` (TOML) and the environment, which wins:
+/// DATABASE_URL (sqlite: file, the default under RELAY_DATA_DIR, or postgres:),
+/// RELAY_LISTEN, RELAY_DATA_DIR, RELAY_DATA_KEY (base64 of 32 bytes, required),
+/// RELAY_PREVIOUS_DATA_KEYS (comma-separated, after a key rotation), RELAY_ALLOWED_ORIGINS
+/// (comma-separated shop origins), RELAY_TRUSTED_PROXIES, RELAY_STATE_TOKEN_SECRET (at least 32
+/// characters), RELAY_CLIENT_CLOCK_SKEW_SECONDS (600), RELAY_MAX_BODY_BYTES (65536),
+/// RELAY_MAX_RECORDS_PER_REQUEST (16), RELAY_RATE_LIMIT_PER_MINUTE (600), RELAY_RETENTION_DAYS
+/// (1096, can only be raised), IYS_BASE_URL, IYS_USERNAME, IYS_PASSWORD, IYS_CODE,
+/// IYS_BRAND_CODE. The TOML keys are the same names in lower case without the RELAY_ prefix.
+#[derive(Debug, Parser)]
+#[command(name = "iys-relay", version)]
+pub struct Cli {
+    /// A TOML file with settings; the environment overrides it.
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the v1 API: POST /v1/consents, GET /v1/consents/state, GET /v1/health.
+    Serve {
+        /// The address to listen on, such as 127.0.0.1:8787 (overrides RELAY_LISTEN).
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<SocketAddr>,
+    },
+    /// Write the stored proof, decrypted, for an operator or an auditor.
+    Export {
+        /// jsonl (one object per record) or csv (İYS's daily-change columns first).
+        #[arg(long, value_enum, default_value = "jsonl")]
+        format: Format,
+        /// Only records with a consent date on or after this day (YYYY-MM-DD, Turkish time)
+        /// or instant (RFC 3339).
+        #[arg(long, value_name = "DATE")]
+        from: Option<String>,
+        /// Only records with a consent date before this day or instant.
+        #[arg(long, value_name = "DATE")]
+        to: Option<String>,
+        /// Write to this file instead of standard output.
+        #[arg(long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+    /// Walk the ledger and check every record against it; exits 1 naming the first entry that
+    /// was altered, removed or reordered.
+    Verify,
+    /// Remove records whose consent ended longer ago than the retention period, leaving a
+    /// ledger entry for each.
+    Purge,
+    /// Sign a preference-centre token, as the shop's backend would (for tests and the demo).
+    Token {
+        /// The customer's phone number.
+        #[arg(long)]
+        phone: Option<String>,
+        /// The customer's e-mail address.
+        #[arg(long)]
+        email: Option<String>,
+        /// individual or merchant.
+        #[arg(long, default_value = "individual")]
+        recipient_type: String,
+        /// How long the token is valid, in seconds.
+        #[arg(long, default_value_t = 900)]
+        ttl_seconds: i64,
+    },
+}
+
+/// Runs the command line and returns the process's exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    let config = match Config::load(cli.config.as_deref(), &process_environment) {
+        Ok(config) => config,
+        Err(error) => {
+            tracing::error!(%error, "cannot start");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            tracing::error!(%error, "cannot start the async runtime");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command, config)) {
+        Ok(code) => code,
+        Err(error) => {
+            tracing::error!(%error, "failed");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("RELAY_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .try_init();
+}
+
+async fn open_store(config: &Config) -> Result<Store, Box<dyn std::error::Error>> {
+    if config.database_url.starts_with("sqlite:") {
+        std::fs::create_dir_all(&config.data_dir)?;
+    }
+    let keyring = Keyring::new(&config.data_key, &config.previous_data_keys);
+    Ok(Store::open(&config.database_url, keyring, 8).await?)
+}
+
+fn parse_bound(text: &str) -> Result<Timestamp, String> {
+    if let Ok(instant) = Timestamp::parse_rfc3339(text) {
+        return Ok(instant);
+    }
+    CivilDate::parse_iso(text)
+        .and_then(|date| TurkeyTime::new(date, 0))
+        .and_then(TurkeyTime::to_instant)
+        .ok_or_else(|| format!("expected YYYY-MM-DD or an RFC 3339 instant, found `{text}`"))
+}
+
+async fn run(command: Command, mut config: Config) -> Result<ExitCode, Box<dyn std::error::Error>> {
+    match command {
+        Command::Serve { listen } => {
+            if let Some(listen) = listen {
+                config.listen = listen;
+            }
+            serve(config).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Export {
+            format,
+            from,
+            to,
+            output,
+        } => {
+            let from = from.as_deref().map(parse_bound).transpose()?;
+            let to = to.as_deref().map(parse_bound).transpose()?;
+            let store = open_store(&config).await?;
+            let records = store.records(from, to).await?;
+            let mut writer: Box<dyn Write> = match output {
+                Some(path) => Box::new(std::io::BufWriter::new(std::fs::File::create(path)?)),
+                None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+            };
+            export::write(&records, format, &mut writer)?;
+            tracing::info!(records = records.len(), "exported");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Verify => {
+            let store = open_store(&config).await?;
+            let report = store.verify().await?;
+            match report.problem {
+                None => {
+                    println!(
+                        "ledger intact: {} entries, {} records match their entries",
+                        report.entries, report.records
+                    );
+                    Ok(ExitCode::SUCCESS)
+                }
+                Some((seq, record_id, what)) => {
+                    println!("ledger broken at entry {seq} (record {record_id}): {what}");
+                    Ok(ExitCode::from(1))
+                }
+            }
+        }
+        Command::Purge => {
+            let store = open_store(&config).await?;
+            let now = (system_clock())();
+            let report = store.purge(now, config.retention_days).await?;
+            println!(
+                "purged {} records whose consent ended more than {} days ago",
+                report.purged, config.retention_days
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Token {
+            phone,
+            email,
+            recipient_type,
+            ttl_seconds,
+        } => {
+            let secret = config
+                .state_token_secret
+                .as_deref()
+                .ok_or("RELAY_STATE_TOKEN_SECRET is not set")?;
+            let recipient_type: RecipientType = recipient_type.parse()?;
+            let now = (system_clock())().unix_seconds();
+            let claims = token::Claims {
+                phone,
+                email,
+                recipient_type,
+                exp: now + ttl_seconds,
+            };
+            println!("{}", token::sign(secret, &claims));
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// Serves the API until SIGINT or SIGTERM, then finishes the requests in flight.
+pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
+    let store = open_store(&config).await?;
+    let listen = config.listen;
+    tracing::info!(
+        listen = %listen,
+        database = %crate::config::redact_url(&config.database_url),
+        origins = config.allowed_origins.len(),
+        "starting the relay"
+    );
+    let state = AppState::new(config, store, system_clock());
+    let listener = tokio::net::TcpListener::bind(listen).await?;
+    let bound = listener.local_addr()?;
+    // Scripts wait for this line to know the port, also when it was chosen by the system.
+    println!("iys-relay listening on http://{bound}");
+    axum::serve(
+        listener,
+        app(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let Ok(mut terminate) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        else {
+            let _ = interrupt.await;
+            return;
+        };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
+    }
+    tracing::info!("shutting down after the requests in flight");
+}

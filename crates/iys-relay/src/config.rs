@@ -1,0 +1,465 @@
+//! The relay's settings: defaults, then a TOML file (`--config FILE`), then the environment.
+//!
+//! Secrets (the data key, the token secret, İYS's password) never appear in `Debug` output or
+//! logs.
+
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+
+use base64::Engine;
+use serde::Deserialize;
+
+/// The shortest retention İYS's regulation allows: three years after a consent ends, plus a day
+/// for the leap year.
+pub const MIN_RETENTION_DAYS: u32 = 3 * 365 + 1;
+
+/// Every relay setting.
+#[derive(Clone)]
+pub struct Config {
+    /// Where `serve` listens.
+    pub listen: SocketAddr,
+    /// The folder for the default SQLite database.
+    pub data_dir: PathBuf,
+    /// `sqlite:` or `postgres:` URL.
+    pub database_url: String,
+    /// The key that encrypts personal data at rest, 32 bytes.
+    pub data_key: [u8; 32],
+    /// Keys used before the current one, still able to decrypt old rows.
+    pub previous_data_keys: Vec<[u8; 32]>,
+    /// Origins whose pages may call the relay from a browser.
+    pub allowed_origins: Vec<String>,
+    /// Proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<IpAddr>,
+    /// The secret the shop's backend signs preference-centre tokens with.
+    pub state_token_secret: Option<Vec<u8>>,
+    /// How far a client's clock may be behind the relay's for its time to become the consent date.
+    pub client_clock_skew_seconds: u32,
+    /// The largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+    /// The most records one request may carry.
+    pub max_records_per_request: usize,
+    /// Requests one client address may make per minute.
+    pub rate_limit_per_minute: u32,
+    /// Days a record is kept after its consent ends; never less than [`MIN_RETENTION_DAYS`].
+    pub retention_days: u32,
+    /// İYS's address and account, for forwarding.
+    pub iys: IysSettings,
+}
+
+/// How to reach İYS.
+#[derive(Clone, Default)]
+pub struct IysSettings {
+    /// For example `https://api.iys.org.tr`, or the built-in sandbox.
+    pub base_url: Option<String>,
+    /// The API user.
+    pub username: Option<String>,
+    /// The API user's password.
+    pub password: Option<String>,
+    /// The provider's İYS number.
+    pub iys_code: Option<u64>,
+    /// The brand's code.
+    pub brand_code: Option<u64>,
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter
+            .debug_struct("Config")
+            .field("listen", &self.listen)
+            .field("data_dir", &self.data_dir)
+            .field("database_url", &redact_url(&self.database_url))
+            .field("data_key", &"<redacted>")
+            .field("previous_data_keys", &self.previous_data_keys.len())
+            .field("allowed_origins", &self.allowed_origins)
+            .field("trusted_proxies", &self.trusted_proxies)
+            .field(
+                "state_token_secret",
+                &self.state_token_secret.as_ref().map(|_| "<redacted>"),
+            )
+            .field("client_clock_skew_seconds", &self.client_clock_skew_seconds)
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field("max_records_per_request", &self.max_records_per_request)
+            .field("rate_limit_per_minute", &self.rate_limit_per_minute)
+            .field("retention_days", &self.retention_days)
+            .field("iys", &self.iys)
+            .finish()
+    }
+}
+
+impl fmt::Debug for IysSettings {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter
+            .debug_struct("IysSettings")
+            .field("base_url", &self.base_url)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("iys_code", &self.iys_code)
+            .field("brand_code", &self.brand_code)
+            .finish()
+    }
+}
+
+/// A database URL with any password replaced, for logs.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let credentials = &url[scheme_end + 3..at];
+            let user = credentials.split(':').next().unwrap_or("");
+            format!("{}://{user}:<redacted>{}", &url[..scheme_end], &url[at..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// The settings as written in the TOML file; every key is optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileSettings {
+    listen: Option<String>,
+    data_dir: Option<PathBuf>,
+    database_url: Option<String>,
+    data_key: Option<String>,
+    previous_data_keys: Option<Vec<String>>,
+    allowed_origins: Option<Vec<String>>,
+    trusted_proxies: Option<Vec<String>>,
+    state_token_secret: Option<String>,
+    client_clock_skew_seconds: Option<u32>,
+    max_body_bytes: Option<usize>,
+    max_records_per_request: Option<usize>,
+    rate_limit_per_minute: Option<u32>,
+    retention_days: Option<u32>,
+    iys_base_url: Option<String>,
+    iys_username: Option<String>,
+    iys_password: Option<String>,
+    iys_code: Option<u64>,
+    iys_brand_code: Option<u64>,
+}
+
+/// A setting that could not be used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError(String);
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+fn invalid(setting: &str, expected: &str) -> ConfigError {
+    ConfigError(format!("invalid setting {setting}: expected {expected}"))
+}
+
+/// Reads an environment variable; an empty value counts as unset.
+pub type Environment<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+/// The process environment.
+pub fn process_environment(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|value| !value.is_empty())
+}
+
+impl Config {
+    /// Loads the settings from `file` (if given) and `environment`, which wins.
+    pub fn load(file: Option<&Path>, environment: Environment<'_>) -> Result<Config, ConfigError> {
+        let settings = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|error| {
+                    ConfigError(format!("reading config file {}: {error}", path.display()))
+                })?;
+                toml::from_str::<FileSettings>(&text).map_err(|error| {
+                    ConfigError(format!(
+                        "config file {}: {}",
+                        path.display(),
+                        error.message()
+                    ))
+                })?
+            }
+            None => FileSettings::default(),
+        };
+        Config::from_settings(settings, environment)
+    }
+
+    fn from_settings(
+        file: FileSettings,
+        environment: Environment<'_>,
+    ) -> Result<Config, ConfigError> {
+        let pick = |name: &str, from_file: Option<String>| environment(name).or(from_file);
+        let listen = pick("RELAY_LISTEN", file.listen)
+            .unwrap_or_else(|| "127.0.0.1:8787".to_owned())
+            .parse()
+            .map_err(|_| invalid("RELAY_LISTEN / listen", "an address like 127.0.0.1:8787"))?;
+        let data_dir = environment("RELAY_DATA_DIR")
+            .map(PathBuf::from)
+            .or(file.data_dir)
+            .unwrap_or_else(|| PathBuf::from("data"));
+        let database_url = pick("DATABASE_URL", file.database_url)
+            .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("relay.db").display()));
+        if !database_url.starts_with("sqlite:")
+            && !database_url.starts_with("postgres:")
+            && !database_url.starts_with("postgresql:")
+        {
+            return Err(invalid(
+                "DATABASE_URL / database_url",
+                "a sqlite: or postgres: URL",
+            ));
+        }
+        let data_key = pick("RELAY_DATA_KEY", file.data_key)
+            .ok_or_else(|| {
+                ConfigError(
+                    "missing setting RELAY_DATA_KEY / data_key: expected base64 of 32 random bytes, for example from `openssl rand -base64 32`".to_owned(),
+                )
+            })
+            .and_then(|text| decode_key("RELAY_DATA_KEY / data_key", &text))?;
+        let previous_data_keys = match environment("RELAY_PREVIOUS_DATA_KEYS") {
+            Some(list) => split_list(&list),
+            None => file.previous_data_keys.unwrap_or_default(),
+        }
+        .iter()
+        .map(|text| decode_key("RELAY_PREVIOUS_DATA_KEYS / previous_data_keys", text))
+        .collect::<Result<Vec<_>, _>>()?;
+        let allowed_origins = match environment("RELAY_ALLOWED_ORIGINS") {
+            Some(list) => split_list(&list),
+            None => file.allowed_origins.unwrap_or_default(),
+        };
+        for origin in &allowed_origins {
+            if !is_origin(origin) {
+                return Err(invalid(
+                    "RELAY_ALLOWED_ORIGINS / allowed_origins",
+                    "origins like https://shop.example, without a path",
+                ));
+            }
+        }
+        let trusted_proxies = match environment("RELAY_TRUSTED_PROXIES") {
+            Some(list) => split_list(&list),
+            None => file.trusted_proxies.unwrap_or_default(),
+        }
+        .iter()
+        .map(|text| {
+            text.parse::<IpAddr>()
+                .map_err(|_| invalid("RELAY_TRUSTED_PROXIES / trusted_proxies", "IP addresses"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+        let state_token_secret = pick("RELAY_STATE_TOKEN_SECRET", file.state_token_secret)
+            .map(|secret| {
+                if secret.len() < 32 {
+                    Err(invalid(
+                        "RELAY_STATE_TOKEN_SECRET / state_token_secret",
+                        "at least 32 characters",
+                    ))
+                } else {
+                    Ok(secret.into_bytes())
+                }
+            })
+            .transpose()?;
+        let number =
+            |name: &str, from_file: Option<u64>, default: u64| -> Result<u64, ConfigError> {
+                match environment(name) {
+                    Some(text) => text.parse().map_err(|_| invalid(name, "a whole number")),
+                    None => Ok(from_file.unwrap_or(default)),
+                }
+            };
+        let client_clock_skew_seconds = number(
+            "RELAY_CLIENT_CLOCK_SKEW_SECONDS",
+            file.client_clock_skew_seconds.map(u64::from),
+            600,
+        )? as u32;
+        let max_body_bytes = number(
+            "RELAY_MAX_BODY_BYTES",
+            file.max_body_bytes.map(|v| v as u64),
+            65_536,
+        )? as usize;
+        let max_records_per_request = number(
+            "RELAY_MAX_RECORDS_PER_REQUEST",
+            file.max_records_per_request.map(|v| v as u64),
+            16,
+        )? as usize;
+        let rate_limit_per_minute = number(
+            "RELAY_RATE_LIMIT_PER_MINUTE",
+            file.rate_limit_per_minute.map(u64::from),
+            600,
+        )? as u32;
+        let retention_days = number(
+            "RELAY_RETENTION_DAYS",
+            file.retention_days.map(u64::from),
+            u64::from(MIN_RETENTION_DAYS),
+        )?;
+        if retention_days < u64::from(MIN_RETENTION_DAYS) || retention_days > 36_500 {
+            return Err(invalid(
+                "RELAY_RETENTION_DAYS / retention_days",
+                "at least 1096 days (three years after a consent ends), at most 36500",
+            ));
+        }
+        if max_records_per_request == 0 || max_body_bytes < 1_024 || rate_limit_per_minute == 0 {
+            return Err(ConfigError(
+                "invalid limits: records per request and rate limit must be positive, the body limit at least 1024 bytes".to_owned(),
+            ));
+        }
+        let iys_number = |name: &str, from_file: Option<u64>| -> Result<Option<u64>, ConfigError> {
+            match environment(name) {
+                Some(text) => text
+                    .parse()
+                    .map(Some)
+                    .map_err(|_| invalid(name, "a number")),
+                None => Ok(from_file),
+            }
+        };
+        let iys = IysSettings {
+            base_url: pick("IYS_BASE_URL", file.iys_base_url),
+            username: pick("IYS_USERNAME", file.iys_username),
+            password: pick("IYS_PASSWORD", file.iys_password),
+            iys_code: iys_number("IYS_CODE", file.iys_code)?,
+            brand_code: iys_number("IYS_BRAND_CODE", file.iys_brand_code)?,
+        };
+        Ok(Config {
+            listen,
+            data_dir,
+            database_url,
+            data_key,
+            previous_data_keys,
+            allowed_origins,
+            trusted_proxies,
+            state_token_secret,
+            client_clock_skew_seconds,
+            max_body_bytes,
+            max_records_per_request,
+            rate_limit_per_minute,
+            retention_days: retention_days as u32,
+            iys,
+        })
+    }
+}
+
+fn split_list(list: &str) -> Vec<String> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+fn is_origin(origin: &str) -> bool {
+    let Some((scheme, rest)) = origin.split_once("://") else {
+        return false;
+    };
+    matches!(scheme, "http" | "https") && !rest.is_empty() && !rest.contains('/')
+}
+
+/// Decodes a base64 key of exactly 32 bytes.
+pub fn decode_key(setting: &str, text: &str) -> Result<[u8; 32], ConfigError> {
+    base64::engine::general_purpose::STANDARD
+        .decode(text.trim())
+        .ok()
+        .and_then(|bytes| <[u8; 32]>::try_from(bytes).ok())
+        .ok_or_else(|| invalid(setting, "base64 of exactly 32 bytes"))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    const KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+
+    fn with_env(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(key, value)| ((*key).to_owned(), (*value).to_owned()))
+            .collect();
+        Config::load(None, &move |name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_need_only_a_data_key() {
+        let config = with_env(&[("RELAY_DATA_KEY", KEY)]).unwrap();
+        assert_eq!(config.listen.to_string(), "127.0.0.1:8787");
+        assert_eq!(config.database_url, "sqlite://data/relay.db");
+        assert_eq!(config.retention_days, MIN_RETENTION_DAYS);
+        assert_eq!(config.data_key[31], 31);
+    }
+
+    #[test]
+    fn a_missing_or_short_key_is_refused() {
+        assert!(
+            with_env(&[])
+                .unwrap_err()
+                .to_string()
+                .contains("RELAY_DATA_KEY")
+        );
+        assert!(with_env(&[("RELAY_DATA_KEY", "c2hvcnQ=")]).is_err());
+    }
+
+    #[test]
+    fn retention_can_only_grow() {
+        assert!(with_env(&[("RELAY_DATA_KEY", KEY), ("RELAY_RETENTION_DAYS", "365")]).is_err());
+        let longer =
+            with_env(&[("RELAY_DATA_KEY", KEY), ("RELAY_RETENTION_DAYS", "3650")]).unwrap();
+        assert_eq!(longer.retention_days, 3_650);
+    }
+
+    #[test]
+    fn environment_wins_over_the_file() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("relay.toml");
+        std::fs::write(
+            &path,
+            format!(
+                "listen = \"127.0.0.1:9000\"\ndata_key = \"{KEY}\"\nallowed_origins = [\"https://shop.example\"]\n"
+            ),
+        )
+        .unwrap();
+        let from_file = Config::load(Some(&path), &|_| None).unwrap();
+        assert_eq!(from_file.listen.port(), 9000);
+        assert_eq!(from_file.allowed_origins, ["https://shop.example"]);
+        let overridden = Config::load(Some(&path), &|name| {
+            (name == "RELAY_LISTEN").then(|| "127.0.0.1:9001".to_owned())
+        })
+        .unwrap();
+        assert_eq!(overridden.listen.port(), 9001);
+        std::fs::write(&path, "colour = \"red\"\n").unwrap();
+        assert!(Config::load(Some(&path), &|_| None).is_err());
+    }
+
+    #[test]
+    fn secrets_never_show_in_debug_output() {
+        let config = with_env(&[
+            ("RELAY_DATA_KEY", KEY),
+            (
+                "RELAY_STATE_TOKEN_SECRET",
+                "a-very-long-state-token-secret-of-40-chars",
+            ),
+            ("DATABASE_URL", "postgres://relay:hunter2@127.0.0.1/relay"),
+            ("IYS_PASSWORD", "iys-secret"),
+        ])
+        .unwrap();
+        let debug = format!("{config:?}");
+        for secret in [KEY, "a-very-long", "hunter2", "iys-secret"] {
+            assert!(!debug.contains(secret), "{debug}");
+        }
+    }
+
+    #[test]
+    fn origins_must_be_bare() {
+        assert!(
+            with_env(&[
+                ("RELAY_DATA_KEY", KEY),
+                ("RELAY_ALLOWED_ORIGINS", "https://a.example/path")
+            ])
+            .is_err()
+        );
+        let config = with_env(&[
+            ("RELAY_DATA_KEY", KEY),
+            (
+                "RELAY_ALLOWED_ORIGINS",
+                "https://a.example, http://127.0.0.1:8080",
+            ),
+        ])
+        .unwrap();
+        assert_eq!(
+            config.allowed_origins,
+            ["https://a.example", "http://127.0.0.1:8080"]
+        );
+    }
+}

@@ -1,0 +1,159 @@
+//! `iys-relay export`: the proof, decrypted for the operator, as JSON lines or CSV.
+//!
+//! CSV starts with İYS's daily-change columns (`creationDate, transactionId, recipient,
+//! recipientType, type, status, consentDate, source`) in İYS's vocabulary, so it lines up with
+//! İYS's own reconciliation file, then adds the evidence columns.
+
+use std::io::Write;
+
+use consent_core::Source;
+use consent_core::iys::wire::{IysRecipientType, IysSource, IysStatus, IysType};
+use serde::Serialize;
+
+use crate::store::{IysOutcome, PlainRecord, StoredRecord};
+
+/// The output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// One JSON object per line.
+    Jsonl,
+    /// Comma-separated values with a header row.
+    Csv,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct JsonLine<'a> {
+    #[serde(flatten)]
+    record: &'a PlainRecord,
+    ledger_seq: i64,
+    ledger_hash: &'a str,
+    iys: &'a IysOutcome,
+}
+
+/// The CSV header.
+pub const CSV_HEADER: &[&str] = &[
+    "creationDate",
+    "transactionId",
+    "recipient",
+    "recipientType",
+    "type",
+    "status",
+    "consentDate",
+    "source",
+    "id",
+    "iysState",
+    "iysError",
+    "receivedAt",
+    "consentedAt",
+    "consentDateOrigin",
+    "recipientAsTyped",
+    "clientIp",
+    "text",
+    "textSha256",
+    "textVersion",
+    "locale",
+    "pageUrl",
+    "formId",
+    "mode",
+    "userAgent",
+    "sdkVersion",
+    "ledgerSeq",
+    "ledgerHash",
+];
+
+fn wire_name<T: Serialize>(value: T) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|value| value.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// Quotes a CSV field when it needs it, and defuses spreadsheet formulas.
+fn csv_field(text: &str) -> String {
+    let text = if text.starts_with(['=', '+', '-', '@']) && !text.starts_with("+90") {
+        format!("'{text}")
+    } else {
+        text.to_owned()
+    };
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text
+    }
+}
+
+/// Writes `records` to `output` in `format`.
+pub fn write(
+    records: &[StoredRecord],
+    format: Format,
+    output: &mut dyn Write,
+) -> std::io::Result<()> {
+    match format {
+        Format::Jsonl => {
+            for stored in records {
+                let line = JsonLine {
+                    record: &stored.plain,
+                    ledger_seq: stored.ledger_seq,
+                    ledger_hash: &stored.ledger_hash,
+                    iys: &stored.iys,
+                };
+                serde_json::to_writer(&mut *output, &line)?;
+                output.write_all(b"\n")?;
+            }
+        }
+        Format::Csv => {
+            writeln!(output, "{}", CSV_HEADER.join(","))?;
+            for stored in records {
+                let plain = &stored.plain;
+                let evidence = &plain.details.evidence;
+                let fields = [
+                    stored.iys.creation_date.clone().unwrap_or_default(),
+                    stored.iys.transaction_id.clone().unwrap_or_default(),
+                    plain.recipient.clone(),
+                    wire_name(IysRecipientType::from(plain.recipient_type)),
+                    wire_name(IysType::from(plain.channel)),
+                    wire_name(IysStatus::from(plain.status)),
+                    plain.consent_date.clone(),
+                    wire_name(IysSource::from(Source::from(plain.source))),
+                    plain.id.clone(),
+                    stored.iys.state.clone(),
+                    stored.iys.error.clone().unwrap_or_default(),
+                    plain.received_at.clone(),
+                    plain.consented_at.clone(),
+                    wire_name(plain.consent_date_origin),
+                    plain.details.recipient_as_typed.clone(),
+                    plain.details.client_ip.clone().unwrap_or_default(),
+                    evidence.text.clone(),
+                    evidence.text_sha256.clone(),
+                    evidence.text_version.clone(),
+                    evidence.locale.to_string(),
+                    evidence.page_url.clone(),
+                    evidence.form_id.clone(),
+                    evidence.mode.to_string(),
+                    evidence.user_agent.clone(),
+                    evidence.sdk_version.clone(),
+                    stored.ledger_seq.to_string(),
+                    stored.ledger_hash.clone(),
+                ];
+                let line: Vec<String> = fields.iter().map(|field| csv_field(field)).collect();
+                writeln!(output, "{}", line.join(","))?;
+            }
+        }
+    }
+    output.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::csv_field;
+
+    #[test]
+    fn csv_fields_are_quoted_and_formulas_defused() {
+        assert_eq!(csv_field("plain"), "plain");
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_field("=HYPERLINK(1)"), "'=HYPERLINK(1)");
+        assert_eq!(csv_field("+905321234567"), "+905321234567");
+    }
+}

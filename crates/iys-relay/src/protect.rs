@@ -1,0 +1,147 @@
+//! Protection in front of the handlers: the browser origin allow-list, the client's address
+//! behind trusted proxies, and a per-address rate limit.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use axum::http::HeaderMap;
+
+/// Whether `origin` may call the relay from a browser.
+pub fn is_allowed_origin(allowed: &[String], origin: &str) -> bool {
+    allowed
+        .iter()
+        .any(|candidate| candidate.eq_ignore_ascii_case(origin))
+}
+
+/// The client's address: the peer, or, when the peer is a trusted proxy, the last address in
+/// `X-Forwarded-For` that is not itself a trusted proxy.
+pub fn client_ip(
+    peer: Option<IpAddr>,
+    headers: &HeaderMap,
+    trusted_proxies: &[IpAddr],
+) -> Option<IpAddr> {
+    let peer = peer?;
+    if !trusted_proxies.contains(&peer) {
+        return Some(peer);
+    }
+    let forwarded: Vec<IpAddr> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .filter_map(|part| part.trim().parse().ok())
+        .collect();
+    forwarded
+        .iter()
+        .rev()
+        .find(|address| !trusted_proxies.contains(address))
+        .copied()
+        .or(Some(peer))
+}
+
+/// A token bucket per client address.
+#[derive(Debug)]
+pub struct RateLimiter {
+    per_minute: u32,
+    buckets: Mutex<HashMap<IpAddr, Bucket>>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Bucket {
+    tokens: f64,
+    updated: Instant,
+}
+
+/// More than this many addresses tracked triggers a sweep of full buckets.
+const SWEEP_THRESHOLD: usize = 10_000;
+
+impl RateLimiter {
+    /// Allows `per_minute` requests per address, in bursts of up to as many.
+    pub fn new(per_minute: u32) -> RateLimiter {
+        RateLimiter {
+            per_minute: per_minute.max(1),
+            buckets: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Takes one request from `address`'s bucket at `now`; when it is empty, returns how long
+    /// until the next request is allowed.
+    pub fn check(&self, address: IpAddr, now: Instant) -> Result<(), Duration> {
+        let capacity = f64::from(self.per_minute);
+        let per_second = capacity / 60.0;
+        let mut buckets = self
+            .buckets
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if buckets.len() > SWEEP_THRESHOLD {
+            buckets.retain(|_, bucket| {
+                bucket.tokens + now.duration_since(bucket.updated).as_secs_f64() * per_second
+                    < capacity
+            });
+        }
+        let bucket = buckets.entry(address).or_insert(Bucket {
+            tokens: capacity,
+            updated: now,
+        });
+        let elapsed = now.saturating_duration_since(bucket.updated).as_secs_f64();
+        bucket.tokens = (bucket.tokens + elapsed * per_second).min(capacity);
+        bucket.updated = now;
+        if bucket.tokens >= 1.0 {
+            bucket.tokens -= 1.0;
+            Ok(())
+        } else {
+            Err(Duration::from_secs_f64((1.0 - bucket.tokens) / per_second))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_burst_is_allowed_then_refused_until_refilled() {
+        let limiter = RateLimiter::new(60);
+        let address: IpAddr = "192.0.2.1".parse().unwrap();
+        let start = Instant::now();
+        for _ in 0..60 {
+            assert!(limiter.check(address, start).is_ok());
+        }
+        let wait = limiter.check(address, start).unwrap_err();
+        assert!(wait <= Duration::from_secs(1) && wait > Duration::ZERO);
+        assert!(
+            limiter
+                .check(address, start + Duration::from_millis(1_100))
+                .is_ok()
+        );
+        let other: IpAddr = "192.0.2.2".parse().unwrap();
+        assert!(limiter.check(other, start).is_ok());
+    }
+
+    #[test]
+    fn forwarded_addresses_count_only_behind_trusted_proxies() {
+        let proxy: IpAddr = "10.0.0.1".parse().unwrap();
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "x-forwarded-for",
+            "198.51.100.7, 203.0.113.9".parse().unwrap(),
+        );
+        assert_eq!(client_ip(Some(proxy), &headers, &[]), Some(proxy));
+        assert_eq!(
+            client_ip(Some(proxy), &headers, &[proxy]),
+            Some("203.0.113.9".parse().unwrap())
+        );
+        let spoofer: IpAddr = "198.51.100.1".parse().unwrap();
+        assert_eq!(client_ip(Some(spoofer), &headers, &[proxy]), Some(spoofer));
+    }
+
+    #[test]
+    fn origins_match_exactly() {
+        let allowed = vec!["https://shop.example".to_owned()];
+        assert!(is_allowed_origin(&allowed, "https://shop.example"));
+        assert!(!is_allowed_origin(&allowed, "https://shop.example.evil"));
+        assert!(!is_allowed_origin(&allowed, "http://shop.example"));
+    }
+}

@@ -1,0 +1,825 @@
+//! The proof store: consent records sealed at rest, in SQLite or Postgres, with a hash-chained
+//! ledger of every change.
+//!
+//! The same SQL runs on both databases through sqlx's `Any` driver; the two migration folders
+//! differ only in column types.
+
+use std::fmt;
+use std::net::IpAddr;
+use std::str::FromStr;
+
+use consent_core::contract::{Outcome, WireEvidence};
+use consent_core::time::{IysDateTime, Timestamp};
+use consent_core::{CaptureSource, Channel, ConsentRecord, ConsentStatus, RecipientType};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, Executor, Row};
+
+use crate::crypto::{IndexKey, Keyring, OpenError};
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
+
+/// The hash before the first ledger entry.
+pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// Which database a store uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// A SQLite file.
+    Sqlite,
+    /// A Postgres server.
+    Postgres,
+}
+
+/// Where the consent date sent to İYS came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConsentDateOrigin {
+    /// The client's clock, which was close enough to the relay's.
+    Client,
+    /// The moment the relay received the record.
+    Receipt,
+}
+
+impl ConsentDateOrigin {
+    fn as_str(self) -> &'static str {
+        match self {
+            ConsentDateOrigin::Client => "client",
+            ConsentDateOrigin::Receipt => "receipt",
+        }
+    }
+}
+
+/// A validated record with what the relay added on receipt.
+#[derive(Debug, Clone)]
+pub struct NewConsent {
+    /// The record as validated.
+    pub record: ConsentRecord,
+    /// When the relay received it.
+    pub received_at: Timestamp,
+    /// The date İYS will be given.
+    pub consent_date: IysDateTime,
+    /// Where that date came from.
+    pub consent_date_origin: ConsentDateOrigin,
+    /// The client's address.
+    pub client_ip: Option<IpAddr>,
+}
+
+/// What the store did with one record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredReceipt {
+    /// The record's id.
+    pub id: String,
+    /// Stored now, or earlier.
+    pub outcome: Outcome,
+    /// The consent date as stored first.
+    pub consent_date: String,
+    /// The ledger hash of the first storing.
+    pub receipt: String,
+}
+
+/// The sealed details of a record: the address as typed, the client's address and the evidence.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Details {
+    /// The address as the person typed it.
+    pub recipient_as_typed: String,
+    /// The client's IP address.
+    pub client_ip: Option<String>,
+    /// What the person saw.
+    pub evidence: WireEvidence,
+}
+
+/// A record in plain text, as the ledger hashes it and as `export` writes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PlainRecord {
+    /// The record id.
+    pub id: String,
+    /// The normalised address.
+    pub recipient: String,
+    /// The channel.
+    pub channel: Channel,
+    /// Individual or merchant.
+    pub recipient_type: RecipientType,
+    /// Granted or rejected.
+    pub status: ConsentStatus,
+    /// Web or app.
+    pub source: CaptureSource,
+    /// The client's clock at the decision.
+    pub consented_at: String,
+    /// When the relay received it.
+    pub received_at: String,
+    /// The date İYS is given.
+    pub consent_date: String,
+    /// Where that date came from.
+    pub consent_date_origin: ConsentDateOrigin,
+    /// The sealed details, opened.
+    pub details: Details,
+}
+
+impl PlainRecord {
+    /// SHA-256 of the record's canonical JSON, as the ledger keeps it.
+    pub fn payload_hash(&self) -> String {
+        // Serialising a struct of strings and enums cannot fail.
+        let json = serde_json::to_vec(self).unwrap_or_default();
+        hex(&Sha256::digest(&json))
+    }
+}
+
+/// The İYS outcome of a record, as far as it is known.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IysOutcome {
+    /// `pending` until the forwarder has an answer.
+    pub state: String,
+    /// İYS's transaction id, once accepted.
+    pub transaction_id: Option<String>,
+    /// İYS's registration time, once accepted.
+    pub creation_date: Option<String>,
+    /// The H-code or reason, when refused or skipped.
+    pub error: Option<String>,
+}
+
+/// A stored record with its ledger position and İYS outcome.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredRecord {
+    /// The record.
+    pub plain: PlainRecord,
+    /// Its ledger entry.
+    pub ledger_seq: i64,
+    /// Its ledger hash, the client's receipt.
+    pub ledger_hash: String,
+    /// What İYS made of it.
+    pub iys: IysOutcome,
+}
+
+/// The latest decision for one channel of one recipient.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChannelState {
+    /// The channel.
+    pub channel: Channel,
+    /// Granted or rejected.
+    pub status: ConsentStatus,
+    /// Its consent date.
+    pub consent_date: String,
+}
+
+/// A store failure: the database, or a sealed value that does not open.
+#[derive(Debug)]
+pub enum StoreError {
+    /// The database failed.
+    Database(sqlx::Error),
+    /// A migration failed.
+    Migration(sqlx::migrate::MigrateError),
+    /// A sealed value does not open.
+    Sealed {
+        /// The record.
+        record_id: String,
+        /// Why.
+        error: OpenError,
+    },
+    /// A stored value is not what the relay writes.
+    Corrupt(String),
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StoreError::Database(error) => write!(formatter, "database error: {error}"),
+            StoreError::Migration(error) => write!(formatter, "migration failed: {error}"),
+            StoreError::Sealed { record_id, error } => {
+                write!(formatter, "record {record_id}: {error}")
+            }
+            StoreError::Corrupt(message) => write!(formatter, "corrupt store: {message}"),
+        }
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(error: sqlx::Error) -> Self {
+        StoreError::Database(error)
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+/// The hash of a ledger entry, chained to the previous one.
+pub fn ledger_hash(
+    seq: i64,
+    kind: &str,
+    record_id: &str,
+    payload_hash: &str,
+    at_ms: i64,
+    prev_hash: &str,
+) -> String {
+    let text = format!(
+        "iys-relay ledger v1\n{seq}\n{kind}\n{record_id}\n{payload_hash}\n{at_ms}\n{prev_hash}"
+    );
+    hex(&Sha256::digest(text.as_bytes()))
+}
+
+/// Ledger entry kinds.
+pub mod kind {
+    /// A record was stored.
+    pub const STORED: &str = "stored";
+    /// A record was removed after its retention period.
+    pub const PURGED: &str = "purged";
+}
+
+/// The proof store.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+    keyring: Keyring,
+    index: IndexKey,
+}
+
+impl Store {
+    /// Connects, applies migrations, and loads (or on first use creates) the index key.
+    pub async fn open(
+        url: &str,
+        keyring: Keyring,
+        max_connections: u32,
+    ) -> Result<Store, StoreError> {
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else {
+            Backend::Postgres
+        };
+        let url = match backend {
+            Backend::Sqlite if !url.contains('?') => format!("{url}?mode=rwc"),
+            _ => url.to_owned(),
+        };
+        let options = AnyConnectOptions::from_str(&url)?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(match backend {
+                Backend::Sqlite => max_connections.clamp(1, 8),
+                Backend::Postgres => max_connections.max(1),
+            })
+            .after_connect(move |connection, _| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        // WAL lets readers run beside the writer; FULL makes each commit durable.
+                        connection
+                            .execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;")
+                            .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await?;
+        let migrator = match backend {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        migrator.run(&pool).await.map_err(StoreError::Migration)?;
+        let index = load_index_key(&pool, &keyring).await?;
+        Ok(Store {
+            pool,
+            backend,
+            keyring,
+            index,
+        })
+    }
+
+    /// Which database this is.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The connection pool, for health checks and tests.
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// The lookup hash of a normalised address.
+    pub fn recipient_hash(&self, normalised: &str) -> Vec<u8> {
+        self.index.recipient_hash(normalised)
+    }
+
+    /// Whether the database answers.
+    pub async fn health(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Stores a batch in one transaction: new ids are stored and appended to the ledger, ids
+    /// stored before come back as duplicates with their first receipt. The receipts are in the
+    /// order of `batch`.
+    pub async fn store_batch(
+        &self,
+        batch: &[NewConsent],
+    ) -> Result<Vec<StoredReceipt>, StoreError> {
+        let mut transaction = self.pool.begin().await?;
+        // Take the head row's write lock first: it serialises appends, in SQLite by taking the
+        // database's write lock at once and in Postgres by locking the row across instances.
+        sqlx::query("UPDATE ledger_head SET seq = seq WHERE id = 1")
+            .execute(&mut *transaction)
+            .await?;
+        let head = sqlx::query("SELECT seq, hash FROM ledger_head WHERE id = 1")
+            .fetch_one(&mut *transaction)
+            .await?;
+        let mut seq: i64 = head.try_get("seq")?;
+        let mut prev_hash: String = head.try_get("hash")?;
+        let mut receipts = Vec::with_capacity(batch.len());
+        for new in batch {
+            let id = new.record.id.to_string();
+            let plain = plain_record(new);
+            let payload_hash = plain.payload_hash();
+            let at_ms = new.received_at.unix_millis();
+            let next_seq = seq + 1;
+            let hash = ledger_hash(
+                next_seq,
+                kind::STORED,
+                &id,
+                &payload_hash,
+                at_ms,
+                &prev_hash,
+            );
+            let details = serde_json::to_vec(&plain.details).unwrap_or_default();
+            let inserted = sqlx::query(
+                "INSERT INTO consents (id, recipient_hash, recipient_sealed, channel, recipient_type, status, source, consented_at_ms, received_at_ms, consent_date, consent_date_origin, consent_at_ms, details_sealed, key_id, ledger_seq, ledger_hash) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) ON CONFLICT (id) DO NOTHING",
+            )
+            .bind(id.clone())
+            .bind(self.index.recipient_hash(&plain.recipient))
+            .bind(self.keyring.seal(plain.recipient.as_bytes(), &context("recipient", &id)))
+            .bind(plain.channel.as_str())
+            .bind(plain.recipient_type.as_str())
+            .bind(plain.status.as_str())
+            .bind(plain.source.as_str())
+            .bind(new.record.consented_at.unix_millis())
+            .bind(at_ms)
+            .bind(plain.consent_date.clone())
+            .bind(new.consent_date_origin.as_str())
+            .bind(new.consent_date.to_instant().unix_millis())
+            .bind(self.keyring.seal(&details, &context("details", &id)))
+            .bind(i64::from(self.keyring.current_key_id()))
+            .bind(next_seq)
+            .bind(hash.clone())
+            .execute(&mut *transaction)
+            .await?
+            .rows_affected();
+            if inserted == 1 {
+                sqlx::query(
+                    "INSERT INTO ledger (seq, kind, record_id, payload_hash, at_ms, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(next_seq)
+                .bind(kind::STORED)
+                .bind(id.clone())
+                .bind(payload_hash)
+                .bind(at_ms)
+                .bind(prev_hash.clone())
+                .bind(hash.clone())
+                .execute(&mut *transaction)
+                .await?;
+                seq = next_seq;
+                prev_hash = hash.clone();
+                receipts.push(StoredReceipt {
+                    id,
+                    outcome: Outcome::Stored,
+                    consent_date: plain.consent_date,
+                    receipt: hash,
+                });
+            } else {
+                let first =
+                    sqlx::query("SELECT consent_date, ledger_hash FROM consents WHERE id = $1")
+                        .bind(id.clone())
+                        .fetch_one(&mut *transaction)
+                        .await?;
+                receipts.push(StoredReceipt {
+                    id,
+                    outcome: Outcome::Duplicate,
+                    consent_date: first.try_get("consent_date")?,
+                    receipt: first.try_get("ledger_hash")?,
+                });
+            }
+        }
+        sqlx::query("UPDATE ledger_head SET seq = $1, hash = $2 WHERE id = 1")
+            .bind(seq)
+            .bind(prev_hash)
+            .execute(&mut *transaction)
+            .await?;
+        transaction.commit().await?;
+        Ok(receipts)
+    }
+
+    /// The latest decision per channel for the given addresses and recipient type.
+    pub async fn current_state(
+        &self,
+        addresses: &[(Channel, String)],
+        recipient_type: RecipientType,
+    ) -> Result<Vec<ChannelState>, StoreError> {
+        let mut states = Vec::new();
+        for (channel, normalised) in addresses {
+            let row = sqlx::query(
+                "SELECT status, consent_date FROM consents WHERE recipient_hash = $1 AND channel = $2 AND recipient_type = $3 \
+                 ORDER BY consent_at_ms DESC, ledger_seq DESC LIMIT 1",
+            )
+            .bind(self.index.recipient_hash(normalised))
+            .bind(channel.as_str())
+            .bind(recipient_type.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+            if let Some(row) = row {
+                states.push(ChannelState {
+                    channel: *channel,
+                    status: parse_column(&row, "status")?,
+                    consent_date: row.try_get("consent_date")?,
+                });
+            }
+        }
+        Ok(states)
+    }
+
+    /// Every stored record whose consent date lies in `[from, to)`, oldest first, opened.
+    pub async fn records(
+        &self,
+        from: Option<Timestamp>,
+        to: Option<Timestamp>,
+    ) -> Result<Vec<StoredRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT * FROM consents WHERE consent_at_ms >= $1 AND consent_at_ms < $2 ORDER BY consent_at_ms, ledger_seq",
+        )
+        .bind(from.map_or(i64::MIN, Timestamp::unix_millis))
+        .bind(to.map_or(i64::MAX, Timestamp::unix_millis))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|row| self.open_row(row)).collect()
+    }
+
+    /// Opens one consents row.
+    fn open_row(&self, row: &sqlx::any::AnyRow) -> Result<StoredRecord, StoreError> {
+        let id: String = row.try_get("id")?;
+        let sealed_error = |error| StoreError::Sealed {
+            record_id: id.clone(),
+            error,
+        };
+        let recipient_sealed: Vec<u8> = row.try_get("recipient_sealed")?;
+        let recipient = self
+            .keyring
+            .open(&recipient_sealed, &context("recipient", &id))
+            .map_err(sealed_error)?;
+        let details_sealed: Vec<u8> = row.try_get("details_sealed")?;
+        let details = self
+            .keyring
+            .open(&details_sealed, &context("details", &id))
+            .map_err(sealed_error)?;
+        let details: Details = serde_json::from_slice(&details)
+            .map_err(|error| StoreError::Corrupt(format!("record {id}: details: {error}")))?;
+        let consent_date_origin = match row.try_get::<String, _>("consent_date_origin")?.as_str() {
+            "client" => ConsentDateOrigin::Client,
+            "receipt" => ConsentDateOrigin::Receipt,
+            other => {
+                return Err(StoreError::Corrupt(format!(
+                    "record {id}: consent date origin {other}"
+                )));
+            }
+        };
+        let plain = PlainRecord {
+            recipient: String::from_utf8(recipient)
+                .map_err(|_| StoreError::Corrupt(format!("record {id}: recipient is not UTF-8")))?,
+            channel: parse_column(row, "channel")?,
+            recipient_type: parse_column(row, "recipient_type")?,
+            status: parse_column(row, "status")?,
+            source: parse_column(row, "source")?,
+            consented_at: Timestamp::from_unix_millis(row.try_get("consented_at_ms")?).to_rfc3339(),
+            received_at: Timestamp::from_unix_millis(row.try_get("received_at_ms")?).to_rfc3339(),
+            consent_date: row.try_get("consent_date")?,
+            consent_date_origin,
+            details,
+            id,
+        };
+        Ok(StoredRecord {
+            plain,
+            ledger_seq: row.try_get("ledger_seq")?,
+            ledger_hash: row.try_get("ledger_hash")?,
+            iys: IysOutcome {
+                state: row.try_get("iys_state")?,
+                transaction_id: row.try_get("iys_transaction_id")?,
+                creation_date: row.try_get("iys_creation_date")?,
+                error: row.try_get("iys_error")?,
+            },
+        })
+    }
+
+    /// Walks the ledger from the start and reports the first entry that was altered, removed
+    /// or reordered, and the first record whose content no longer matches its entry.
+    pub async fn verify(&self) -> Result<VerifyReport, StoreError> {
+        let entries = sqlx::query("SELECT seq, kind, record_id, payload_hash, at_ms, prev_hash, hash FROM ledger ORDER BY seq")
+            .fetch_all(&self.pool)
+            .await?;
+        let mut report = VerifyReport::default();
+        let mut expected_prev = GENESIS_HASH.to_owned();
+        let mut expected_seq = 1_i64;
+        let mut purged = std::collections::HashSet::new();
+        let mut stored = Vec::new();
+        for entry in &entries {
+            let seq: i64 = entry.try_get("seq")?;
+            let kind: String = entry.try_get("kind")?;
+            let record_id: String = entry.try_get("record_id")?;
+            let payload_hash: String = entry.try_get("payload_hash")?;
+            let at_ms: i64 = entry.try_get("at_ms")?;
+            let prev_hash: String = entry.try_get("prev_hash")?;
+            let hash: String = entry.try_get("hash")?;
+            report.entries += 1;
+            if seq != expected_seq {
+                return Ok(report.fail(
+                    seq,
+                    &record_id,
+                    format!("entry {expected_seq} is missing: the chain jumps to {seq}"),
+                ));
+            }
+            if prev_hash != expected_prev {
+                return Ok(report.fail(
+                    seq,
+                    &record_id,
+                    "entry does not follow the one before it: removed or reordered entries"
+                        .to_owned(),
+                ));
+            }
+            if ledger_hash(seq, &kind, &record_id, &payload_hash, at_ms, &prev_hash) != hash {
+                return Ok(report.fail(
+                    seq,
+                    &record_id,
+                    "entry was altered: its hash does not match its content".to_owned(),
+                ));
+            }
+            match kind.as_str() {
+                kind::STORED => stored.push((seq, record_id, payload_hash, hash.clone())),
+                kind::PURGED => {
+                    purged.insert(record_id);
+                }
+                _ => {}
+            }
+            expected_prev = hash;
+            expected_seq += 1;
+        }
+        let head = sqlx::query("SELECT seq, hash FROM ledger_head WHERE id = 1")
+            .fetch_one(&self.pool)
+            .await?;
+        let head_seq: i64 = head.try_get("seq")?;
+        let head_hash: String = head.try_get("hash")?;
+        if head_seq != expected_seq - 1 || head_hash != expected_prev {
+            return Ok(report.fail(
+                head_seq,
+                "",
+                format!("the ledger ends at entry {} but its head says {head_seq}: entries were removed from the end", expected_seq - 1),
+            ));
+        }
+        for (seq, record_id, payload_hash, hash) in stored {
+            if purged.contains(&record_id) {
+                continue;
+            }
+            let row = sqlx::query("SELECT * FROM consents WHERE id = $1")
+                .bind(record_id.clone())
+                .fetch_optional(&self.pool)
+                .await?;
+            let Some(row) = row else {
+                return Ok(report.fail(
+                    seq,
+                    &record_id,
+                    "record was removed without a purge entry".to_owned(),
+                ));
+            };
+            let record = match self.open_row(&row) {
+                Ok(record) => record,
+                Err(error) => {
+                    return Ok(report.fail(
+                        seq,
+                        &record_id,
+                        format!("record does not open: {error}"),
+                    ));
+                }
+            };
+            if record.plain.payload_hash() != payload_hash {
+                return Ok(report.fail(
+                    seq,
+                    &record_id,
+                    "record was altered: its content does not match its ledger entry".to_owned(),
+                ));
+            }
+            if record.ledger_seq != seq || record.ledger_hash != hash {
+                return Ok(report.fail(
+                    seq,
+                    &record_id,
+                    "record points to another ledger entry".to_owned(),
+                ));
+            }
+            report.records += 1;
+        }
+        let rows: i64 = sqlx::query("SELECT COUNT(*) AS count FROM consents")
+            .fetch_one(&self.pool)
+            .await?
+            .try_get("count")?;
+        if rows != report.records as i64 {
+            let unledgered = sqlx::query("SELECT id, ledger_seq FROM consents WHERE ledger_seq NOT IN (SELECT seq FROM ledger WHERE kind = 'stored')")
+                .fetch_optional(&self.pool)
+                .await?;
+            if let Some(row) = unledgered {
+                let id: String = row.try_get("id")?;
+                let seq: i64 = row.try_get("ledger_seq")?;
+                return Ok(report.fail(
+                    seq,
+                    &id,
+                    "record has no ledger entry: it was added outside the relay".to_owned(),
+                ));
+            }
+        }
+        Ok(report)
+    }
+
+    /// Removes every record whose consent ended (by a refusal for the same address, channel and
+    /// recipient type) more than `retention_days` before `now`, leaving a ledger entry for each.
+    pub async fn purge(
+        &self,
+        now: Timestamp,
+        retention_days: u32,
+    ) -> Result<PurgeReport, StoreError> {
+        let cutoff = now.unix_millis() - i64::from(retention_days) * 86_400_000;
+        // Every refusal that is old enough ends the records before it, itself included.
+        let endings = sqlx::query(
+            "SELECT recipient_hash, channel, recipient_type, MAX(consent_at_ms) AS ended_at FROM consents \
+             WHERE status = 'rejected' AND consent_at_ms < $1 GROUP BY recipient_hash, channel, recipient_type",
+        )
+        .bind(cutoff)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut report = PurgeReport::default();
+        for ending in endings {
+            let recipient_hash: Vec<u8> = ending.try_get("recipient_hash")?;
+            let channel: String = ending.try_get("channel")?;
+            let recipient_type: String = ending.try_get("recipient_type")?;
+            let ended_at: i64 = ending.try_get("ended_at")?;
+            let mut transaction = self.pool.begin().await?;
+            sqlx::query("UPDATE ledger_head SET seq = seq WHERE id = 1")
+                .execute(&mut *transaction)
+                .await?;
+            let head = sqlx::query("SELECT seq, hash FROM ledger_head WHERE id = 1")
+                .fetch_one(&mut *transaction)
+                .await?;
+            let mut seq: i64 = head.try_get("seq")?;
+            let mut prev_hash: String = head.try_get("hash")?;
+            let doomed = sqlx::query(
+                "SELECT id FROM consents WHERE recipient_hash = $1 AND channel = $2 AND recipient_type = $3 AND consent_at_ms <= $4 ORDER BY consent_at_ms, ledger_seq",
+            )
+            .bind(recipient_hash.clone())
+            .bind(channel.clone())
+            .bind(recipient_type.clone())
+            .bind(ended_at)
+            .fetch_all(&mut *transaction)
+            .await?;
+            for row in doomed {
+                let id: String = row.try_get("id")?;
+                let payload_hash = hex(&Sha256::digest(
+                    format!("purged {id} ended {ended_at} retention {retention_days}").as_bytes(),
+                ));
+                seq += 1;
+                let hash = ledger_hash(
+                    seq,
+                    kind::PURGED,
+                    &id,
+                    &payload_hash,
+                    now.unix_millis(),
+                    &prev_hash,
+                );
+                sqlx::query("DELETE FROM consents WHERE id = $1")
+                    .bind(id.clone())
+                    .execute(&mut *transaction)
+                    .await?;
+                sqlx::query(
+                    "INSERT INTO ledger (seq, kind, record_id, payload_hash, at_ms, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(seq)
+                .bind(kind::PURGED)
+                .bind(id)
+                .bind(payload_hash)
+                .bind(now.unix_millis())
+                .bind(prev_hash.clone())
+                .bind(hash.clone())
+                .execute(&mut *transaction)
+                .await?;
+                prev_hash = hash;
+                report.purged += 1;
+            }
+            sqlx::query("UPDATE ledger_head SET seq = $1, hash = $2 WHERE id = 1")
+                .bind(seq)
+                .bind(prev_hash)
+                .execute(&mut *transaction)
+                .await?;
+            transaction.commit().await?;
+        }
+        Ok(report)
+    }
+}
+
+/// What `verify` found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct VerifyReport {
+    /// Ledger entries checked.
+    pub entries: u64,
+    /// Records checked against their entries.
+    pub records: u64,
+    /// The first problem: ledger position, record id and what is wrong.
+    pub problem: Option<(i64, String, String)>,
+}
+
+impl VerifyReport {
+    fn fail(mut self, seq: i64, record_id: &str, what: String) -> VerifyReport {
+        self.problem = Some((seq, record_id.to_owned(), what));
+        self
+    }
+}
+
+/// What `purge` removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PurgeReport {
+    /// Records removed.
+    pub purged: u64,
+}
+
+fn context(column: &str, id: &str) -> String {
+    format!("consents.{column}/{id}")
+}
+
+fn parse_column<T: FromStr>(row: &sqlx::any::AnyRow, column: &str) -> Result<T, StoreError> {
+    let text: String = row.try_get(column)?;
+    text.parse()
+        .map_err(|_| StoreError::Corrupt(format!("column {column} holds an unknown value")))
+}
+
+fn plain_record(new: &NewConsent) -> PlainRecord {
+    let record = &new.record;
+    let evidence = &record.evidence;
+    PlainRecord {
+        id: record.id.to_string(),
+        recipient: record.recipient.normalised(),
+        channel: record.channel,
+        recipient_type: record.recipient_type,
+        status: record.status,
+        source: record.source,
+        consented_at: record.consented_at.to_rfc3339(),
+        received_at: new.received_at.to_rfc3339(),
+        consent_date: new.consent_date.to_string(),
+        consent_date_origin: new.consent_date_origin,
+        details: Details {
+            recipient_as_typed: record.recipient_as_typed.clone(),
+            client_ip: new.client_ip.map(|ip| ip.to_string()),
+            evidence: WireEvidence {
+                text: evidence.text.clone(),
+                text_sha256: evidence.text_sha256.clone(),
+                text_version: evidence.text_version.clone(),
+                locale: evidence.locale,
+                page_url: evidence.page_url.clone(),
+                form_id: evidence.form_id.clone(),
+                mode: evidence.mode,
+                user_agent: evidence.user_agent.clone(),
+                sdk_version: evidence.sdk_version.clone(),
+            },
+        },
+    }
+}
+
+async fn load_index_key(pool: &AnyPool, keyring: &Keyring) -> Result<IndexKey, StoreError> {
+    const CONTEXT: &str = "relay_meta.index_key";
+    let existing = sqlx::query("SELECT value FROM relay_meta WHERE name = 'index_key'")
+        .fetch_optional(pool)
+        .await?;
+    if let Some(row) = existing {
+        let sealed: Vec<u8> = row.try_get("value")?;
+        let bytes = keyring
+            .open(&sealed, CONTEXT)
+            .map_err(|error| StoreError::Sealed {
+                record_id: "index_key".to_owned(),
+                error,
+            })?;
+        let bytes: [u8; 32] = bytes
+            .try_into()
+            .map_err(|_| StoreError::Corrupt("index key has the wrong length".to_owned()))?;
+        // After a rotation, reseal the index key under the current data key.
+        if Keyring::key_id_of(&sealed) != Some(keyring.current_key_id()) {
+            sqlx::query("UPDATE relay_meta SET value = $1 WHERE name = 'index_key'")
+                .bind(keyring.seal(&bytes, CONTEXT))
+                .execute(pool)
+                .await?;
+        }
+        return Ok(IndexKey::from_bytes(bytes));
+    }
+    let key = IndexKey::generate();
+    sqlx::query("INSERT INTO relay_meta (name, value) VALUES ('index_key', $1) ON CONFLICT (name) DO NOTHING")
+        .bind(keyring.seal(key.as_bytes(), CONTEXT))
+        .execute(pool)
+        .await?;
+    // Another instance may have won the race; read back whichever key was stored.
+    Box::pin(load_index_key(pool, keyring)).await
+}
