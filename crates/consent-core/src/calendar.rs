@@ -1,47 +1,72 @@
 //! Turkish public holidays and İYS's three-business-day registration deadline.
 //!
 //! A consent collected outside İYS must reach İYS within three business days, and İYS refuses
-//! one taken earlier than that (its H467). İYS does not publish how it counts, so the deadline is
-//! computed the cautious way: only time on business days counts, the three days are 72 hours of
-//! such time, and a half-day eve counts only until 13:00. Any reading of the rule that counts
-//! more generously gives a later deadline, never an earlier one.
+//! one taken earlier than that (its H467). İYS does not publish how it counts, so two deadlines
+//! are offered:
+//!
+//! - [`registration_deadline`] reads the rule as the law's calendar does: only time on business
+//!   days counts, three days are 72 hours of it, weekends and public holidays do not count, and a
+//!   half-day eve counts until 13:00. A record is late only after this.
+//! - [`conservative_deadline`] counts only weekends as days off, so holidays cannot push it out.
+//!   It is never later than the other; a relay that sends before it is safe under either reading.
 //!
 //! Fixed holidays follow Law 2429 and its amendments. The religious feasts move with the lunar
 //! calendar; their first days are data below, from the Presidency of Religious Affairs' calendar.
 
 use crate::time::{CivilDate, Timestamp, TurkeyTime, Weekday};
 
-/// A (month, day) pair.
-type MonthDay = (u8, u8);
-
-/// First day of Ramazan Bayramı (3 days) and Kurban Bayramı (4 days), as (month, day), per year.
-/// The afternoon before each (arife) is a half day.
-const FEASTS: &[(i32, MonthDay, MonthDay)] = &[
-    (2015, (7, 17), (9, 24)),
-    (2016, (7, 5), (9, 12)),
-    (2017, (6, 25), (9, 1)),
-    (2018, (6, 15), (8, 21)),
-    (2019, (6, 4), (8, 11)),
-    (2020, (5, 24), (7, 31)),
-    (2021, (5, 13), (7, 20)),
-    (2022, (5, 2), (7, 9)),
-    (2023, (4, 21), (6, 28)),
-    (2024, (4, 10), (6, 16)),
-    (2025, (3, 30), (6, 6)),
-    (2026, (3, 20), (5, 27)),
-    (2027, (3, 9), (5, 16)),
-    (2028, (2, 26), (5, 5)),
-    (2029, (2, 14), (4, 24)),
-    (2030, (2, 4), (4, 13)),
-    (2031, (1, 24), (4, 2)),
-    (2032, (1, 14), (3, 22)),
+/// The first day of each religious feast: Ramazan Bayramı lasts three days, Kurban Bayramı
+/// four, and the afternoon before each (arife) is a half day. A lunar year is shorter than a
+/// solar one, so some years (2033) hold two Ramazan Bayramı; the list allows that.
+const FEASTS: &[(Holiday, i32, u8, u8)] = &[
+    (Holiday::RamadanFeast, 2015, 7, 17),
+    (Holiday::SacrificeFeast, 2015, 9, 24),
+    (Holiday::RamadanFeast, 2016, 7, 5),
+    (Holiday::SacrificeFeast, 2016, 9, 12),
+    (Holiday::RamadanFeast, 2017, 6, 25),
+    (Holiday::SacrificeFeast, 2017, 9, 1),
+    (Holiday::RamadanFeast, 2018, 6, 15),
+    (Holiday::SacrificeFeast, 2018, 8, 21),
+    (Holiday::RamadanFeast, 2019, 6, 4),
+    (Holiday::SacrificeFeast, 2019, 8, 11),
+    (Holiday::RamadanFeast, 2020, 5, 24),
+    (Holiday::SacrificeFeast, 2020, 7, 31),
+    (Holiday::RamadanFeast, 2021, 5, 13),
+    (Holiday::SacrificeFeast, 2021, 7, 20),
+    (Holiday::RamadanFeast, 2022, 5, 2),
+    (Holiday::SacrificeFeast, 2022, 7, 9),
+    (Holiday::RamadanFeast, 2023, 4, 21),
+    (Holiday::SacrificeFeast, 2023, 6, 28),
+    (Holiday::RamadanFeast, 2024, 4, 10),
+    (Holiday::SacrificeFeast, 2024, 6, 16),
+    (Holiday::RamadanFeast, 2025, 3, 30),
+    (Holiday::SacrificeFeast, 2025, 6, 6),
+    (Holiday::RamadanFeast, 2026, 3, 20),
+    (Holiday::SacrificeFeast, 2026, 5, 27),
+    (Holiday::RamadanFeast, 2027, 3, 9),
+    (Holiday::SacrificeFeast, 2027, 5, 16),
+    (Holiday::RamadanFeast, 2028, 2, 26),
+    (Holiday::SacrificeFeast, 2028, 5, 5),
+    (Holiday::RamadanFeast, 2029, 2, 14),
+    (Holiday::SacrificeFeast, 2029, 4, 24),
+    (Holiday::RamadanFeast, 2030, 2, 4),
+    (Holiday::SacrificeFeast, 2030, 4, 13),
+    (Holiday::RamadanFeast, 2031, 1, 24),
+    (Holiday::SacrificeFeast, 2031, 4, 2),
+    (Holiday::RamadanFeast, 2032, 1, 14),
+    (Holiday::SacrificeFeast, 2032, 3, 22),
 ];
 
 /// The first year whose religious feasts are in the table.
 pub const FIRST_KNOWN_YEAR: i32 = 2015;
 /// The last year whose religious feasts are in the table. Later years count only the fixed
-/// holidays, which makes deadlines earlier, never later.
+/// holidays, which makes deadlines earlier, never later; [`covers`] tells callers to warn.
 pub const LAST_KNOWN_YEAR: i32 = 2032;
+
+/// Whether the holiday table knows every holiday of `year`.
+pub const fn covers(year: i32) -> bool {
+    year >= FIRST_KNOWN_YEAR && year <= LAST_KNOWN_YEAR
+}
 
 /// Ramazan Bayramı lasts three days.
 const RAMADAN_FEAST_DAYS: i64 = 3;
@@ -118,23 +143,15 @@ fn fixed_holiday(date: CivilDate) -> Option<Holiday> {
     }
 }
 
-/// The first days of the feasts that could cover `date` (a feast starting late in the previous
-/// year could run into this one).
+/// The first days of the feasts that could cover a date in `year` (a feast starting late in the
+/// previous year could run into this one).
 fn feast_starts(year: i32) -> impl Iterator<Item = (Holiday, CivilDate)> {
     FEASTS
         .iter()
-        .filter(move |(feast_year, _, _)| *feast_year == year || *feast_year == year - 1)
-        .flat_map(
-            |&(feast_year, (ramadan_month, ramadan_day), (sacrifice_month, sacrifice_day))| {
-                [
-                    CivilDate::new(feast_year, ramadan_month, ramadan_day)
-                        .map(|date| (Holiday::RamadanFeast, date)),
-                    CivilDate::new(feast_year, sacrifice_month, sacrifice_day)
-                        .map(|date| (Holiday::SacrificeFeast, date)),
-                ]
-            },
-        )
-        .flatten()
+        .filter(move |&&(_, feast_year, _, _)| feast_year == year || feast_year == year - 1)
+        .filter_map(|&(feast, feast_year, month, day)| {
+            CivilDate::new(feast_year, month, day).map(|date| (feast, date))
+        })
 }
 
 const fn feast_length(feast: Holiday) -> i64 {
@@ -180,16 +197,25 @@ pub fn day_kind(date: CivilDate) -> DayKind {
 /// That is when 72 hours of business time have passed since `consented`, counting whole working
 /// days and half-day eves until 13:00, and skipping weekends and public holidays.
 pub fn registration_deadline(consented: Timestamp) -> Timestamp {
+    deadline_after(consented, |date| day_kind(date).business_seconds())
+}
+
+/// A deadline that holds under any reading of İYS's rule: 72 hours of time on weekdays, with
+/// public holidays counted as working days. It is never later than [`registration_deadline`].
+pub fn conservative_deadline(consented: Timestamp) -> Timestamp {
+    deadline_after(consented, |date| match date.weekday() {
+        Weekday::Saturday | Weekday::Sunday => 0,
+        _ => SECONDS_PER_DAY,
+    })
+}
+
+fn deadline_after(consented: Timestamp, business_seconds: impl Fn(CivilDate) -> u32) -> Timestamp {
     let start = TurkeyTime::at(consented);
     let mut remaining = DEADLINE_BUSINESS_SECONDS;
     let mut date = start.date();
     let mut from_second = start.second_of_day();
     loop {
-        let available = u64::from(
-            day_kind(date)
-                .business_seconds()
-                .saturating_sub(from_second),
-        );
+        let available = u64::from(business_seconds(date).saturating_sub(from_second));
         if remaining <= available {
             let end_second = from_second + remaining as u32;
             let (end_date, end_second) = if end_second == SECONDS_PER_DAY {
@@ -233,18 +259,26 @@ mod tests {
     }
 
     #[test]
-    fn feast_table_covers_every_year_once_in_order() {
-        let years: Vec<i32> = FEASTS.iter().map(|(year, _, _)| *year).collect();
-        let expected: Vec<i32> = (FIRST_KNOWN_YEAR..=LAST_KNOWN_YEAR).collect();
-        assert_eq!(years, expected);
-        for &(year, (month, day), (month2, day2)) in FEASTS {
-            let ramadan = date(year, month, day);
-            let sacrifice = date(year, month2, day2);
+    fn feast_table_has_both_feasts_of_every_known_year_in_order() {
+        for year in FIRST_KNOWN_YEAR..=LAST_KNOWN_YEAR {
+            let of_year: Vec<(Holiday, CivilDate)> = FEASTS
+                .iter()
+                .filter(|&&(_, feast_year, _, _)| feast_year == year)
+                .map(|&(feast, feast_year, month, day)| (feast, date(feast_year, month, day)))
+                .collect();
+            let [
+                (Holiday::RamadanFeast, ramadan),
+                (Holiday::SacrificeFeast, sacrifice),
+            ] = of_year[..]
+            else {
+                panic!("{year}: expected one Ramazan and one Kurban Bayramı, found {of_year:?}");
+            };
             // Kurban Bayramı (10 Dhu al-Hijjah) is two lunar months and nine days after
             // Ramazan Bayramı (1 Shawwal): 67 to 69 days.
             let gap = sacrifice.days_since_epoch() - ramadan.days_since_epoch();
             assert!((67..=69).contains(&gap), "{year}: gap of {gap} days");
         }
+        assert!(covers(2026) && !covers(2033) && !covers(2014));
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! The widget-to-relay contract, version 1: the JSON bodies of `POST /v1/consents` and its answers.
 //!
 //! These types only describe the wire; [`crate::record::ConsentRecord::from_wire`] decides whether
-//! a record is acceptable. Field names are camelCase, unknown fields are refused.
+//! a record is acceptable. Field names are camelCase. Requests refuse unknown fields, so a typo
+//! cannot drop evidence; answers accept them, so an older widget keeps working with a newer relay.
 
 use serde::{Deserialize, Serialize};
 
@@ -16,7 +17,7 @@ pub struct ConsentBatch {
 }
 
 /// One channel decision as the widget sends it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct WireRecord {
     /// A UUIDv7 in its hyphenated lower-case form; also the idempotency key.
@@ -63,7 +64,7 @@ pub struct WireEvidence {
 
 /// The 200 answer to `POST /v1/consents`: one receipt per record, in request order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct ReceiptBatch {
     /// The receipts.
     pub records: Vec<Receipt>,
@@ -71,7 +72,7 @@ pub struct ReceiptBatch {
 
 /// What the relay did with one record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct Receipt {
     /// The record's id.
     pub id: String,
@@ -95,7 +96,7 @@ pub enum Outcome {
 
 /// The body of every 4xx and 5xx answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct ErrorBody {
     /// A stable code to branch on.
     pub code: ErrorCode,
@@ -131,6 +132,9 @@ pub enum ErrorCode {
     Unauthorized,
     /// A fault on the relay's side; nothing the client sent caused it.
     Internal,
+    /// A code a newer relay sent that this version does not know.
+    #[serde(other)]
+    Unknown,
 }
 
 impl ErrorCode {
@@ -146,6 +150,22 @@ impl ErrorCode {
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::Unauthorized => "unauthorized",
             ErrorCode::Internal => "internal",
+            ErrorCode::Unknown => "unknown",
         }
+    }
+}
+
+impl core::fmt::Debug for WireRecord {
+    fn fmt(&self, formatter: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        // The recipient and the page URL may hold personal data.
+        formatter
+            .debug_struct("WireRecord")
+            .field("id", &self.id)
+            .field("channel", &self.channel)
+            .field("recipient_type", &self.recipient_type)
+            .field("status", &self.status)
+            .field("consented_at", &self.consented_at)
+            .field("source", &self.source)
+            .finish_non_exhaustive()
     }
 }

@@ -114,6 +114,7 @@ fn check_domain(domain: &str) -> Result<(), EmailError> {
 
 /// Why an e-mail address was refused. Messages describe the input's shape, never the address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum EmailError {
     /// Nothing but spaces was given.
     Empty,

@@ -160,14 +160,13 @@ impl PhoneNumber {
         if trimmed.is_empty() {
             return Err(PhoneError::Empty);
         }
-        let (has_plus, body) = match trimmed.strip_prefix('+') {
-            Some(rest) => (true, rest),
-            None => (false, trimmed),
-        };
+        // A `+` may stand only before the first digit, as in `+90 ...` or `(+90) ...`.
+        let mut has_plus = false;
         let mut digits = Vec::with_capacity(16);
-        for character in body.chars() {
+        for character in trimmed.chars() {
             match character {
                 '0'..='9' => digits.push(character as u8),
+                '+' if digits.is_empty() && !has_plus => has_plus = true,
                 '-' | '.' | '(' | ')' | '/' => {}
                 other if other.is_whitespace() => {}
                 _ => return Err(PhoneError::InvalidCharacter),
@@ -201,7 +200,7 @@ impl PhoneNumber {
     }
 
     /// Reads a number and checks that a message on `channel` can reach it.
-    pub fn parse_for(input: &str, channel: Channel) -> Result<PhoneNumber, PhoneError> {
+    pub fn parse_for(channel: Channel, input: &str) -> Result<PhoneNumber, PhoneError> {
         let number = PhoneNumber::parse(input)?;
         number.check_reachable(channel)?;
         Ok(number)
@@ -253,6 +252,7 @@ impl fmt::Debug for PhoneNumber {
 
 /// Why a phone number was refused. Messages describe the input's shape, never its digits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum PhoneError {
     /// Nothing but spaces and separators was given.
     Empty,

@@ -25,7 +25,7 @@ impl Recipient {
             if input.contains('@') {
                 return Err(RecipientError::ChannelMismatch { channel });
             }
-            Ok(Recipient::Phone(PhoneNumber::parse_for(input, channel)?))
+            Ok(Recipient::Phone(PhoneNumber::parse_for(channel, input)?))
         } else {
             if !input.contains('@') && PhoneNumber::parse(input).is_ok() {
                 return Err(RecipientError::ChannelMismatch { channel });
@@ -45,6 +45,7 @@ impl Recipient {
 
 /// Why an address was refused for a channel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum RecipientError {
     /// The phone number is not valid for the channel.
     Phone(PhoneError),

@@ -33,7 +33,8 @@ pub mod limits {
 pub struct RecordId([u8; 16]);
 
 impl RecordId {
-    /// Makes a version-7 id from a Unix time in milliseconds and ten random bytes.
+    /// Makes a version-7 id from a Unix time in milliseconds (its low 48 bits, enough until the
+    /// year 10889) and ten random bytes.
     pub fn v7(unix_millis: u64, random: [u8; 10]) -> RecordId {
         let mut bytes = [0_u8; 16];
         bytes[..6].copy_from_slice(&unix_millis.to_be_bytes()[2..]);
@@ -136,50 +137,157 @@ pub fn text_sha256(text: &str) -> String {
     hex
 }
 
-/// What the person saw when deciding, checked.
+/// What the person saw when deciding, checked. Built only by [`ConsentRecord::from_wire`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Evidence {
-    /// The exact consent text shown.
-    pub text: String,
-    /// Its SHA-256, lower-case hex, equal to `text_sha256(&text)`.
-    pub text_sha256: String,
-    /// The shop's version label of the text.
-    pub text_version: String,
-    /// The language shown.
-    pub locale: Locale,
-    /// The page, an `http` or `https` URL.
-    pub page_url: String,
-    /// The form.
-    pub form_id: String,
-    /// How the widget was embedded.
-    pub mode: Mode,
-    /// The browser's user agent.
-    pub user_agent: String,
-    /// The widget's version.
-    pub sdk_version: String,
+    text: String,
+    text_sha256: String,
+    text_version: String,
+    locale: Locale,
+    page_url: String,
+    form_id: String,
+    mode: Mode,
+    user_agent: String,
+    sdk_version: String,
 }
 
-/// A validated consent record: one channel decision and its proof.
-#[derive(Debug, Clone, PartialEq, Eq)]
+impl Evidence {
+    /// The exact consent text shown.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// Its SHA-256, lower-case hex, equal to `text_sha256(self.text())`.
+    pub fn text_sha256(&self) -> &str {
+        &self.text_sha256
+    }
+
+    /// The shop's version label of the text.
+    pub fn text_version(&self) -> &str {
+        &self.text_version
+    }
+
+    /// The language shown.
+    pub fn locale(&self) -> Locale {
+        self.locale
+    }
+
+    /// The page, an `http` or `https` URL.
+    pub fn page_url(&self) -> &str {
+        &self.page_url
+    }
+
+    /// The form.
+    pub fn form_id(&self) -> &str {
+        &self.form_id
+    }
+
+    /// How the widget was embedded.
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    /// The browser's user agent.
+    pub fn user_agent(&self) -> &str {
+        &self.user_agent
+    }
+
+    /// The widget's version.
+    pub fn sdk_version(&self) -> &str {
+        &self.sdk_version
+    }
+
+    /// The evidence in its wire form.
+    pub fn to_wire(&self) -> WireEvidence {
+        WireEvidence {
+            text: self.text.clone(),
+            text_sha256: self.text_sha256.clone(),
+            text_version: self.text_version.clone(),
+            locale: self.locale,
+            page_url: self.page_url.clone(),
+            form_id: self.form_id.clone(),
+            mode: self.mode,
+            user_agent: self.user_agent.clone(),
+            sdk_version: self.sdk_version.clone(),
+        }
+    }
+}
+
+/// A validated consent record: one channel decision and its proof. It can only be built by
+/// [`ConsentRecord::from_wire`], so every value of this type has passed every check.
+#[derive(Clone, PartialEq, Eq)]
 pub struct ConsentRecord {
+    id: RecordId,
+    channel: Channel,
+    recipient: Recipient,
+    recipient_as_typed: String,
+    recipient_type: RecipientType,
+    status: ConsentStatus,
+    consented_at: Timestamp,
+    source: CaptureSource,
+    evidence: Evidence,
+}
+
+impl fmt::Debug for ConsentRecord {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The address (as typed and normalised) is personal data and stays out of debug output.
+        formatter
+            .debug_struct("ConsentRecord")
+            .field("id", &self.id)
+            .field("channel", &self.channel)
+            .field("recipient_type", &self.recipient_type)
+            .field("status", &self.status)
+            .field("consented_at", &self.consented_at)
+            .field("source", &self.source)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ConsentRecord {
     /// The id and idempotency key.
-    pub id: RecordId,
+    pub fn id(&self) -> RecordId {
+        self.id
+    }
+
     /// The channel.
-    pub channel: Channel,
-    /// The normalised address.
-    pub recipient: Recipient,
-    /// The address as typed, kept as evidence.
-    pub recipient_as_typed: String,
+    pub fn channel(&self) -> Channel {
+        self.channel
+    }
+
+    /// The normalised address, valid for the channel.
+    pub fn recipient(&self) -> &Recipient {
+        &self.recipient
+    }
+
+    /// The address as the person typed it, kept as evidence.
+    pub fn recipient_as_typed(&self) -> &str {
+        &self.recipient_as_typed
+    }
+
     /// Individual or merchant.
-    pub recipient_type: RecipientType,
+    pub fn recipient_type(&self) -> RecipientType {
+        self.recipient_type
+    }
+
     /// Granted or rejected.
-    pub status: ConsentStatus,
+    pub fn status(&self) -> ConsentStatus {
+        self.status
+    }
+
     /// The client's clock at the decision.
-    pub consented_at: Timestamp,
+    pub fn consented_at(&self) -> Timestamp {
+        self.consented_at
+    }
+
     /// Web page or app web view.
-    pub source: CaptureSource,
+    pub fn source(&self) -> CaptureSource {
+        self.source
+    }
+
     /// What the person saw.
-    pub evidence: Evidence,
+    pub fn evidence(&self) -> &Evidence {
+        &self.evidence
+    }
 }
 
 impl ConsentRecord {
@@ -263,9 +371,10 @@ fn check_length(field: &'static str, value: &str, limit: usize) -> Result<(), Re
             },
         ));
     }
+    // Line breaks and tabs occur in rendered text (an indented label); other controls do not.
     if value
         .chars()
-        .any(|character| character.is_control() && character != '\n')
+        .any(|character| character.is_control() && !matches!(character, '\n' | '\r' | '\t'))
     {
         return Err(RecordError::new(field, Problem::ControlCharacter));
     }

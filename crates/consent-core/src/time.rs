@@ -458,6 +458,7 @@ pub fn consent_date(moment: Timestamp, now: Timestamp) -> Result<IysDateTime, Ti
 
 /// Why a time was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum TimeError {
     /// Not an RFC 3339 date-time with a zone, such as `2026-11-28T21:04:05.123Z`.
     Rfc3339,

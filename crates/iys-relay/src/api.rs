@@ -285,9 +285,9 @@ async fn post_consents(
                 .with_field(field)
                 .with_reason(error.reason())
         })?;
-        let age = received_at.unix_millis() - record.consented_at.unix_millis();
+        let age = received_at.unix_millis() - record.consented_at().unix_millis();
         let (moment, origin) = if (0..=skew_millis).contains(&age) {
-            (record.consented_at, ConsentDateOrigin::Client)
+            (record.consented_at(), ConsentDateOrigin::Client)
         } else {
             (received_at, ConsentDateOrigin::Receipt)
         };

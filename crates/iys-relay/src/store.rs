@@ -333,7 +333,7 @@ impl Store {
         let mut prev_hash: String = head.try_get("hash")?;
         let mut receipts = Vec::with_capacity(batch.len());
         for new in batch {
-            let id = new.record.id.to_string();
+            let id = new.record.id().to_string();
             let plain = plain_record(new);
             let payload_hash = plain.payload_hash();
             let at_ms = new.received_at.unix_millis();
@@ -358,7 +358,7 @@ impl Store {
             .bind(plain.recipient_type.as_str())
             .bind(plain.status.as_str())
             .bind(plain.source.as_str())
-            .bind(new.record.consented_at.unix_millis())
+            .bind(new.record.consented_at().unix_millis())
             .bind(at_ms)
             .bind(plain.consent_date.clone())
             .bind(new.consent_date_origin.as_str())
@@ -760,32 +760,21 @@ fn parse_column<T: FromStr>(row: &sqlx::any::AnyRow, column: &str) -> Result<T, 
 
 fn plain_record(new: &NewConsent) -> PlainRecord {
     let record = &new.record;
-    let evidence = &record.evidence;
     PlainRecord {
-        id: record.id.to_string(),
-        recipient: record.recipient.normalised(),
-        channel: record.channel,
-        recipient_type: record.recipient_type,
-        status: record.status,
-        source: record.source,
-        consented_at: record.consented_at.to_rfc3339(),
+        id: record.id().to_string(),
+        recipient: record.recipient().normalised(),
+        channel: record.channel(),
+        recipient_type: record.recipient_type(),
+        status: record.status(),
+        source: record.source(),
+        consented_at: record.consented_at().to_rfc3339(),
         received_at: new.received_at.to_rfc3339(),
         consent_date: new.consent_date.to_string(),
         consent_date_origin: new.consent_date_origin,
         details: Details {
-            recipient_as_typed: record.recipient_as_typed.clone(),
+            recipient_as_typed: record.recipient_as_typed().to_owned(),
             client_ip: new.client_ip.map(|ip| ip.to_string()),
-            evidence: WireEvidence {
-                text: evidence.text.clone(),
-                text_sha256: evidence.text_sha256.clone(),
-                text_version: evidence.text_version.clone(),
-                locale: evidence.locale,
-                page_url: evidence.page_url.clone(),
-                form_id: evidence.form_id.clone(),
-                mode: evidence.mode,
-                user_agent: evidence.user_agent.clone(),
-                sdk_version: evidence.sdk_version.clone(),
-            },
+            evidence: record.evidence().to_wire(),
         },
     }
 }

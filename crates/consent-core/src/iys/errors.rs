@@ -6,16 +6,21 @@
 
 /// What a caller should do after an İYS error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Disposition {
-    /// Over a request limit: wait, then retry. The hourly token limit (H084) needs an hour of
-    /// silence; retrying earlier restarts İYS's counter.
+    /// Over the per-second limit: wait a moment, then retry.
     Throttled,
+    /// Over an hourly limit (tokens H084, single status H086, history H089): wait a full hour.
+    /// Retrying earlier restarts İYS's counter.
+    HourlyLimit,
     /// İYS said it is busy or timed out: retry with back-off.
     Busy,
     /// A fault inside İYS: retry with back-off.
     ServerFault,
-    /// The access token is missing or expired: get a new one, then retry once.
+    /// The access token is missing or expired: get a new one, then retry.
     Reauthenticate,
+    /// The consent date is ahead of İYS's clock (H162): retry once the moment has passed.
+    ClockAhead,
     /// The request itself is wrong: fix the code, do not retry.
     InvalidRequest,
     /// The address is not acceptable to İYS: final.
@@ -39,10 +44,23 @@ impl Disposition {
         matches!(
             self,
             Disposition::Throttled
+                | Disposition::HourlyLimit
                 | Disposition::Busy
                 | Disposition::ServerFault
                 | Disposition::Reauthenticate
+                | Disposition::ClockAhead
         )
+    }
+
+    /// The least time to wait before retrying, in seconds; 0 when no wait is needed or the
+    /// error is final.
+    pub const fn min_wait_seconds(self) -> u64 {
+        match self {
+            Disposition::HourlyLimit => 3_600,
+            Disposition::ClockAhead => 2,
+            Disposition::Throttled | Disposition::Busy | Disposition::ServerFault => 1,
+            _ => 0,
+        }
     }
 }
 
@@ -64,14 +82,24 @@ pub fn lookup(code: &str) -> Option<&'static IysErrorInfo> {
     CATALOGUE.iter().find(|entry| entry.code == code)
 }
 
-/// What to do about `code`; an unknown code is treated as final, the cautious choice.
-pub fn disposition(code: &str) -> Disposition {
-    lookup(code).map_or(Disposition::InvalidRequest, |entry| entry.disposition)
+/// What to do about an error with `code` and HTTP `status`. A code the catalogue lacks (or a
+/// body without one) is judged by its status: 429 is throttling, 401 a stale token, 5xx a fault
+/// worth retrying, anything else final, the cautious choice.
+pub fn disposition(code: &str, status: Option<u16>) -> Disposition {
+    if let Some(entry) = lookup(code) {
+        return entry.disposition;
+    }
+    match status {
+        Some(429) => Disposition::Throttled,
+        Some(401) => Disposition::Reauthenticate,
+        Some(500..=599) => Disposition::ServerFault,
+        _ => Disposition::InvalidRequest,
+    }
 }
 
 use Disposition::{
-    Account, Busy, InvalidDate, InvalidRecipient, InvalidRequest, Late, NotFound, Reauthenticate,
-    ServerFault, StateConflict, Throttled,
+    Account, Busy, ClockAhead, HourlyLimit, InvalidDate, InvalidRecipient, InvalidRequest, Late,
+    NotFound, Reauthenticate, ServerFault, StateConflict, Throttled,
 };
 
 const fn entry(
@@ -137,90 +165,105 @@ pub const CATALOGUE: &[IysErrorInfo] = &[
         "the recipients list is missing",
     ),
     // Bad enum values.
-    entry("H115", 0, InvalidRequest, "status is not ONAY or RET"),
+    entry("H115", 422, InvalidRequest, "status is not ONAY or RET"),
     entry(
         "H116",
-        0,
+        422,
         InvalidRequest,
         "recipientType is not BIREYSEL or TACIR",
     ),
     entry(
         "H117",
-        0,
+        422,
         InvalidRequest,
         "type is not ARAMA, MESAJ or EPOSTA",
     ),
-    entry("H119", 0, InvalidRequest, "source is not an allowed value"),
-    entry("H486", 0, InvalidRequest, "source is not an allowed value"),
-    entry("H450", 0, InvalidRequest, "the type is invalid"),
+    entry(
+        "H119",
+        422,
+        InvalidRequest,
+        "source is not an allowed value",
+    ),
+    entry(
+        "H486",
+        400,
+        InvalidRequest,
+        "source is not an allowed value",
+    ),
+    entry("H450", 422, InvalidRequest, "the type is invalid"),
     // Recipients.
-    entry("H120", 0, InvalidRecipient, "the e-mail address is invalid"),
+    entry(
+        "H120",
+        422,
+        InvalidRecipient,
+        "the e-mail address is invalid",
+    ),
     entry(
         "H121",
-        0,
+        422,
         InvalidRecipient,
         "the phone number is not in E.164 form",
     ),
     entry(
         "H122",
-        0,
+        422,
         InvalidRecipient,
         "the recipient is neither a phone number nor an e-mail address",
     ),
     entry(
         "H160",
-        0,
+        422,
         InvalidRecipient,
         "the phone number is longer than 15 characters",
     ),
     entry(
         "H166",
-        0,
+        422,
         InvalidRecipient,
         "the phone number is longer than 15 characters",
     ),
     entry(
         "H464",
-        0,
+        422,
         InvalidRecipient,
         "the recipient does not fit the type",
     ),
-    entry("H459", 0, InvalidRequest, "ViA needs type MESAJ or ARAMA"),
+    entry("H459", 422, InvalidRequest, "ViA needs type MESAJ or ARAMA"),
     // Dates.
     entry(
         "H155",
-        0,
+        422,
         InvalidDate,
         "an HS_2015 consent must be dated 2015-05-01 00:00:00",
     ),
     entry(
         "H156",
-        0,
+        422,
         InvalidDate,
         "the consent date is before 2015-05-01",
     ),
     entry(
         "H157",
-        0,
+        422,
         InvalidDate,
         "the consent date is not a valid date",
     ),
     entry(
         "H158",
-        0,
+        422,
         InvalidDate,
         "the consent date is not in yyyy-mm-dd hh:mm:ss form",
     ),
-    entry("H162", 0, InvalidDate, "the consent date is in the future"),
+    entry("H162", 422, ClockAhead, "the consent date is in the future"),
     entry(
         "H467",
-        0,
+        422,
         Late,
         "consents taken more than three business days ago cannot be registered",
     ),
     entry(
         "H178",
-        0,
+        400,
         StateConflict,
         "the consent date is older than the stored one",
     ),
@@ -228,87 +271,92 @@ pub const CATALOGUE: &[IysErrorInfo] = &[
     // State.
     entry(
         "H174",
-        0,
+        400,
         StateConflict,
         "an update must change the status; it is already RET",
     ),
     entry(
         "H175",
-        0,
+        400,
         StateConflict,
         "the first record for an address cannot be RET",
     ),
     entry(
         "H408",
-        0,
+        422,
         InvalidRequest,
         "source HS_KARAR must come with status RET",
     ),
     entry(
         "H462",
-        0,
+        400,
         InvalidRequest,
         "updating a TACIR record needs consentDate",
     ),
     entry(
         "H463",
-        0,
+        400,
         InvalidRequest,
         "updating a TACIR record needs source",
     ),
     // Sizes and lists.
     entry(
         "H091",
-        0,
+        422,
         InvalidRequest,
         "a batch holds more than 1000 consents",
     ),
     entry(
         "H125",
-        0,
+        422,
         InvalidRequest,
         "a batch holds more than 1000 consents",
     ),
-    entry("H126", 0, InvalidRequest, "retailerAccess is too long"),
-    entry("H127", 0, InvalidRequest, "the recipients list is too long"),
-    entry("H163", 0, InvalidRequest, "the retailer list is empty"),
-    entry("H164", 0, InvalidRequest, "the recipients list is empty"),
-    entry("H478", 0, InvalidRequest, "recipients is not a list"),
+    entry("H126", 422, InvalidRequest, "retailerAccess is too long"),
+    entry(
+        "H127",
+        422,
+        InvalidRequest,
+        "the recipients list is too long",
+    ),
+    entry("H163", 422, InvalidRequest, "the retailer list is empty"),
+    entry("H164", 422, InvalidRequest, "the recipients list is empty"),
+    entry("H478", 422, InvalidRequest, "recipients is not a list"),
     entry(
         "H193",
-        0,
+        422,
         InvalidRequest,
         "a retailer or recipient appears twice in the list",
     ),
     entry(
         "H194",
-        0,
+        422,
         InvalidRequest,
         "a (recipientType, type, recipient) appears twice in the batch",
     ),
     // Paging.
-    entry("H182", 0, InvalidRequest, "offset is invalid"),
-    entry("H183", 0, InvalidRequest, "limit is invalid"),
-    entry("H184", 0, InvalidRequest, "all is invalid"),
-    entry("H185", 0, InvalidRequest, "short is invalid"),
-    entry("H186", 0, InvalidRequest, "the page size is over 100"),
-    entry("H187", 0, InvalidRequest, "limit is 0"),
+    entry("H182", 422, InvalidRequest, "offset is invalid"),
+    entry("H183", 422, InvalidRequest, "limit is invalid"),
+    entry("H184", 422, InvalidRequest, "all is invalid"),
+    entry("H185", 422, InvalidRequest, "short is invalid"),
+    entry("H186", 422, InvalidRequest, "the page size is over 100"),
+    entry("H187", 422, InvalidRequest, "limit is 0"),
     // Ids and paths.
-    entry("H190", 0, InvalidRequest, "iysCode is not an integer"),
+    entry("H190", 422, InvalidRequest, "iysCode is not an integer"),
     entry(
         "H191",
-        0,
+        422,
         InvalidRequest,
         "brandCode is not an integer, or a push connection timed out",
     ),
     entry(
         "H198",
-        0,
+        422,
         InvalidRequest,
         "requestId is longer than 36 characters",
     ),
-    entry("H199", 0, InvalidRequest, "requestId has only letters"),
-    entry("H400", 0, InvalidRequest, "requestId has only digits"),
+    entry("H199", 422, InvalidRequest, "requestId has only letters"),
+    entry("H400", 422, InvalidRequest, "requestId has only digits"),
     entry(
         "H093",
         422,
@@ -317,13 +365,13 @@ pub const CATALOGUE: &[IysErrorInfo] = &[
     ),
     entry(
         "H266",
-        0,
+        400,
         InvalidRequest,
         "iysCode or retailerCode is missing",
     ),
     entry(
         "H267",
-        0,
+        400,
         InvalidRequest,
         "iysCode or retailerCode is an empty string",
     ),
@@ -333,55 +381,55 @@ pub const CATALOGUE: &[IysErrorInfo] = &[
     entry("H062", 500, ServerFault, "the dealer save failed"),
     entry(
         "H090",
-        0,
+        400,
         InvalidRequest,
         "the dealer-add request is invalid",
     ),
-    entry("H169", 0, InvalidRequest, "retailerAccess is missing"),
+    entry("H169", 422, InvalidRequest, "retailerAccess is missing"),
     entry(
         "H171",
-        0,
+        400,
         InvalidRequest,
         "the dealer-access grant is invalid",
     ),
     entry(
         "H172",
-        0,
+        400,
         InvalidRequest,
         "the dealer-access removal is invalid",
     ),
     entry(
         "H173",
-        0,
+        400,
         InvalidRequest,
         "the dealer-access query is invalid",
     ),
     entry("H180", 403, NotFound, "the retailerCode was not found"),
     entry("H181", 500, ServerFault, "listing dealers failed"),
-    entry("H401", 0, NotFound, "no consent was found for the dealer"),
-    entry("H243", 0, InvalidRequest, "the tax number is invalid"),
+    entry("H401", 400, NotFound, "no consent was found for the dealer"),
+    entry("H243", 400, InvalidRequest, "the tax number is invalid"),
     entry(
         "H244",
-        0,
+        400,
         InvalidRequest,
         "tin must have 10 or 11 characters",
     ),
     // Authentication and rights.
     entry(
         "H176",
-        0,
+        400,
         Account,
         "only an administrator account may do this",
     ),
     entry(
         "H245",
-        0,
+        400,
         Account,
         "the iysCode is not in the integrator's group",
     ),
-    entry("H250", 0, Account, "username or password is missing"),
+    entry("H250", 400, Account, "username or password is missing"),
     entry("H251", 401, Account, "the credentials are wrong"),
-    entry("H252", 0, Account, "the credentials are missing"),
+    entry("H252", 400, Account, "the credentials are missing"),
     entry(
         "H268",
         404,
@@ -403,21 +451,21 @@ pub const CATALOGUE: &[IysErrorInfo] = &[
     entry("H355", 404, Account, "the user lacks the permission"),
     entry(
         "H363",
-        0,
+        400,
         Account,
         "the service is not allowed for this account type",
     ),
     entry("H129", 404, NotFound, "the integrator was not found"),
-    entry("H402", 0, InvalidRequest, "the brand query is invalid"),
-    entry("H405", 0, InvalidRequest, "the brand query is invalid"),
-    entry("H403", 0, InvalidRequest, "the status query is invalid"),
+    entry("H402", 400, InvalidRequest, "the brand query is invalid"),
+    entry("H405", 400, InvalidRequest, "the brand query is invalid"),
+    entry("H403", 400, InvalidRequest, "the status query is invalid"),
     entry(
         "H404",
-        0,
+        422,
         InvalidRequest,
         "the text must have at least one character",
     ),
-    entry("H197", 0, InvalidRequest, "the search text is missing"),
+    entry("H197", 422, InvalidRequest, "the search text is missing"),
     entry("H195", 403, Account, "the brand lookup failed"),
     entry("H196", 403, Account, "the iysCode lookup failed"),
     // Limits.
@@ -426,19 +474,19 @@ pub const CATALOGUE: &[IysErrorInfo] = &[
     entry(
         "H084",
         429,
-        Throttled,
+        HourlyLimit,
         "the hourly token limit is reached; wait a full hour",
     ),
     entry(
         "H086",
         429,
-        Throttled,
+        HourlyLimit,
         "the hourly single-status limit is reached",
     ),
     entry(
         "H089",
         429,
-        Throttled,
+        HourlyLimit,
         "the hourly history limit is reached",
     ),
     // Faults inside İYS.
@@ -446,15 +494,15 @@ pub const CATALOGUE: &[IysErrorInfo] = &[
     entry("H412", 500, ServerFault, "an unexpected error"),
     entry("H470", 500, ServerFault, "an unexpected error"),
     entry("H476", 500, ServerFault, "an unexpected error"),
-    entry("H100", 0, ServerFault, "recovery data was not saved"),
-    entry("H101", 0, ServerFault, "the main data was not saved"),
-    entry("H102", 0, ServerFault, "encryption failed"),
-    entry("H103", 0, ServerFault, "the search failed"),
-    entry("H105", 0, ServerFault, "decryption failed"),
-    entry("H106", 0, ServerFault, "the status report failed"),
-    entry("H107", 0, ServerFault, "listing failed"),
-    entry("H082", 0, ServerFault, "listing the enumeration failed"),
-    entry("H241", 0, ServerFault, "listing the enumeration failed"),
+    entry("H100", 500, ServerFault, "recovery data was not saved"),
+    entry("H101", 500, ServerFault, "the main data was not saved"),
+    entry("H102", 500, ServerFault, "encryption failed"),
+    entry("H103", 500, ServerFault, "the search failed"),
+    entry("H105", 500, ServerFault, "decryption failed"),
+    entry("H106", 500, ServerFault, "the status report failed"),
+    entry("H107", 500, ServerFault, "listing failed"),
+    entry("H082", 400, ServerFault, "listing the enumeration failed"),
+    entry("H241", 400, ServerFault, "listing the enumeration failed"),
     entry("H123", 400, Busy, "the service is busy"),
     entry("H192", 503, Busy, "the request timed out"),
     // Subscription.
@@ -473,28 +521,28 @@ pub const CATALOGUE: &[IysErrorInfo] = &[
     // ViA.
     entry(
         "H452",
-        0,
+        422,
         InvalidRequest,
         "ARAMA or MESAJ through ViA need IYS_CM or IYS_KISAMESAJ",
     ),
     entry(
         "H453",
-        0,
+        422,
         InvalidRequest,
         "at most two ViA operations per day per recipient",
     ),
-    entry("H454", 0, InvalidRequest, "the ViA requestId is invalid"),
+    entry("H454", 422, InvalidRequest, "the ViA requestId is invalid"),
     entry(
         "H455",
-        0,
+        422,
         InvalidRequest,
         "the ViA verification code is invalid",
     ),
-    entry("H456", 0, NotFound, "the ViA request was not found"),
-    entry("H460", 0, InvalidRequest, "the data was not verified"),
+    entry("H456", 422, NotFound, "the ViA request was not found"),
+    entry("H460", 422, InvalidRequest, "the data was not verified"),
     entry(
         "H465",
-        0,
+        422,
         InvalidRequest,
         "no new ViA process within three minutes",
     ),
@@ -611,33 +659,57 @@ mod tests {
     }
 
     #[test]
-    fn only_throttling_busy_faults_and_expired_tokens_are_retried() {
+    fn only_limits_faults_stale_tokens_and_early_dates_are_retried() {
         for code in [
-            "H083", "H124", "H084", "H123", "H192", "H015", "H470", "H476", "H179", "H351",
+            "H083", "H124", "H084", "H123", "H192", "H015", "H470", "H476", "H179", "H351", "H162",
         ] {
-            assert!(disposition(code).is_retryable(), "{code}");
+            assert!(disposition(code, None).is_retryable(), "{code}");
         }
         for code in [
-            "H120", "H121", "H118", "H162", "H467", "H174", "H175", "H178", "H251", "H525",
+            "H120", "H121", "H118", "H156", "H467", "H174", "H175", "H178", "H251", "H525",
         ] {
-            assert!(!disposition(code).is_retryable(), "{code}");
+            assert!(!disposition(code, None).is_retryable(), "{code}");
         }
     }
 
     #[test]
-    fn unknown_codes_are_final() {
+    fn unknown_codes_are_judged_by_their_status() {
         assert_eq!(lookup("H999"), None);
-        assert!(!disposition("H999").is_retryable());
+        assert!(!disposition("H999", None).is_retryable());
+        assert!(!disposition("H999", Some(422)).is_retryable());
+        assert_eq!(disposition("H999", Some(503)), Disposition::ServerFault);
+        assert_eq!(disposition("", Some(429)), Disposition::Throttled);
+        assert_eq!(disposition("", Some(401)), Disposition::Reauthenticate);
     }
 
     #[test]
-    fn every_catalogued_5xx_is_retried_and_every_429_is_throttling() {
+    fn hourly_limits_wait_an_hour() {
+        for code in ["H084", "H086", "H089"] {
+            assert_eq!(
+                disposition(code, Some(429)).min_wait_seconds(),
+                3_600,
+                "{code}"
+            );
+        }
+        assert_eq!(disposition("H124", Some(429)).min_wait_seconds(), 1);
+        assert_eq!(disposition("H120", Some(422)).min_wait_seconds(), 0);
+    }
+
+    #[test]
+    fn every_catalogued_429_is_throttling_and_nearly_every_5xx_is_retried() {
         for entry in CATALOGUE {
             match entry.http_status {
                 Some(429) => {
-                    assert_eq!(entry.disposition, Disposition::Throttled, "{}", entry.code);
+                    assert!(
+                        matches!(
+                            entry.disposition,
+                            Disposition::Throttled | Disposition::HourlyLimit
+                        ),
+                        "{}",
+                        entry.code
+                    );
                 }
-                Some(500 | 503) => {
+                Some(500..=599) => {
                     assert!(entry.disposition.is_retryable(), "{}", entry.code);
                 }
                 _ => {}

@@ -35,6 +35,23 @@ pub enum IysStatus {
     /// Refusal.
     #[serde(rename = "RET")]
     Rejected,
+    /// Waiting for the recipient's confirmation (ViA); seen in answers, never sent.
+    #[serde(rename = "BEKLIYOR")]
+    Pending,
+    /// A value this version does not know; seen in answers, never sent.
+    #[serde(other)]
+    Other,
+}
+
+impl IysStatus {
+    /// The domain status, for the two values a consent can settle on.
+    pub const fn consent_status(self) -> Option<ConsentStatus> {
+        match self {
+            IysStatus::Granted => Some(ConsentStatus::Granted),
+            IysStatus::Rejected => Some(ConsentStatus::Rejected),
+            IysStatus::Pending | IysStatus::Other => None,
+        }
+    }
 }
 
 /// İYS's `recipientType`.
@@ -106,6 +123,9 @@ pub enum IysSource {
     /// İYS's embeddable form, verified by SMS.
     #[serde(rename = "IYS_FRAME_SMS")]
     IysFrameSms,
+    /// A source this version does not know; seen in answers, never sent.
+    #[serde(other)]
+    Other,
 }
 
 impl IysSource {
@@ -155,15 +175,6 @@ impl From<ConsentStatus> for IysStatus {
     }
 }
 
-impl From<IysStatus> for ConsentStatus {
-    fn from(status: IysStatus) -> Self {
-        match status {
-            IysStatus::Granted => ConsentStatus::Granted,
-            IysStatus::Rejected => ConsentStatus::Rejected,
-        }
-    }
-}
-
 impl From<RecipientType> for IysRecipientType {
     fn from(recipient_type: RecipientType) -> Self {
         match recipient_type {
@@ -203,7 +214,7 @@ impl From<Source> for IysSource {
 }
 
 /// The body of İYS's consent-add endpoints (İYS's `Consent` schema), exactly as sent.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct IysConsent {
     /// `+90` and ten digits, or a lower-case e-mail address.
@@ -250,8 +261,9 @@ pub struct Movement<'a> {
     pub retailer_access: &'a [u64],
 }
 
-/// The most dealers one consent may name, by İYS's schema.
-pub const MAX_RETAILER_ACCESS: usize = 3_000;
+/// The most dealers one consent may name. İYS's schema says 3000 but its error table (H126)
+/// says 100, and the table wins.
+pub const MAX_RETAILER_ACCESS: usize = 100;
 
 impl IysConsent {
     /// Builds the body İYS accepts for `movement`, checking İYS's rules that a record alone decides.
@@ -353,43 +365,61 @@ pub struct IysErrorBody {
     pub errors: Vec<IysErrorEntry>,
 }
 
-/// One problem İYS reports.
+/// One problem İYS reports. The offending `value` İYS echoes back is not kept: it may be the
+/// recipient's address.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IysErrorEntry {
-    /// The H-code, such as `H175`.
+    /// The H-code, such as `H175`. Some of İYS's examples spell the key `code:` or give a
+    /// number, and some bodies have no code at all (empty here; judge those by HTTP status).
+    #[serde(alias = "code:", default, deserialize_with = "code_text")]
     pub code: String,
     /// İYS's Turkish message.
+    #[serde(default)]
     pub message: String,
-    /// The offending fields.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The offending field's path; list positions are written as numbers.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "location_text"
+    )]
     pub location: Option<Vec<String>>,
-    /// The offending value.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<serde_value::Value>,
     /// The item's position in a batch.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub index: Option<u32>,
 }
 
-/// A loosely typed JSON value, for fields İYS fills with whatever it found.
-pub mod serde_value {
-    use serde::{Deserialize, Serialize};
+/// A string or a number, as İYS's error bodies mix them.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum TextOrNumber {
+    Text(String),
+    Number(i64),
+}
 
-    /// A scalar as İYS reports it in an error's `value`.
-    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-    #[serde(untagged)]
-    pub enum Value {
-        /// A string value.
-        Text(String),
-        /// An integer value.
-        Integer(i64),
-        /// A boolean value.
-        Boolean(bool),
+impl From<TextOrNumber> for String {
+    fn from(value: TextOrNumber) -> String {
+        match value {
+            TextOrNumber::Text(text) => text,
+            TextOrNumber::Number(number) => number.to_string(),
+        }
     }
 }
 
+/// Reads an error code given as a string or as a number.
+fn code_text<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    TextOrNumber::deserialize(deserializer).map(String::from)
+}
+
+/// Reads a location path whose steps are field names or list positions.
+fn location_text<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Vec<String>>, D::Error> {
+    let steps = Option::<Vec<TextOrNumber>>::deserialize(deserializer)?;
+    Ok(steps.map(|steps| steps.into_iter().map(String::from).collect()))
+}
+
 /// One movement as İYS reports it in pull (`consents/changes`), push and status answers.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct IysMovement {
     /// `YYYY-MM-DD HH:mm:ss`; may be missing for a merchant's line-closure record.
@@ -422,4 +452,34 @@ pub struct ChangesResponse {
     pub after: String,
     /// The movements, oldest registration first.
     pub list: Vec<IysMovement>,
+}
+
+impl fmt::Debug for IysConsent {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The recipient is personal data and stays out of debug output.
+        formatter
+            .debug_struct("IysConsent")
+            .field("channel", &self.channel)
+            .field("source", &self.source)
+            .field("status", &self.status)
+            .field("consent_date", &self.consent_date)
+            .field("recipient_type", &self.recipient_type)
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Debug for IysMovement {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The recipient and the citizen's name are personal data.
+        formatter
+            .debug_struct("IysMovement")
+            .field("channel", &self.channel)
+            .field("status", &self.status)
+            .field("source", &self.source)
+            .field("recipient_type", &self.recipient_type)
+            .field("consent_date", &self.consent_date)
+            .field("creation_date", &self.creation_date)
+            .field("transaction_id", &self.transaction_id)
+            .finish_non_exhaustive()
+    }
 }

@@ -112,3 +112,30 @@ proptest! {
         prop_assert!(later >= deadline);
     }
 }
+
+#[test]
+fn the_conservative_deadline_ignores_holidays_but_not_weekends() {
+    use consent_core::calendar::conservative_deadline;
+    // Kurban Bayramı 2026: the registration deadline skips the feast, the conservative one
+    // counts it as working days.
+    let given = instant("2026-05-25 14:00:00");
+    assert_eq!(
+        IysDateTime::from_instant(conservative_deadline(given)).to_string(),
+        "2026-05-28 14:00:00"
+    );
+    assert_eq!(
+        IysDateTime::from_instant(registration_deadline(given)).to_string(),
+        "2026-06-03 01:00:00"
+    );
+    // Over a weekend both agree.
+    let friday = instant("2026-11-27 15:00:00");
+    assert_eq!(conservative_deadline(friday), registration_deadline(friday));
+}
+
+proptest! {
+    #[test]
+    fn the_conservative_deadline_is_never_later(seconds in 1_430_427_600_i64..1_956_528_000) {
+        let given = Timestamp::from_unix_seconds(seconds);
+        prop_assert!(consent_core::calendar::conservative_deadline(given) <= registration_deadline(given));
+    }
+}

@@ -223,7 +223,7 @@ fn rules_a_record_alone_decides_are_checked_before_sending() {
         IysConsent::from_movement(&decision).map_err(MovementError::iys_code),
         Err("H408")
     );
-    let too_many: Vec<u64> = (0..3_001).collect();
+    let too_many: Vec<u64> = (0..101).collect();
     let crowded = Movement {
         retailer_access: &too_many,
         ..base
@@ -234,24 +234,112 @@ fn rules_a_record_alone_decides_are_checked_before_sending() {
     );
 }
 
+/// Every JSON object in the document that holds an `errors` array: İYS's own error examples.
+fn error_examples(value: &Value, found: &mut Vec<Value>) {
+    match value {
+        Value::Object(object) => {
+            if object.get("errors").is_some_and(Value::is_array) {
+                found.push(value.clone());
+            }
+            for child in object.values() {
+                error_examples(child, found);
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|item| error_examples(item, found)),
+        _ => {}
+    }
+}
+
 #[test]
-fn error_and_pull_bodies_from_the_document_parse() {
-    use consent_core::iys::wire::{ChangesResponse, IysErrorBody};
-    let error: IysErrorBody = serde_json::from_value(json!({
-        "errors": [{"code": "H121", "message": "Telefon numarası E164 formatında olmalıdır.",
-                    "location": ["recipient"], "value": "+905992000000", "index": 0}]
-    }))
-    .unwrap();
-    assert_eq!(
-        consent_core::iys::errors::disposition(&error.errors[0].code),
-        consent_core::iys::Disposition::InvalidRecipient
+fn every_error_example_in_the_document_parses_and_its_codes_are_catalogued() {
+    use consent_core::iys::errors::lookup;
+    use consent_core::iys::wire::IysErrorBody;
+    let mut examples = Vec::new();
+    error_examples(&iys_openapi(), &mut examples);
+    assert!(
+        examples.len() > 50,
+        "only {} examples found",
+        examples.len()
     );
+    let mut codes = 0;
+    for example in &examples {
+        let body: IysErrorBody = serde_json::from_value(example.clone())
+            .unwrap_or_else(|error| panic!("{example}: {error}"));
+        for entry in &body.errors {
+            // ViA's four-digit codes are outside what the relay uses.
+            if entry.code.len() == 4 && entry.code.starts_with('H') {
+                assert!(
+                    lookup(&entry.code).is_some(),
+                    "{} is not catalogued",
+                    entry.code
+                );
+                codes += 1;
+            }
+        }
+    }
+    assert!(codes > 50, "only {codes} codes checked");
+}
+
+#[test]
+fn catalogued_statuses_match_the_documented_error_table() {
+    use consent_core::iys::errors::CATALOGUE;
+    let document = iys_openapi();
+    let table = document["tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|tag| tag["name"] == "HATA KODLARI")
+        .and_then(|tag| tag["description"].as_str())
+        .unwrap()
+        .to_owned();
+    let mut documented = std::collections::HashMap::new();
+    for line in table.lines() {
+        let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+        if let [_, code, status, ..] = cells[..]
+            && code.len() == 4
+            && code.starts_with('H')
+            && let Ok(status) = status.parse::<u16>()
+        {
+            documented.entry(code.to_owned()).or_insert(status);
+        }
+    }
+    assert!(
+        documented.len() > 100,
+        "only {} rows read",
+        documented.len()
+    );
+    for (code, status) in &documented {
+        let entry = CATALOGUE
+            .iter()
+            .find(|entry| entry.code == code)
+            .unwrap_or_else(|| panic!("{code} is in İYS's table but not catalogued"));
+        assert_eq!(entry.http_status, Some(*status), "{code}");
+    }
+}
+
+#[test]
+fn pull_bodies_parse_and_unknown_values_do_not_break_a_page() {
+    use consent_core::iys::wire::{ChangesResponse, IysSource, IysStatus};
     let changes: ChangesResponse = serde_json::from_value(json!({
         "after": "1596530379_0a1b",
-        "list": [{"consentDate": "2020-08-04 11:39:39", "creationDate": "2020-08-04 11:39:40",
-                  "source": "IYS_KISAMESAJ", "recipient": "+905321234567", "recipientType": "BIREYSEL",
-                  "status": "RET", "type": "MESAJ", "transactionId": "abc"}]
+        "list": [
+            {"consentDate": "2020-08-04 11:39:39", "creationDate": "2020-08-04 11:39:40",
+             "source": "IYS_KISAMESAJ", "recipient": "+905321234567", "recipientType": "BIREYSEL",
+             "status": "RET", "type": "MESAJ", "transactionId": "abc"},
+            {"creationDate": "2020-08-04 11:40:00", "source": "IYS_SOMETHING_NEW",
+             "recipient": "ali@example.com", "recipientType": "BIREYSEL", "status": "BEKLIYOR",
+             "type": "EPOSTA", "transactionId": "def"}
+        ]
     }))
     .unwrap();
     assert!(changes.list[0].source.is_from_iys());
+    assert_eq!(
+        changes.list[0].status.consent_status(),
+        Some(consent_core::ConsentStatus::Rejected)
+    );
+    assert_eq!(changes.list[1].source, IysSource::Other);
+    assert_eq!(changes.list[1].status, IysStatus::Pending);
+    assert_eq!(changes.list[1].status.consent_status(), None);
+    let debug = format!("{:?}", changes.list[0]);
+    assert!(!debug.contains("5321234567"), "{debug}");
 }

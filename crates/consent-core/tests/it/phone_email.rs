@@ -108,7 +108,7 @@ fn agrees_with_libphonenumber() {
 proptest! {
     #[test]
     fn normalising_is_idempotent_and_round_trips(
-        area in prop::sample::select(vec!["532", "505", "212", "850", "561", "542"]),
+        area in prop::sample::select(vec!["532", "505", "212", "850", "555", "542"]),
         rest in "[0-9]{7}",
         style in 0..5_usize,
     ) {
@@ -120,22 +120,22 @@ proptest! {
             3 => format!("0{}-{}-{}", &national[..3], &national[3..6], &national[6..]),
             _ => national.clone(),
         };
-        if let Ok(number) = PhoneNumber::parse(&typed) {
-            let again = PhoneNumber::parse(&number.e164()).unwrap();
-            prop_assert_eq!(again.e164(), number.e164());
-            prop_assert_eq!(again.kind(), number.kind());
-            prop_assert!(!number.e164().starts_with("+900"));
-            prop_assert_eq!(number.national(), national.as_str());
-        }
+        // Every area above is assigned in full, so every number must parse.
+        let number = PhoneNumber::parse(&typed).unwrap();
+        let again = PhoneNumber::parse(&number.e164()).unwrap();
+        prop_assert_eq!(again.e164(), number.e164());
+        prop_assert_eq!(again.kind(), number.kind());
+        prop_assert!(!number.e164().starts_with("+900"));
+        prop_assert_eq!(number.national(), national.as_str());
     }
 
     #[test]
-    fn email_normalising_is_idempotent(input in "[A-Za-z0-9._+-]{1,20}@[A-Za-z0-9-]{2,12}\\.[A-Za-z]{2,6}") {
-        if let Ok(address) = EmailAddress::parse(&input) {
-            let again = EmailAddress::parse(address.as_str()).unwrap();
-            prop_assert_eq!(again.as_str(), address.as_str());
-            prop_assert_eq!(address.as_str(), input.to_ascii_lowercase());
-        }
+    fn email_normalising_is_idempotent(input in "[A-Za-z0-9._+-]{1,20}@[A-Za-z0-9]{2,12}\\.[A-Za-z]{2,6}") {
+        // The generator makes only addresses İYS accepts, so every one must parse.
+        let address = EmailAddress::parse(&input).unwrap();
+        let again = EmailAddress::parse(address.as_str()).unwrap();
+        prop_assert_eq!(again.as_str(), address.as_str());
+        prop_assert_eq!(address.as_str(), input.to_ascii_lowercase());
     }
 
     #[test]

@@ -37,14 +37,20 @@ fn wire(value: serde_json::Value) -> WireRecord {
 fn the_contract_example_is_accepted_and_normalised() {
     let record = ConsentRecord::from_wire(&wire(example())).unwrap();
     assert_eq!(
-        record.id.to_string(),
+        record.id().to_string(),
         "0193741f-6c2a-7b1e-9a51-3f0c2d7e8a11"
     );
-    assert_eq!(record.channel, Channel::Sms);
-    assert!(matches!(record.recipient, Recipient::Phone(_)));
-    assert_eq!(record.recipient.normalised(), "+905321234567");
-    assert_eq!(record.recipient_as_typed, "0532 123 45 67");
-    assert_eq!(record.consented_at.to_rfc3339(), "2026-11-28T21:04:05.123Z");
+    assert_eq!(record.channel(), Channel::Sms);
+    assert!(matches!(record.recipient(), Recipient::Phone(_)));
+    assert_eq!(record.recipient().normalised(), "+905321234567");
+    assert_eq!(record.recipient_as_typed(), "0532 123 45 67");
+    assert_eq!(
+        record.consented_at().to_rfc3339(),
+        "2026-11-28T21:04:05.123Z"
+    );
+    assert_eq!(record.evidence().to_wire(), wire(example()).evidence);
+    let debug = format!("{record:?} {:?}", wire(example()));
+    assert!(!debug.contains("532"), "{debug}");
     let batch: ConsentBatch = serde_json::from_value(json!({"records": [example()]})).unwrap();
     assert_eq!(batch.records.len(), 1);
 }
@@ -146,6 +152,15 @@ fn each_bad_field_is_named_with_a_stable_code() {
             "{error}"
         );
     }
+}
+
+#[test]
+fn rendered_text_may_hold_line_breaks_and_tabs() {
+    let mut record = example();
+    let text = "Örnek Mağaza tarafından\r\n\t\tkampanya iletileri";
+    record["evidence"]["text"] = json!(text);
+    record["evidence"]["textSha256"] = json!(text_sha256(text));
+    assert!(ConsentRecord::from_wire(&wire(record)).is_ok());
 }
 
 #[test]
