@@ -11,6 +11,7 @@
 
 mod demo;
 mod dist;
+mod postgres;
 mod process;
 mod serve;
 mod setup;

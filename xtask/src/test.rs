@@ -7,6 +7,7 @@
 use std::process::Command;
 use std::time::Instant;
 
+use crate::postgres::PostgresServer;
 use crate::process::{self, Counts};
 use crate::root;
 use crate::setup::{self, CHROMEDRIVER, Needs, WASM_TARGET};
@@ -30,7 +31,7 @@ fn cargo(arguments: &[&str]) -> Command {
     command
 }
 
-fn steps() -> Vec<Step> {
+fn steps(postgres_url: &str) -> Vec<Step> {
     let mut docs = cargo(&["doc", "--workspace", "--no-deps", "--locked"]);
     docs.env("RUSTDOCFLAGS", "-D warnings");
     let mut browser = cargo(&[
@@ -98,7 +99,13 @@ fn steps() -> Vec<Step> {
         },
         Step {
             name: "native tests",
-            kind: Kind::Tests(cargo(&["test", "--workspace", "--locked"])),
+            // The ignored tests are the Postgres ones, which the server started above serves.
+            kind: Kind::Tests({
+                let mut command =
+                    cargo(&["test", "--workspace", "--locked", "--", "--include-ignored"]);
+                command.env("IYS_TEST_POSTGRES_URL", postgres_url);
+                command
+            }),
         },
         Step {
             name: "browser tests",
@@ -117,9 +124,10 @@ pub fn run(arguments: &[String]) -> Result<(), String> {
         postgres: true,
         npm: true,
     })?;
+    let postgres = PostgresServer::start()?;
     let mut results = Vec::new();
     let mut total = Counts::default();
-    for mut step in steps() {
+    for mut step in steps(&postgres.url) {
         eprintln!("\n== {} ==", step.name);
         let started = Instant::now();
         let (passed, counts) = match &mut step.kind {
@@ -162,6 +170,7 @@ pub fn run(arguments: &[String]) -> Result<(), String> {
         total.add(counts);
         results.push((step.name, passed, counts, started.elapsed().as_secs_f64()));
     }
+    drop(postgres);
     println!("\nsummary:");
     for (name, passed, counts, seconds) in &results {
         let verdict = if *passed { "ok" } else { "FAILED" };

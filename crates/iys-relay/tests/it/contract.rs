@@ -1,0 +1,524 @@
+//! The v1 contract over real HTTP: receipts, idempotency, every error code, the preference
+//! centre, each answer checked against the relay's OpenAPI document.
+
+use iys_relay::token::{self, Claims};
+use serde_json::{Value, json};
+
+use crate::both_backends;
+use crate::support::{
+    Backend, ORIGIN, TOKEN_SECRET, TestDatabase, TestRelay, assert_matches_openapi, batch, config,
+    now_rfc3339, record,
+};
+
+async fn stores_records_and_answers_receipts(backend: Backend) {
+    let relay = TestRelay::start(backend).await;
+    let sms = record("sms", "0532 123 45 67", "granted");
+    let email = record("email", "Ali.Veli@Example.com", "granted");
+    let (status, body) = relay.post(&batch(vec![sms.clone(), email.clone()])).await;
+    assert_eq!(status, 200, "{body}");
+    assert_matches_openapi("/v1/consents", "post", 200, &body);
+    let receipts = body["records"].as_array().unwrap();
+    assert_eq!(receipts.len(), 2);
+    assert_eq!(receipts[0]["id"], sms["id"]);
+    assert_eq!(receipts[1]["id"], email["id"]);
+    assert!(
+        receipts
+            .iter()
+            .all(|receipt| receipt["outcome"] == "stored")
+    );
+    assert_ne!(receipts[0]["receipt"], receipts[1]["receipt"]);
+    assert_eq!(relay.count("consents").await, 2);
+    assert_eq!(relay.count("ledger").await, 2);
+    let stored = relay.store.records(None, None).await.unwrap();
+    let phone = stored
+        .iter()
+        .find(|record| record.plain.channel == consent_core::Channel::Sms)
+        .unwrap();
+    assert_eq!(phone.plain.recipient, "+905321234567");
+    assert_eq!(phone.plain.details.recipient_as_typed, "0532 123 45 67");
+    assert_eq!(phone.plain.details.client_ip.as_deref(), Some("127.0.0.1"));
+    let mail = stored
+        .iter()
+        .find(|record| record.plain.channel == consent_core::Channel::Email)
+        .unwrap();
+    assert_eq!(mail.plain.recipient, "ali.veli@example.com");
+}
+both_backends!(stores_records, stores_records_and_answers_receipts);
+
+async fn a_repeat_is_a_duplicate_with_the_first_receipt(backend: Backend) {
+    let relay = TestRelay::start(backend).await;
+    let first = record("sms", "0532 123 45 67", "granted");
+    let (_, stored) = relay.post(&batch(vec![first.clone()])).await;
+    // The same id with other content is still the same record: the first one stands.
+    let mut changed = first.clone();
+    changed["status"] = json!("rejected");
+    for body in [batch(vec![first.clone()]), batch(vec![changed])] {
+        let (status, repeat) = relay.post(&body).await;
+        assert_eq!(status, 200);
+        assert_eq!(repeat["records"][0]["outcome"], "duplicate");
+        assert_eq!(
+            repeat["records"][0]["receipt"],
+            stored["records"][0]["receipt"]
+        );
+        assert_eq!(
+            repeat["records"][0]["consentDate"],
+            stored["records"][0]["consentDate"]
+        );
+    }
+    // The same id twice in one request: stored once.
+    let twice = record("call", "0212 123 00 00", "granted");
+    let (_, both) = relay.post(&batch(vec![twice.clone(), twice])).await;
+    assert_eq!(both["records"][0]["outcome"], "stored");
+    assert_eq!(both["records"][1]["outcome"], "duplicate");
+    assert_eq!(relay.count("consents").await, 2);
+    assert_eq!(relay.count("ledger").await, 2);
+}
+both_backends!(repeats, a_repeat_is_a_duplicate_with_the_first_receipt);
+
+async fn concurrent_repeats_store_one_row(backend: Backend) {
+    let relay = std::sync::Arc::new(TestRelay::start(backend).await);
+    let body = batch(vec![record("sms", "0532 123 45 67", "granted")]);
+    let mut tasks = Vec::new();
+    for _ in 0..32 {
+        let relay = relay.clone();
+        let body = body.clone();
+        tasks.push(tokio::spawn(async move { relay.post(&body).await }));
+    }
+    let mut outcomes = Vec::new();
+    let mut receipts = std::collections::HashSet::new();
+    for task in tasks {
+        let (status, answer) = task.await.unwrap();
+        assert_eq!(status, 200, "{answer}");
+        outcomes.push(answer["records"][0]["outcome"].as_str().unwrap().to_owned());
+        receipts.insert(answer["records"][0]["receipt"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(
+        outcomes
+            .iter()
+            .filter(|outcome| *outcome == "stored")
+            .count(),
+        1
+    );
+    assert_eq!(receipts.len(), 1, "every answer carries the first receipt");
+    assert_eq!(relay.count("consents").await, 1);
+    assert_eq!(relay.count("ledger").await, 1);
+}
+both_backends!(concurrent_repeats, concurrent_repeats_store_one_row);
+
+async fn post_raw(
+    relay: &TestRelay,
+    content_type: Option<&str>,
+    origin: Option<&str>,
+    body: Vec<u8>,
+) -> (u16, Value, reqwest::header::HeaderMap) {
+    let mut request = relay
+        .client
+        .post(format!("{}/v1/consents", relay.base))
+        .body(body);
+    if let Some(content_type) = content_type {
+        request = request.header("content-type", content_type);
+    }
+    if let Some(origin) = origin {
+        request = request.header("origin", origin);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let body = response.json().await.unwrap_or(Value::Null);
+    (status, body, headers)
+}
+
+fn assert_error(status: u16, body: &Value, expected_status: u16, code: &str) {
+    assert_eq!(status, expected_status, "{body}");
+    assert_eq!(body["code"], code, "{body}");
+    assert_matches_openapi("/v1/consents", "post", status, body);
+}
+
+async fn every_client_mistake_is_a_4xx_with_its_code(backend: Backend) {
+    let relay = TestRelay::start(backend).await;
+    let good = batch(vec![record("sms", "0532 123 45 67", "granted")]);
+    let json = Some("application/json");
+
+    for broken in [
+        &b"{\"records\":"[..],
+        b"not json",
+        b"",
+        b"{\"records\": []} trailing",
+        b"\xff\xfe",
+    ] {
+        let (status, body, _) = post_raw(&relay, json, None, broken.to_vec()).await;
+        assert_error(status, &body, 400, "malformed_json");
+    }
+
+    let mut unknown_field = good.clone();
+    unknown_field["records"][0]["evidence"]["checked"] = json!(true);
+    let (status, body) = relay.post(&unknown_field).await;
+    assert_error(status, &body, 422, "invalid_record");
+    assert!(
+        body["field"].as_str().unwrap().contains("checked"),
+        "{body}"
+    );
+
+    let mut wrong_type = good.clone();
+    wrong_type["records"][0]["recipient"] = json!(5_321_234_567_u64);
+    let (status, body) = relay.post(&wrong_type).await;
+    assert_error(status, &body, 422, "invalid_record");
+    assert_eq!(body["field"], "records[0].recipient");
+    assert!(
+        !body["message"].as_str().unwrap().contains("5321234567"),
+        "{body}"
+    );
+
+    let mut bad_hash = good.clone();
+    bad_hash["records"][0]["evidence"]["textSha256"] = json!("0".repeat(64));
+    let (status, body) = relay.post(&bad_hash).await;
+    assert_error(status, &body, 422, "invalid_record");
+    assert_eq!(body["field"], "records[0].evidence.textSha256");
+    assert_eq!(body["reason"], "text_hash_mismatch");
+
+    let (status, body) = relay.post(&json!({"records": []})).await;
+    assert_error(status, &body, 422, "invalid_record");
+    let (status, body) = relay.post(&json!({"consents": []})).await;
+    assert_error(status, &body, 422, "invalid_record");
+
+    let mut landline = good.clone();
+    landline["records"][0]["recipient"] = json!("0212 123 00 00");
+    let (status, body) = relay.post(&landline).await;
+    assert_error(status, &body, 422, "invalid_recipient");
+    assert_eq!(body["reason"], "phone_not_mobile");
+    assert!(!body["message"].as_str().unwrap().contains("212"), "{body}");
+
+    let bytes = good.to_string().into_bytes();
+    for content_type in [
+        None,
+        Some("text/plain"),
+        Some("application/x-www-form-urlencoded"),
+    ] {
+        let (status, body, _) = post_raw(&relay, content_type, None, bytes.clone()).await;
+        assert_error(status, &body, 415, "unsupported_media_type");
+    }
+    let (status, _, _) = post_raw(
+        &relay,
+        Some("application/json; charset=utf-8"),
+        None,
+        bytes.clone(),
+    )
+    .await;
+    assert_eq!(status, 200);
+
+    let mut huge = record("sms", "0532 123 45 67", "granted");
+    huge["evidence"]["text"] = json!("x".repeat(70_000));
+    let (status, body) = relay.post(&batch(vec![huge])).await;
+    assert_error(status, &body, 413, "payload_too_large");
+    let many: Vec<Value> = (0..17)
+        .map(|_| record("email", "ali@example.com", "granted"))
+        .collect();
+    let (status, body) = relay.post(&batch(many)).await;
+    assert_error(status, &body, 413, "payload_too_large");
+
+    let (status, body, _) = post_raw(&relay, json, Some("https://evil.test"), bytes.clone()).await;
+    assert_error(status, &body, 403, "origin_not_allowed");
+
+    // One bad record keeps the whole request out.
+    let before = relay.count("consents").await;
+    let mut mixed = batch(vec![
+        record("email", "veli@example.com", "granted"),
+        record("sms", "0532 123 45 67", "granted"),
+    ]);
+    mixed["records"][1]["recipient"] = json!("ali@example.com");
+    let (status, body) = relay.post(&mixed).await;
+    assert_error(status, &body, 422, "invalid_recipient");
+    assert_eq!(body["field"], "records[1].recipient");
+    assert_eq!(relay.count("consents").await, before);
+}
+both_backends!(client_mistakes, every_client_mistake_is_a_4xx_with_its_code);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn junk_never_gets_a_500() {
+    let relay = TestRelay::start(Backend::Sqlite).await;
+    let mut bodies: Vec<Vec<u8>> = vec![
+        b"null".to_vec(),
+        b"[]".to_vec(),
+        b"{\"records\": null}".to_vec(),
+        b"{\"records\": [null]}".to_vec(),
+        b"{\"records\": [{}]}".to_vec(),
+        b"{\"records\": [1, 2, 3]}".to_vec(),
+        "[".repeat(10_000).into_bytes(),
+        b"{\"records\": \"\\ud800\"}".to_vec(),
+    ];
+    let good = batch(vec![record("sms", "0532 123 45 67", "granted")]).to_string();
+    for cut in (1..good.len()).step_by(37) {
+        bodies.push(good.as_bytes()[..cut].to_vec());
+    }
+    for field in [
+        "id",
+        "channel",
+        "recipient",
+        "recipientType",
+        "status",
+        "consentedAt",
+        "source",
+    ] {
+        for value in [
+            json!(null),
+            json!(1),
+            json!([]),
+            json!(""),
+            json!("x".repeat(400)),
+        ] {
+            let mut body: Value = serde_json::from_str(&good).unwrap();
+            body["records"][0][field] = value;
+            bodies.push(body.to_string().into_bytes());
+        }
+    }
+    for body in bodies {
+        let (status, answer, _) =
+            post_raw(&relay, Some("application/json"), None, body.clone()).await;
+        assert!(
+            (400..500).contains(&status),
+            "{status} for {}: {answer}",
+            String::from_utf8_lossy(&body[..body.len().min(80)])
+        );
+        assert_matches_openapi("/v1/consents", "post", status, &answer);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_the_rate_limit_is_429_with_retry_after() {
+    let database = TestDatabase::new(Backend::Sqlite).await;
+    let mut settings = config(&database.url);
+    settings.rate_limit_per_minute = 3;
+    let relay = TestRelay::start_with(database, settings).await;
+    let body = batch(vec![record("sms", "0532 123 45 67", "granted")]);
+    for _ in 0..3 {
+        assert_eq!(relay.post(&body).await.0, 200);
+    }
+    let response = relay
+        .client
+        .post(format!("{}/v1/consents", relay.base))
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 429);
+    let retry_after: u64 = response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=20).contains(&retry_after), "{retry_after}");
+    let answer: Value = response.json().await.unwrap();
+    assert_error(429, &answer, 429, "rate_limited");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browsers_from_the_shop_get_cors_headers_and_preflights() {
+    let relay = TestRelay::start(Backend::Sqlite).await;
+    let preflight = relay
+        .client
+        .request(
+            reqwest::Method::OPTIONS,
+            format!("{}/v1/consents", relay.base),
+        )
+        .header("origin", ORIGIN)
+        .header("access-control-request-method", "POST")
+        .header(
+            "access-control-request-headers",
+            "content-type, x-csrf-token",
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(preflight.status().as_u16(), 204);
+    assert_eq!(preflight.headers()["access-control-allow-origin"], ORIGIN);
+    assert!(
+        preflight.headers()["access-control-allow-methods"]
+            .to_str()
+            .unwrap()
+            .contains("POST")
+    );
+    assert_eq!(
+        preflight.headers()["access-control-allow-headers"],
+        "content-type, x-csrf-token"
+    );
+    let foreign = relay
+        .client
+        .request(
+            reqwest::Method::OPTIONS,
+            format!("{}/v1/consents", relay.base),
+        )
+        .header("origin", "https://evil.test")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(foreign.status().as_u16(), 403);
+    assert!(
+        foreign
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none()
+    );
+    let body = batch(vec![record("sms", "0532 123 45 67", "granted")])
+        .to_string()
+        .into_bytes();
+    let (status, _, headers) = post_raw(&relay, Some("application/json"), Some(ORIGIN), body).await;
+    assert_eq!(status, 200);
+    assert_eq!(headers["access-control-allow-origin"], ORIGIN);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_consent_date_is_the_client_time_only_when_it_is_plausible() {
+    let relay = TestRelay::start(Backend::Sqlite).await;
+    let now = consent_core::Timestamp::parse_rfc3339(&now_rfc3339()).unwrap();
+    let at = |offset_millis: i64| now.add_millis(offset_millis).to_rfc3339();
+    let cases = [
+        (at(-5_000), true),
+        (at(-3_600_000), false),
+        (at(3_600_000), false),
+        ("2015-01-01T00:00:00.000Z".to_owned(), false),
+    ];
+    for (consented_at, is_client) in cases {
+        let mut sent = record("email", "ali@example.com", "granted");
+        sent["consentedAt"] = json!(consented_at);
+        let (status, body) = relay.post(&batch(vec![sent.clone()])).await;
+        assert_eq!(status, 200, "{body}");
+        let stored = relay.store.records(None, None).await.unwrap();
+        let stored = stored
+            .iter()
+            .find(|record| record.plain.id == sent["id"])
+            .unwrap();
+        let expected_origin = if is_client { "Client" } else { "Receipt" };
+        assert_eq!(
+            format!("{:?}", stored.plain.consent_date_origin),
+            expected_origin,
+            "{consented_at}"
+        );
+        assert_eq!(
+            stored.plain.consented_at,
+            consent_core::Timestamp::parse_rfc3339(&consented_at)
+                .unwrap()
+                .to_rfc3339()
+        );
+        let expected_date = if is_client {
+            consent_core::IysDateTime::from_instant(
+                consent_core::Timestamp::parse_rfc3339(&consented_at).unwrap(),
+            )
+            .to_string()
+        } else {
+            consent_core::IysDateTime::from_instant(
+                consent_core::Timestamp::parse_rfc3339(&stored.plain.received_at).unwrap(),
+            )
+            .to_string()
+        };
+        assert_eq!(body["records"][0]["consentDate"], expected_date.as_str());
+    }
+}
+
+async fn state_request(relay: &TestRelay, token: Option<&str>, query: &str) -> (u16, Value) {
+    let mut request = relay
+        .client
+        .get(format!("{}/v1/consents/state?{query}", relay.base));
+    if let Some(token) = token {
+        request = request.header("authorization", format!("Bearer {token}"));
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let body: Value = response.json().await.unwrap();
+    assert_matches_openapi("/v1/consents/state", "get", status, &body);
+    (status, body)
+}
+
+fn token_for(phone: Option<&str>, email: Option<&str>, lifetime_seconds: i64) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    token::sign(
+        TOKEN_SECRET.as_bytes(),
+        &Claims {
+            phone: phone.map(str::to_owned),
+            email: email.map(str::to_owned),
+            recipient_type: consent_core::RecipientType::Individual,
+            exp: now + lifetime_seconds,
+        },
+    )
+}
+
+async fn the_preference_centre_reads_the_latest_decision_with_a_token(backend: Backend) {
+    let relay = TestRelay::start(backend).await;
+    let granted = record("sms", "0532 123 45 67", "granted");
+    relay
+        .post(&batch(vec![
+            granted,
+            record("email", "ali@example.com", "granted"),
+        ]))
+        .await;
+    let mut refused = record("sms", "+905321234567", "rejected");
+    refused["consentedAt"] = json!(
+        consent_core::Timestamp::parse_rfc3339(&now_rfc3339())
+            .unwrap()
+            .add_millis(1_000)
+            .to_rfc3339()
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+    relay.post(&batch(vec![refused])).await;
+
+    let token = token_for(Some("05321234567"), Some("ali@example.com"), 600);
+    let (status, body) = state_request(
+        &relay,
+        Some(&token),
+        "phone=0532%20123%2045%2067&email=Ali%40Example.com",
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let channels = body["channels"].as_array().unwrap();
+    let of = |name: &str| {
+        channels
+            .iter()
+            .find(|channel| channel["channel"] == name)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(of("sms")["status"], "rejected");
+    assert_eq!(of("call")["status"], Value::Null);
+    assert_eq!(of("email")["status"], "granted");
+
+    let expired = token_for(Some("05321234567"), None, -1);
+    let other = token_for(Some("05551234567"), None, 600);
+    let mut forged = token.clone();
+    forged.pop();
+    forged.push(if token.ends_with('A') { 'B' } else { 'A' });
+    for (token, query) in [
+        (None, "phone=05321234567"),
+        (Some(expired.as_str()), "phone=05321234567"),
+        (Some(other.as_str()), "phone=05321234567"),
+        (Some(forged.as_str()), "phone=05321234567"),
+        (Some("not-a-token"), "phone=05321234567"),
+        (Some(token.as_str()), ""),
+        (Some(token.as_str()), "email=veli%40example.com"),
+    ] {
+        let (status, body) = state_request(&relay, token, query).await;
+        assert_eq!(status, 401, "{query}: {body}");
+        assert_eq!(body["code"], "unauthorized");
+    }
+}
+both_backends!(
+    preference_centre,
+    the_preference_centre_reads_the_latest_decision_with_a_token
+);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_answers_ok() {
+    let relay = TestRelay::start(Backend::Sqlite).await;
+    let response = relay
+        .client
+        .get(format!("{}/v1/health", relay.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let body: Value = response.json().await.unwrap();
+    assert_matches_openapi("/v1/health", "get", 200, &body);
+    assert_eq!(body["status"], "ok");
+}

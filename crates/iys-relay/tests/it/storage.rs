@@ -1,0 +1,423 @@
+//! The proof store: encryption at rest, the ledger and `verify`, export, purge, key rotation,
+//! through the store and through the `iys-relay` command itself.
+
+use std::process::Command;
+
+use consent_core::Timestamp;
+use iys_relay::Store;
+use iys_relay::crypto::Keyring;
+use serde_json::Value;
+use sqlx::Row;
+
+use crate::both_backends;
+use crate::support::{Backend, DATA_KEY, TestDatabase, TestRelay, base64_key, batch, record};
+
+/// Runs the real `iys-relay` binary against `database_url`.
+fn relay_command(database_url: &str, arguments: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_iys-relay"))
+        .args(arguments)
+        .env("DATABASE_URL", database_url)
+        .env("RELAY_DATA_KEY", base64_key(&DATA_KEY))
+        .env("RELAY_LOG", "warn")
+        .output()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sqlite_file_never_holds_an_address_or_the_evidence_in_clear() {
+    let relay = TestRelay::start(Backend::Sqlite).await;
+    let mut sms = record("sms", "0532 123 45 67", "granted");
+    sms["evidence"]["text"] = serde_json::json!("Gizli Metin: Örnek Mağaza SMS onayı");
+    sms["evidence"]["textSha256"] = serde_json::json!(consent_core::record::text_sha256(
+        "Gizli Metin: Örnek Mağaza SMS onayı"
+    ));
+    let (status, _) = relay
+        .post(&batch(vec![
+            sms,
+            record("email", "gizli.kisi@example.com", "granted"),
+        ]))
+        .await;
+    assert_eq!(status, 200);
+    relay.store.pool().close().await;
+    let file = relay.database.sqlite_file.clone().unwrap();
+    let mut bytes = std::fs::read(&file).unwrap();
+    if let Ok(wal) = std::fs::read(file.with_extension("db-wal")) {
+        bytes.extend(wal);
+    }
+    assert!(bytes.len() > 4_096);
+    for needle in [
+        "5321234567",
+        "532 123 45 67",
+        "gizli.kisi",
+        "Gizli Metin",
+        "shop.test/checkout",
+        "127.0.0.1",
+    ] {
+        assert!(
+            !bytes
+                .windows(needle.len())
+                .any(|window| window == needle.as_bytes()),
+            "found {needle:?} in the database file"
+        );
+    }
+}
+
+async fn no_column_holds_an_address_in_clear(backend: Backend) {
+    let relay = TestRelay::start(backend).await;
+    relay
+        .post(&batch(vec![
+            record("sms", "0532 123 45 67", "granted"),
+            record("email", "gizli.kisi@example.com", "granted"),
+        ]))
+        .await;
+    let rows = sqlx::query("SELECT * FROM consents")
+        .fetch_all(relay.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 2);
+    for row in rows {
+        for index in 0..row.len() {
+            let text = row
+                .try_get::<String, _>(index)
+                .map(String::into_bytes)
+                .or_else(|_| row.try_get::<Vec<u8>, _>(index))
+                .unwrap_or_default();
+            for needle in ["5321234567", "gizli.kisi"] {
+                assert!(
+                    !text
+                        .windows(needle.len())
+                        .any(|window| window == needle.as_bytes()),
+                    "column {index} holds {needle}"
+                );
+            }
+        }
+    }
+}
+both_backends!(no_clear_addresses, no_column_holds_an_address_in_clear);
+
+async fn verify_names_the_first_altered_removed_or_reordered_entry(backend: Backend) {
+    let relay = TestRelay::start(backend).await;
+    let records: Vec<Value> = (0..5)
+        .map(|_| record("email", "ali@example.com", "granted"))
+        .collect();
+    let (status, _) = relay.post(&batch(records.clone())).await;
+    assert_eq!(status, 200);
+    let url = relay.database.url.clone();
+    let intact = relay_command(&url, &["verify"]);
+    assert!(
+        intact.status.success(),
+        "{}",
+        String::from_utf8_lossy(&intact.stdout)
+    );
+    assert!(String::from_utf8_lossy(&intact.stdout).contains("5 entries, 5 records"));
+    let pool = relay.store.pool();
+    let third = records[2]["id"].as_str().unwrap();
+
+    // A record altered in place.
+    sqlx::query("UPDATE consents SET status = 'rejected' WHERE id = $1")
+        .bind(third)
+        .execute(pool)
+        .await
+        .unwrap();
+    let broken = relay_command(&url, &["verify"]);
+    let report = String::from_utf8_lossy(&broken.stdout);
+    assert_eq!(broken.status.code(), Some(1), "{report}");
+    assert!(
+        report.contains("entry 3") && report.contains(third) && report.contains("altered"),
+        "{report}"
+    );
+    sqlx::query("UPDATE consents SET status = 'granted' WHERE id = $1")
+        .bind(third)
+        .execute(pool)
+        .await
+        .unwrap();
+    assert!(relay_command(&url, &["verify"]).status.success());
+
+    // Sealed evidence swapped between two records.
+    let swap = sqlx::query("SELECT details_sealed FROM consents WHERE id = $1")
+        .bind(records[0]["id"].as_str().unwrap())
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    let foreign: Vec<u8> = swap.try_get("details_sealed").unwrap();
+    let original: Vec<u8> = sqlx::query("SELECT details_sealed FROM consents WHERE id = $1")
+        .bind(third)
+        .fetch_one(pool)
+        .await
+        .unwrap()
+        .try_get("details_sealed")
+        .unwrap();
+    sqlx::query("UPDATE consents SET details_sealed = $1 WHERE id = $2")
+        .bind(foreign)
+        .bind(third)
+        .execute(pool)
+        .await
+        .unwrap();
+    let report = String::from_utf8_lossy(&relay_command(&url, &["verify"]).stdout).into_owned();
+    assert!(
+        report.contains(third) && report.contains("does not open"),
+        "{report}"
+    );
+    sqlx::query("UPDATE consents SET details_sealed = $1 WHERE id = $2")
+        .bind(original)
+        .bind(third)
+        .execute(pool)
+        .await
+        .unwrap();
+
+    // A ledger entry removed from the middle.
+    sqlx::query("DELETE FROM ledger WHERE seq = 2")
+        .execute(pool)
+        .await
+        .unwrap();
+    let report = String::from_utf8_lossy(&relay_command(&url, &["verify"]).stdout).into_owned();
+    assert!(report.contains("entry 2 is missing"), "{report}");
+}
+both_backends!(
+    verify_ledger,
+    verify_names_the_first_altered_removed_or_reordered_entry
+);
+
+async fn verify_finds_reordered_entries_and_records_removed_without_purge(backend: Backend) {
+    let relay = TestRelay::start(backend).await;
+    let records: Vec<Value> = (0..3)
+        .map(|_| record("email", "ali@example.com", "granted"))
+        .collect();
+    relay.post(&batch(records.clone())).await;
+    let pool = relay.store.pool();
+    // Swap the record ids of two entries: the chain no longer verifies.
+    sqlx::query("UPDATE ledger SET record_id = 'x' WHERE seq = 1")
+        .execute(pool)
+        .await
+        .unwrap();
+    let report = relay.store.verify().await.unwrap();
+    assert_eq!(
+        report.problem.as_ref().map(|problem| problem.0),
+        Some(1),
+        "{report:?}"
+    );
+    sqlx::query("UPDATE ledger SET record_id = $1 WHERE seq = 1")
+        .bind(records[0]["id"].as_str().unwrap())
+        .execute(pool)
+        .await
+        .unwrap();
+    assert_eq!(relay.store.verify().await.unwrap().problem, None);
+    // The newest entry removed: the head gives it away.
+    sqlx::query("DELETE FROM ledger WHERE seq = 3")
+        .execute(pool)
+        .await
+        .unwrap();
+    let report = relay.store.verify().await.unwrap();
+    assert!(
+        report
+            .problem
+            .as_ref()
+            .unwrap()
+            .2
+            .contains("removed from the end"),
+        "{report:?}"
+    );
+    // A record deleted behind the relay's back.
+    let relay = TestRelay::start(backend).await;
+    let records: Vec<Value> = (0..2)
+        .map(|_| record("email", "ali@example.com", "granted"))
+        .collect();
+    relay.post(&batch(records.clone())).await;
+    sqlx::query("DELETE FROM consents WHERE id = $1")
+        .bind(records[1]["id"].as_str().unwrap())
+        .execute(relay.store.pool())
+        .await
+        .unwrap();
+    let (seq, id, what) = relay.store.verify().await.unwrap().problem.unwrap();
+    assert_eq!((seq, id.as_str()), (2, records[1]["id"].as_str().unwrap()));
+    assert!(what.contains("removed without a purge entry"), "{what}");
+}
+both_backends!(
+    verify_reorder,
+    verify_finds_reordered_entries_and_records_removed_without_purge
+);
+
+async fn export_writes_the_proof_decrypted(backend: Backend) {
+    let relay = TestRelay::start(backend).await;
+    relay
+        .post(&batch(vec![
+            record("sms", "0532 123 45 67", "granted"),
+            record("email", "Ali@Example.com", "rejected"),
+        ]))
+        .await;
+    let url = relay.database.url.clone();
+    let jsonl = relay_command(&url, &["export", "--format", "jsonl"]);
+    assert!(
+        jsonl.status.success(),
+        "{}",
+        String::from_utf8_lossy(&jsonl.stderr)
+    );
+    let lines: Vec<Value> = String::from_utf8(jsonl.stdout)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    for line in &lines {
+        for key in [
+            "id",
+            "recipient",
+            "channel",
+            "recipientType",
+            "status",
+            "consentDate",
+            "receivedAt",
+            "details",
+            "iys",
+            "ledgerHash",
+        ] {
+            assert!(!line[key].is_null(), "{key} missing in {line}");
+        }
+        assert_eq!(line["iys"]["state"], "pending");
+    }
+    let sms = lines.iter().find(|line| line["channel"] == "sms").unwrap();
+    assert_eq!(sms["recipient"], "+905321234567");
+    assert_eq!(sms["details"]["recipientAsTyped"], "0532 123 45 67");
+    assert!(
+        sms["details"]["evidence"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("Örnek Mağaza")
+    );
+
+    let csv = relay_command(&url, &["export", "--format", "csv"]);
+    let csv = String::from_utf8(csv.stdout).unwrap();
+    let mut rows = csv.lines();
+    assert!(rows.next().unwrap().starts_with(
+        "creationDate,transactionId,recipient,recipientType,type,status,consentDate,source,"
+    ));
+    let data: Vec<&str> = rows.collect();
+    assert_eq!(data.len(), 2);
+    assert!(
+        data.iter()
+            .any(|row| row.contains(",+905321234567,BIREYSEL,MESAJ,ONAY,")
+                && row.contains(",HS_WEB,"))
+    );
+    assert!(
+        data.iter()
+            .any(|row| row.contains(",ali@example.com,BIREYSEL,EPOSTA,RET,"))
+    );
+
+    let future = relay_command(&url, &["export", "--from", "2100-01-01"]);
+    assert!(future.status.success());
+    assert!(future.stdout.is_empty());
+    let past = relay_command(&url, &["export", "--to", "2016-01-01T00:00:00Z"]);
+    assert!(past.stdout.is_empty());
+    let bad = relay_command(&url, &["export", "--from", "yesterday"]);
+    assert!(!bad.status.success());
+}
+both_backends!(export, export_writes_the_proof_decrypted);
+
+async fn purge_removes_only_records_whose_consent_ended_long_ago(backend: Backend) {
+    let relay = TestRelay::start(backend).await;
+    let granted = record("sms", "0532 123 45 67", "granted");
+    let mut refused = record("sms", "0532 123 45 67", "rejected");
+    refused["consentedAt"] = serde_json::json!(
+        Timestamp::parse_rfc3339(granted["consentedAt"].as_str().unwrap())
+            .unwrap()
+            .add_millis(1_000)
+            .to_rfc3339()
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+    let still_granted = record("email", "ali@example.com", "granted");
+    relay
+        .post(&batch(vec![granted, refused, still_granted.clone()]))
+        .await;
+    let now = Timestamp::parse_rfc3339(&crate::support::now_rfc3339()).unwrap();
+    // Within the retention period nothing goes.
+    let report = relay
+        .store
+        .purge(now.add_millis(1_095 * 86_400_000), 1_096)
+        .await
+        .unwrap();
+    assert_eq!(report.purged, 0);
+    // After it, the ended SMS consent and its refusal go; the e-mail consent stays.
+    let report = relay
+        .store
+        .purge(now.add_millis(1_097 * 86_400_000), 1_096)
+        .await
+        .unwrap();
+    assert_eq!(report.purged, 2);
+    let left = relay.store.records(None, None).await.unwrap();
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].plain.id, still_granted["id"].as_str().unwrap());
+    assert_eq!(relay.count("ledger").await, 5);
+    let report = relay.store.verify().await.unwrap();
+    assert_eq!(report.problem, None, "{report:?}");
+    assert_eq!(report.records, 1);
+    // The command refuses a retention below three years.
+    let short = Command::new(env!("CARGO_BIN_EXE_iys-relay"))
+        .arg("purge")
+        .env("DATABASE_URL", &relay.database.url)
+        .env("RELAY_DATA_KEY", base64_key(&DATA_KEY))
+        .env("RELAY_RETENTION_DAYS", "30")
+        .output()
+        .unwrap();
+    assert!(!short.status.success());
+    assert!(String::from_utf8_lossy(&short.stderr).contains("1096"));
+    let purge = relay_command(&relay.database.url, &["purge"]);
+    assert!(purge.status.success());
+    assert!(String::from_utf8_lossy(&purge.stdout).contains("purged 0 records"));
+}
+both_backends!(
+    purge,
+    purge_removes_only_records_whose_consent_ended_long_ago
+);
+
+async fn a_rotated_key_still_opens_old_records(backend: Backend) {
+    let database = TestDatabase::new(backend).await;
+    let old_key = [1_u8; 32];
+    let new_key = [2_u8; 32];
+    let old = Store::open(&database.url, Keyring::new(&old_key, &[]), 2)
+        .await
+        .unwrap();
+    let first = consent_record("0532 123 45 67");
+    old.store_batch(&[first]).await.unwrap();
+    old.pool().close().await;
+
+    let rotated = Store::open(&database.url, Keyring::new(&new_key, &[old_key]), 2)
+        .await
+        .unwrap();
+    rotated
+        .store_batch(&[consent_record("0533 123 45 67")])
+        .await
+        .unwrap();
+    let records = rotated.records(None, None).await.unwrap();
+    assert_eq!(records.len(), 2);
+    let states = rotated
+        .current_state(
+            &[(consent_core::Channel::Sms, "+905321234567".to_owned())],
+            consent_core::RecipientType::Individual,
+        )
+        .await
+        .unwrap();
+    assert_eq!(states.len(), 1, "lookups survive the rotation");
+    assert_eq!(rotated.verify().await.unwrap().problem, None);
+    rotated.pool().close().await;
+
+    let forgotten = Store::open(&database.url, Keyring::new(&new_key, &[]), 2)
+        .await
+        .unwrap();
+    let error = forgotten.records(None, None).await.unwrap_err();
+    assert!(error.to_string().contains("unknown key"), "{error}");
+}
+both_backends!(key_rotation, a_rotated_key_still_opens_old_records);
+
+fn consent_record(phone: &str) -> iys_relay::store::NewConsent {
+    let wire: consent_core::contract::WireRecord =
+        serde_json::from_value(record("sms", phone, "granted")).unwrap();
+    let record = consent_core::ConsentRecord::from_wire(&wire).unwrap();
+    let now = record.consented_at();
+    iys_relay::store::NewConsent {
+        record,
+        received_at: now,
+        consent_date: consent_core::IysDateTime::from_instant(now),
+        consent_date_origin: iys_relay::store::ConsentDateOrigin::Client,
+        client_ip: None,
+    }
+}
