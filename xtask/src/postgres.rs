@@ -132,7 +132,7 @@ impl Drop for PostgresServer {
             match self.child.try_wait() {
                 Ok(Some(_)) => break,
                 Ok(None) if Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(100))
+                    std::thread::sleep(Duration::from_millis(100));
                 }
                 _ => {
                     let _ = self.child.kill();
