@@ -9,8 +9,10 @@
     reason = "a command-line tool reports to its terminal"
 )]
 
+mod bench;
 mod demo;
 mod dist;
+mod loadgen;
 mod postgres;
 mod process;
 mod serve;
@@ -27,6 +29,7 @@ commands:
   test            install what is missing, then run every check and test
   demo [--port N] build everything and serve the demo shop on http://127.0.0.1:N (8080)
   dist            build the npm package into pkg/
+  bench [--quick] measure the relay and write bench/RESULTS.md
 ";
 
 fn main() -> ExitCode {
@@ -35,6 +38,7 @@ fn main() -> ExitCode {
         Some("test") => test::run(&arguments[1..]),
         Some("demo") => demo::run(&arguments[1..]),
         Some("dist") => dist::run(&arguments[1..]),
+        Some("bench") => bench::run(&arguments[1..]),
         Some("help" | "--help" | "-h") => {
             print!("{USAGE}");
             Ok(())

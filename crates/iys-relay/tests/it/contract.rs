@@ -522,3 +522,54 @@ async fn health_answers_ok() {
     assert_matches_openapi("/v1/health", "get", 200, &body);
     assert_eq!(body["status"], "ok");
 }
+
+/// The code block that follows `marker` in the README.
+fn readme_block(marker: &str) -> String {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).unwrap();
+    let after = &readme[readme.find(marker).unwrap()..];
+    let start = after.find("```").unwrap();
+    let code = &after[start..];
+    let code = &code[code.find('\n').unwrap() + 1..];
+    code[..code.find("```").unwrap()].to_owned()
+}
+
+#[test]
+fn the_readme_token_examples_make_tokens_the_relay_accepts() {
+    let javascript = format!(
+        "{}\nprocess.stdout.write(preferenceToken('{TOKEN_SECRET}', {{ phone: '0532 123 45 67', email: 'ali@example.com' }}));",
+        readme_block("In Node.js:")
+    );
+    let node = std::process::Command::new("node")
+        .args(["--input-type=module", "-e", &javascript])
+        .output()
+        .unwrap();
+    assert!(
+        node.status.success(),
+        "{}",
+        String::from_utf8_lossy(&node.stderr)
+    );
+    let python = format!(
+        "{}\nprint(preference_token(b'{TOKEN_SECRET}', phone='0532 123 45 67', email='ali@example.com'), end='')",
+        readme_block("In Python:")
+    );
+    let python = std::process::Command::new("python3")
+        .args(["-c", &python])
+        .output()
+        .unwrap();
+    assert!(
+        python.status.success(),
+        "{}",
+        String::from_utf8_lossy(&python.stderr)
+    );
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    for output in [node.stdout, python.stdout] {
+        let token = String::from_utf8(output).unwrap();
+        let grant = token::verify(TOKEN_SECRET.as_bytes(), &token, now).unwrap();
+        assert_eq!(grant.phone.as_deref(), Some("+905321234567"));
+        assert_eq!(grant.email.as_deref(), Some("ali@example.com"));
+    }
+}

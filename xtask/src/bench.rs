@@ -1,0 +1,260 @@
+//! `cargo xtask bench`: measures the relay and writes `bench/RESULTS.md`.
+//!
+//! The relay runs as its release binary on a fresh SQLite file with durable commits (WAL,
+//! `synchronous = FULL`) and its default logging, and the load comes from `loadgen` over
+//! loopback on the same two cores, so the figures are a floor for a real server.
+
+use std::fmt::Write as _;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use crate::loadgen;
+use crate::process;
+use crate::root;
+
+/// Records stored per second the relay must sustain.
+const TARGET_RECORDS_PER_SECOND: f64 = 5_000.0;
+/// The p99 latency the relay must keep at 1,000 requests per second, in milliseconds.
+const TARGET_P99_MS: f64 = 25.0;
+/// The resident memory the relay must stay under, in MiB.
+const TARGET_MEMORY_MIB: f64 = 64.0;
+
+struct Relay {
+    child: Child,
+    port: u16,
+    database_url: String,
+    data_key: String,
+}
+
+impl Relay {
+    fn start(folder: &std::path::Path) -> Result<Relay, String> {
+        let binary = root().join("target/release/iys-relay");
+        let data_key = {
+            use std::io::Read;
+            let mut key = [0_u8; 32];
+            std::fs::File::open("/dev/urandom")
+                .and_then(|mut random| random.read_exact(&mut key))
+                .map_err(|error| error.to_string())?;
+            base64(&key)
+        };
+        let database_url = format!("sqlite://{}", folder.join("relay.db").display());
+        let log =
+            std::fs::File::create(folder.join("relay.log")).map_err(|error| error.to_string())?;
+        let mut child = Command::new(binary)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .env("DATABASE_URL", &database_url)
+            .env("RELAY_DATA_KEY", &data_key)
+            .env("RELAY_RATE_LIMIT_PER_MINUTE", "100000000")
+            .stdout(Stdio::piped())
+            .stderr(log)
+            .spawn()
+            .map_err(|error| format!("starting the relay: {error}"))?;
+        let stdout = child.stdout.take().ok_or("no relay stdout")?;
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .map_err(|error| error.to_string())?;
+        let port = line
+            .trim()
+            .rsplit(':')
+            .next()
+            .and_then(|port| port.parse().ok())
+            .ok_or_else(|| format!("the relay did not say where it listens: {line:?}"))?;
+        Ok(Relay {
+            child,
+            port,
+            database_url,
+            data_key,
+        })
+    }
+
+    /// Peak and current resident memory, in MiB, from the kernel's view of the process.
+    fn memory_mib(&self) -> (f64, f64) {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default();
+        let field = |name: &str| {
+            status
+                .lines()
+                .find(|line| line.starts_with(name))
+                .and_then(|line| line.split_whitespace().nth(1))
+                .and_then(|kib| kib.parse::<f64>().ok())
+                .map_or(f64::NAN, |kib| kib / 1_024.0)
+        };
+        (field("VmHWM:"), field("VmRSS:"))
+    }
+
+    fn stop(mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut text = String::new();
+    for chunk in bytes.chunks(3) {
+        let value = (u32::from(chunk[0]) << 16)
+            | (u32::from(*chunk.get(1).unwrap_or(&0)) << 8)
+            | u32::from(*chunk.get(2).unwrap_or(&0));
+        for (index, shift) in [18, 12, 6, 0].into_iter().enumerate() {
+            if index <= chunk.len() {
+                text.push(char::from(ALPHABET[(value >> shift & 63) as usize]));
+            } else {
+                text.push('=');
+            }
+        }
+    }
+    text
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find(|line| line.starts_with("model name"))
+                .and_then(|line| line.split(':').nth(1))
+                .map(|name| name.trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown".to_owned());
+    let cores = std::thread::available_parallelism().map_or(0, usize::from);
+    let memory = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .next()
+                .and_then(|line| line.split_whitespace().nth(1))
+                .and_then(|kib| kib.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kib| kib / 1_048_576.0);
+    let rustc = Command::new("rustc")
+        .arg("--version")
+        .output()
+        .map(|output| String::from_utf8_lossy(&output.stdout).trim().to_owned())
+        .unwrap_or_default();
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    format!(
+        "{cores} cores ({cpu}), {memory:.0} GiB memory, Linux {}, {rustc}",
+        kernel.trim()
+    )
+}
+
+fn verdict(met: bool) -> &'static str {
+    if met { "met" } else { "NOT met" }
+}
+
+pub fn run(arguments: &[String]) -> Result<(), String> {
+    let seconds = match arguments {
+        [] => 15,
+        [flag] if flag == "--quick" => 3,
+        _ => return Err("usage: cargo xtask bench [--quick]".to_owned()),
+    };
+    let root = root();
+    process::run(
+        Command::new("cargo")
+            .args(["build", "--release", "--locked", "--package", "iys-relay"])
+            .current_dir(&root),
+    )?;
+    let folder = root
+        .join("target")
+        .join("bench")
+        .join(format!("relay-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&folder);
+    std::fs::create_dir_all(&folder).map_err(|error| error.to_string())?;
+    let relay = Relay::start(&folder)?;
+    let port = relay.port;
+    let duration = Duration::from_secs(seconds);
+    eprintln!("xtask: warming up the relay on 127.0.0.1:{port}");
+    let warm_up = loadgen::closed_loop(port, 8, 4, Duration::from_secs(2));
+    eprintln!("xtask: throughput, closed loop, 32 connections, 8 records per request, {seconds} s");
+    let throughput = loadgen::closed_loop(port, 32, 8, duration);
+    eprintln!("xtask: latency, 1,000 requests per second of 2 records, {seconds} s");
+    let latency = loadgen::open_loop(port, 64, 1_000, 2, duration);
+    let (peak_mib, current_mib) = relay.memory_mib();
+    let database_url = relay.database_url.clone();
+    let data_key = relay.data_key.clone();
+    relay.stop();
+    let verify = Command::new(root.join("target/release/iys-relay"))
+        .arg("verify")
+        .env("DATABASE_URL", &database_url)
+        .env("RELAY_DATA_KEY", &data_key)
+        .env("RELAY_LOG", "warn")
+        .output()
+        .map_err(|error| error.to_string())?;
+    let verify = String::from_utf8_lossy(&verify.stdout).trim().to_owned();
+    let acknowledged = warm_up.records + throughput.records + latency.records;
+
+    let records_per_second = throughput.records as f64 / throughput.elapsed.as_secs_f64();
+    let achieved_rate = latency.ok as f64 / latency.elapsed.as_secs_f64();
+    let p99 = latency.quantile_ms(0.99);
+    let mut report = String::new();
+    let _ = writeln!(report, "# Benchmark results\n");
+    let _ = writeln!(report, "Made by `cargo xtask bench` on {}.", today());
+    let _ = writeln!(report, "Machine: {}.\n", machine());
+    let _ = writeln!(report, "## Relay ingest (`POST /v1/consents`)\n");
+    let _ = writeln!(
+        report,
+        "The release binary on a fresh SQLite file (WAL, `synchronous = FULL`, so every acknowledged record is on disk), default logging, load from `xtask/src/loadgen.rs` over loopback on the same cores."
+    );
+    let _ = writeln!(
+        report,
+        "Each record is a full v1 record with evidence; the relay validates it, seals the address and evidence, and appends it to the ledger.\n"
+    );
+    let _ = writeln!(report, "| measure | target | result | |");
+    let _ = writeln!(report, "|---|---|---|---|");
+    let _ = writeln!(
+        report,
+        "| records stored per second, closed loop, 32 connections, 8 records per request, {seconds} s | at least {TARGET_RECORDS_PER_SECOND:.0} | {records_per_second:.0} | {} |",
+        verdict(records_per_second >= TARGET_RECORDS_PER_SECOND)
+    );
+    let _ = writeln!(
+        report,
+        "| p99 latency at 1,000 requests per second (2 records each), open loop, from the moment each request was due | under {TARGET_P99_MS:.0} ms | {p99:.1} ms | {} |",
+        verdict(p99 < TARGET_P99_MS && achieved_rate >= 950.0)
+    );
+    let _ = writeln!(
+        report,
+        "| peak resident memory of the relay over the whole run | under {TARGET_MEMORY_MIB:.0} MiB | {peak_mib:.1} MiB | {} |",
+        verdict(peak_mib < TARGET_MEMORY_MIB)
+    );
+    let _ = writeln!(report);
+    let _ = writeln!(
+        report,
+        "Latency at 1,000 requests per second: p50 {:.1} ms, p90 {:.1} ms, p99 {p99:.1} ms, max {:.1} ms; {:.0} requests per second achieved, {} answered 200, {} failed.",
+        latency.quantile_ms(0.5),
+        latency.quantile_ms(0.9),
+        latency.quantile_ms(1.0),
+        achieved_rate,
+        latency.ok,
+        latency.failed
+    );
+    let _ = writeln!(
+        report,
+        "Throughput run: {} requests answered 200, {} failed; latency p50 {:.1} ms, p99 {:.1} ms under full load.",
+        throughput.ok,
+        throughput.failed,
+        throughput.quantile_ms(0.5),
+        throughput.quantile_ms(0.99)
+    );
+    let _ = writeln!(report, "Resident memory at the end: {current_mib:.1} MiB.");
+    let _ = writeln!(
+        report,
+        "Records acknowledged over the whole run, warm-up included: {acknowledged}; `iys-relay verify` afterwards: \"{verify}\"."
+    );
+    let results = root.join("bench");
+    std::fs::create_dir_all(&results).map_err(|error| error.to_string())?;
+    std::fs::write(results.join("RESULTS.md"), &report).map_err(|error| error.to_string())?;
+    let _ = std::fs::remove_dir_all(&folder);
+    print!("{report}");
+    Ok(())
+}
+
+fn today() -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_millis() as i64);
+    consent_core::Timestamp::from_unix_millis(now).to_rfc3339()[..10].to_owned()
+}
