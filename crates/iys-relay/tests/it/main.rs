@@ -10,5 +10,6 @@
 #![allow(unreachable_pub, reason = "test modules share helpers")]
 
 mod contract;
+mod process;
 mod storage;
 mod support;
