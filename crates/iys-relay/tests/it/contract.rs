@@ -573,3 +573,27 @@ fn the_readme_token_examples_make_tokens_the_relay_accepts() {
         assert_eq!(grant.email.as_deref(), Some("ali@example.com"));
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fault_of_the_relay_is_a_generic_500_and_health_says_unavailable() {
+    let relay = TestRelay::start(Backend::Sqlite).await;
+    relay.store.pool().close().await;
+    let (status, body) = relay
+        .post(&batch(vec![record("sms", "0532 123 45 67", "granted")]))
+        .await;
+    assert_error(status, &body, 500, "internal");
+    let message = body["message"].as_str().unwrap();
+    assert!(
+        !message.to_lowercase().contains("pool") && !message.contains("sqlite"),
+        "{message}"
+    );
+    let health = relay
+        .client
+        .get(format!("{}/v1/health", relay.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status().as_u16(), 503);
+    let body: Value = health.json().await.unwrap();
+    assert_matches_openapi("/v1/health", "get", 503, &body);
+}
