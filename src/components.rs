@@ -1,3 +1,5 @@
 //! The widget's Yew components, one per file.
 
+pub mod channel_box;
 pub mod consent_form;
+pub mod status_line;

@@ -38,6 +38,30 @@ impl WidgetError {
         }
     }
 
+    /// A selector in the options is not valid CSS or matches nothing.
+    pub fn invalid_selector(option: &str, expected: &str) -> WidgetError {
+        WidgetError {
+            code: "invalid_selector",
+            message: format!("invalid option `{option}`: expected {expected}"),
+        }
+    }
+
+    /// A method of the handle was called with a wrong argument.
+    pub fn invalid_argument(method: &str, expected: &str) -> WidgetError {
+        WidgetError {
+            code: "invalid_argument",
+            message: format!("invalid argument to `{method}`: expected {expected}"),
+        }
+    }
+
+    /// The handle was used after `destroy()`.
+    pub fn destroyed() -> WidgetError {
+        WidgetError {
+            code: "destroyed",
+            message: "the widget was destroyed".to_owned(),
+        }
+    }
+
     /// The mount target is not an element or a selector that finds one.
     pub fn invalid_target(expected: &str) -> WidgetError {
         WidgetError {

@@ -1,25 +1,35 @@
 //! iys-consent: the marketing-consent widget for Turkish shops, compiled to WebAssembly.
 //!
-//! `mount(target, options)` renders one unticked box per channel into the page and returns a
-//! handle; see the package README for the options and events.
+//! `mount(target, options)` renders one unticked box per channel, records each decision with
+//! the exact text shown, keeps it in the browser until the shop's relay has stored it, and
+//! returns a handle. The package README documents every option, method and event.
 
+pub mod bindings;
 pub mod components;
 pub mod error;
+pub mod events;
 pub mod options;
+pub mod outbox;
+pub mod policy;
+pub mod record;
 pub mod state;
 pub mod texts;
+pub mod widget;
 
 use std::cell::Cell;
 use std::rc::Rc;
 
-use js_sys::{Object, Reflect};
+use consent_core::{Locale, Mode};
+use js_sys::{Array, Function, Object, Promise, Reflect};
 use wasm_bindgen::prelude::*;
-use web_sys::Element;
+use web_sys::{Element, EventTarget};
 use yew::AppHandle;
 
-use crate::components::consent_form::{ConsentForm, ConsentFormProps, StateMirror};
+use crate::components::consent_form::{ConsentForm, ConsentFormProps, WidgetRef};
 use crate::error::WidgetError;
+use crate::events::NAMES;
 use crate::options::Options;
+use crate::widget::Widget;
 
 thread_local! {
     static MOUNTED: Cell<u32> = const { Cell::new(0) };
@@ -29,36 +39,122 @@ thread_local! {
 #[wasm_bindgen]
 #[derive(Debug)]
 pub struct ConsentWidget {
+    widget: Option<Rc<Widget>>,
     app: Option<AppHandle<ConsentForm>>,
     container: Element,
-    mirror: StateMirror,
+}
+
+impl ConsentWidget {
+    fn live(&self) -> Result<&Rc<Widget>, JsValue> {
+        self.widget
+            .as_ref()
+            .ok_or_else(|| WidgetError::destroyed().into())
+    }
 }
 
 #[wasm_bindgen]
 impl ConsentWidget {
-    /// The boxes as the person has left them: `{ sms: false, email: true, ... }`.
-    pub fn state(&self) -> JsValue {
-        let object = Object::new();
-        for &(channel, ticked) in self.mirror.get().channels() {
-            // Setting a property on a fresh plain object cannot fail.
-            let _ = Reflect::set(&object, &channel.as_str().into(), &ticked.into());
+    /// The boxes and where recording is: `{ mode, locale, status, channels: { sms: false, ... },
+    /// pending, failed }`.
+    pub fn state(&self) -> Result<JsValue, JsValue> {
+        let widget = self.live()?;
+        let state = widget.state();
+        let channels = Object::new();
+        for item in &state.boxes {
+            let _ = Reflect::set(
+                &channels,
+                &item.channel.as_str().into(),
+                &item.ticked.into(),
+            );
         }
-        object.into()
+        let status = format!("{:?}", state.status);
+        let mut status_name = String::new();
+        for (index, character) in status.chars().enumerate() {
+            if character.is_uppercase() && index > 0 {
+                status_name.push('_');
+            }
+            status_name.push(character.to_ascii_lowercase());
+        }
+        Ok(events::object(&[
+            ("mode", widget.options.mode.as_str().into()),
+            ("locale", state.locale.as_str().into()),
+            ("status", status_name.into()),
+            ("channels", channels.into()),
+            ("pending", (widget.pending() as f64).into()),
+            ("failed", widget.failed().into()),
+        ]))
     }
 
-    /// Removes everything the widget added to the page. Calling it again does nothing.
+    /// Records every ticked box; resolves to `{ status, records, receipts, queued, failed,
+    /// invalid }` where `status` is `sent`, `queued`, `failed` or `nothing`.
+    pub fn submit(&self) -> Result<Promise, JsValue> {
+        Ok(self.live()?.submit())
+    }
+
+    /// Records decisions the page took itself (headless mode, or any mode):
+    /// `[{ channel, status, recipient, text? }]`, `text` being the exact text the page showed.
+    pub fn record(&self, decisions: JsValue) -> Result<Promise, JsValue> {
+        self.live()?.record_items(&decisions)
+    }
+
+    /// Calls `callback(detail)` for each `name` event (`iys:change`, `iys:submit`, `iys:queued`,
+    /// `iys:sent`, `iys:error`).
+    pub fn on(&self, name: &str, callback: Function) -> Result<(), JsValue> {
+        check_event(name)?;
+        self.live()?.events.on(name, callback);
+        Ok(())
+    }
+
+    /// Stops calling `callback` for `name`.
+    pub fn off(&self, name: &str, callback: Function) -> Result<(), JsValue> {
+        check_event(name)?;
+        self.live()?.events.off(name, &callback);
+        Ok(())
+    }
+
+    /// Switches every text to `tr` or `en`.
+    #[wasm_bindgen(js_name = setLocale)]
+    pub fn set_locale(&self, locale: &str) -> Result<(), JsValue> {
+        let locale: Locale = locale
+            .parse()
+            .map_err(|_| WidgetError::invalid_argument("setLocale", "\"tr\" or \"en\""))?;
+        self.live()?.set_locale(locale);
+        Ok(())
+    }
+
+    /// The element the widget rendered into, for styling or tests.
+    pub fn root(&self) -> Element {
+        self.container.clone()
+    }
+
+    /// Removes every listener and DOM node the widget added. Records not yet delivered stay
+    /// in the browser for the next page load. Calling it again does nothing.
     pub fn destroy(&mut self) {
+        if let Some(widget) = self.widget.take() {
+            widget.shut_down();
+        }
         if let Some(app) = self.app.take() {
             app.destroy();
-            self.container.remove();
         }
+        self.container.remove();
+    }
+}
+
+fn check_event(name: &str) -> Result<(), WidgetError> {
+    if NAMES.contains(&name) {
+        Ok(())
+    } else {
+        Err(WidgetError::invalid_argument(
+            "on",
+            "one of \"iys:change\", \"iys:submit\", \"iys:queued\", \"iys:sent\", \"iys:error\"",
+        ))
     }
 }
 
 /// Renders the widget into `target` (an element or a CSS selector) with `options`.
 ///
 /// Throws an `Error` with a stable `code` (`invalid_target`, `invalid_option`, `unknown_option`,
-/// `unknown_channel`) when the arguments are wrong.
+/// `unknown_channel`, `invalid_selector`) when the arguments are wrong.
 #[wasm_bindgen]
 pub fn mount(target: JsValue, options: JsValue) -> Result<ConsentWidget, JsValue> {
     let options = Options::from_js(&options)?;
@@ -66,6 +162,51 @@ pub fn mount(target: JsValue, options: JsValue) -> Result<ConsentWidget, JsValue
     let document = target
         .owner_document()
         .ok_or_else(|| WidgetError::invalid_target("an element inside a document"))?;
+    let find = |option: &str, selector: &Option<String>| -> Result<Option<Element>, WidgetError> {
+        let Some(selector) = selector else {
+            return Ok(None);
+        };
+        document
+            .query_selector(selector)
+            .map_err(|_| WidgetError::invalid_selector(option, "a valid CSS selector"))?
+            .map(Some)
+            .ok_or_else(|| {
+                WidgetError::invalid_selector(
+                    option,
+                    "a selector that matches an element on the page",
+                )
+            })
+    };
+    let mut watched = Vec::new();
+    let mut form = None;
+    if options.mode == Mode::Checkout {
+        for (option, selector) in [
+            ("phoneInput", &options.phone_input),
+            ("emailInput", &options.email_input),
+        ] {
+            if let Some(input) = find(option, selector)? {
+                if input.dyn_ref::<web_sys::HtmlInputElement>().is_none() {
+                    return Err(WidgetError::invalid_selector(
+                        option,
+                        "a selector of an <input> element",
+                    )
+                    .into());
+                }
+                watched.push(input);
+            }
+        }
+        form = match find("form", &options.form)? {
+            Some(form) => Some(form),
+            None => target.closest("form").ok().flatten(),
+        };
+        if form.is_none() {
+            return Err(WidgetError::invalid_option(
+                "form",
+                "a selector of the shop's form, or a target inside it",
+            )
+            .into());
+        }
+    }
     let container = document.create_element("div")?;
     container.set_class_name("iys-consent-root");
     target.append_child(&container)?;
@@ -74,17 +215,83 @@ pub fn mount(target: JsValue, options: JsValue) -> Result<ConsentWidget, JsValue
         mounted.set(next);
         next
     });
-    let mirror = StateMirror::default();
+    let mode = options.mode;
+    let widget = Widget::new(options, format!("iys-consent-{number}"));
+    widget.attach(container.clone());
+
+    if let Some(form) = form {
+        let submitted = Rc::downgrade(&widget);
+        widget.listen(
+            &form,
+            "submit",
+            Closure::wrap(Box::new(move |_: web_sys::Event| {
+                if let Some(widget) = submitted.upgrade() {
+                    widget.shop_form_submitted();
+                }
+            })),
+        );
+    }
+    for input in watched {
+        let changed = Rc::downgrade(&widget);
+        widget.listen(
+            &input,
+            "input",
+            Closure::wrap(Box::new(move |_: web_sys::Event| {
+                if let Some(widget) = changed.upgrade() {
+                    widget.shop_fields_changed();
+                }
+            })),
+        );
+    }
+    if let Some(window) = web_sys::window() {
+        let window: &EventTarget = window.as_ref();
+        let hidden = Rc::downgrade(&widget);
+        widget.listen(
+            window,
+            "pagehide",
+            Closure::wrap(Box::new(move |_: web_sys::Event| {
+                if let Some(widget) = hidden.upgrade() {
+                    widget.page_hidden();
+                }
+            })),
+        );
+        let online = Rc::downgrade(&widget);
+        widget.listen(
+            window,
+            "online",
+            Closure::wrap(Box::new(move |_: web_sys::Event| {
+                if let Some(widget) = online.upgrade() {
+                    widget.resume();
+                }
+            })),
+        );
+    }
+    let visibility = Rc::downgrade(&widget);
+    let watched_document = document.clone();
+    widget.listen(
+        document.as_ref(),
+        "visibilitychange",
+        Closure::wrap(Box::new(move |_: web_sys::Event| {
+            if watched_document.visibility_state() == web_sys::VisibilityState::Hidden
+                && let Some(widget) = visibility.upgrade()
+            {
+                widget.page_hidden();
+            }
+        })),
+    );
+
+    if mode == Mode::Preferences {
+        widget.load_preferences();
+    }
+    widget.resume();
     let props = ConsentFormProps {
-        options: Rc::new(options),
-        id_prefix: format!("iys-consent-{number}").into(),
-        mirror: mirror.clone(),
+        widget: WidgetRef(widget.clone()),
     };
     let app = yew::Renderer::<ConsentForm>::with_root_and_props(container.clone(), props).render();
     Ok(ConsentWidget {
+        widget: Some(widget),
         app: Some(app),
         container,
-        mirror,
     })
 }
 
@@ -103,4 +310,10 @@ fn resolve_target(target: &JsValue) -> Result<Element, WidgetError> {
         .query_selector(&selector)
         .map_err(|_| WidgetError::invalid_target("a valid CSS selector"))?
         .ok_or_else(|| WidgetError::invalid_target(expected))
+}
+
+/// The names of the events, for pages that subscribe to all of them.
+#[wasm_bindgen(js_name = eventNames)]
+pub fn event_names() -> Array {
+    NAMES.iter().map(|name| JsValue::from_str(name)).collect()
 }

@@ -1,25 +1,82 @@
 //! The options a page passes to `mount`, read from a plain JS object and checked.
+//!
+//! Every mistake throws a JS `Error` with a stable `code` and a message naming the option and
+//! what was expected; nothing is guessed.
 
-use consent_core::{Channel, Locale};
+use consent_core::record::limits;
+use consent_core::{CaptureSource, Channel, Locale, Mode, RecipientType};
 use js_sys::{Array, Object, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 
 use crate::error::WidgetError;
+use crate::texts::DEFAULT_TEXT_VERSION;
 
-/// The options this version understands.
-const KNOWN: &[&str] = &["brand", "channels", "locale", "privacyNoticeUrl"];
+/// Every option name.
+const KNOWN: &[&str] = &[
+    "endpoint",
+    "mode",
+    "channels",
+    "brand",
+    "locale",
+    "texts",
+    "privacyNoticeUrl",
+    "recipientType",
+    "source",
+    "formId",
+    "headers",
+    "form",
+    "phoneInput",
+    "emailInput",
+    "stateToken",
+    "phone",
+    "email",
+    "timeoutMs",
+];
+
+/// The keys of the `texts` option.
+const TEXT_KEYS: &[&str] = &["sms", "call", "email", "textVersion"];
 
 /// Checked options.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Options {
-    /// The brand named in every consent text.
-    pub brand: String,
+    /// Where records go: the relay's `/v1/consents` URL.
+    pub endpoint: String,
+    /// How the widget is embedded.
+    pub mode: Mode,
     /// The channels shown, in this order.
     pub channels: Vec<Channel>,
+    /// The brand named in every consent text.
+    pub brand: String,
     /// The language of the texts.
     pub locale: Locale,
+    /// The shop's own consent texts per channel, replacing the defaults.
+    pub custom_texts: Vec<(Channel, String)>,
+    /// The version label of the texts in use.
+    pub text_version: String,
     /// The KVKK privacy notice, shown as a separate link.
     pub privacy_notice_url: Option<String>,
+    /// Individual (the default) or merchant.
+    pub recipient_type: RecipientType,
+    /// Web page or app web view.
+    pub source: CaptureSource,
+    /// The shop's name for the form, recorded as evidence.
+    pub form_id: String,
+    /// Extra request headers, such as a CSRF token.
+    pub headers: Vec<(String, String)>,
+    /// Checkout: the shop's form, when not the one around the widget.
+    pub form: Option<String>,
+    /// Checkout: the shop's phone input.
+    pub phone_input: Option<String>,
+    /// Checkout: the shop's e-mail input.
+    pub email_input: Option<String>,
+    /// Preferences: the token the shop's backend signed.
+    pub state_token: Option<String>,
+    /// Preferences: the signed-in customer's phone number.
+    pub phone: Option<String>,
+    /// Preferences: the signed-in customer's e-mail address.
+    pub email: Option<String>,
+    /// How long a request to the relay may take before it is retried, in milliseconds.
+    pub timeout_ms: u32,
 }
 
 impl Options {
@@ -29,22 +86,37 @@ impl Options {
             .dyn_ref()
             .filter(|_| !value.is_null() && !Array::is_array(value))
             .ok_or_else(|| WidgetError::invalid_option("options", "an object"))?;
-        for key in Object::keys(object).iter() {
-            let key = key.as_string().unwrap_or_default();
-            if !KNOWN.contains(&key.as_str()) {
-                return Err(WidgetError::unknown_option(&key));
-            }
+        check_keys(object, KNOWN, "")?;
+        let mode = match string(object, "mode")? {
+            None => Mode::Checkout,
+            Some(text) => text.parse().map_err(|_| {
+                WidgetError::invalid_option(
+                    "mode",
+                    "\"checkout\", \"newsletter\", \"preferences\" or \"headless\"",
+                )
+            })?,
+        };
+        let endpoint = string(object, "endpoint")?
+            .filter(|url| !url.trim().is_empty())
+            .ok_or_else(|| {
+                WidgetError::invalid_option("endpoint", "the relay's /v1/consents URL")
+            })?;
+        if !is_safe_url(&endpoint) {
+            return Err(WidgetError::invalid_option(
+                "endpoint",
+                "an http, https or relative URL",
+            ));
         }
         let brand = string(object, "brand")?
             .filter(|brand| !brand.trim().is_empty())
             .ok_or_else(|| WidgetError::invalid_option("brand", "a non-empty string"))?;
-        let locale = match string(object, "locale")? {
-            None => Locale::Turkish,
-            Some(text) => text
-                .parse()
-                .map_err(|_| WidgetError::invalid_option("locale", "\"tr\" or \"en\""))?,
-        };
+        let locale = parsed(object, "locale", "\"tr\" or \"en\"")?.unwrap_or(Locale::Turkish);
+        let recipient_type = parsed(object, "recipientType", "\"individual\" or \"merchant\"")?
+            .unwrap_or(RecipientType::Individual);
+        let source =
+            parsed(object, "source", "\"web\" or \"mobile\"")?.unwrap_or(CaptureSource::Web);
         let channels = channels(object)?;
+        let (custom_texts, text_version) = texts(object)?;
         let privacy_notice_url = string(object, "privacyNoticeUrl")?;
         if let Some(url) = &privacy_notice_url
             && !is_safe_url(url)
@@ -54,13 +126,96 @@ impl Options {
                 "an http, https or relative URL",
             ));
         }
-        Ok(Options {
-            brand,
+        let form_id = string(object, "formId")?.unwrap_or_else(|| mode.as_str().to_owned());
+        if form_id.len() > limits::FORM_ID {
+            return Err(WidgetError::invalid_option("formId", "at most 128 bytes"));
+        }
+        let options = Options {
+            endpoint,
+            mode,
             channels,
+            brand,
             locale,
+            custom_texts,
+            text_version,
             privacy_notice_url,
-        })
+            recipient_type,
+            source,
+            form_id,
+            headers: headers(object)?,
+            form: string(object, "form")?,
+            phone_input: string(object, "phoneInput")?,
+            email_input: string(object, "emailInput")?,
+            state_token: string(object, "stateToken")?,
+            phone: string(object, "phone")?,
+            email: string(object, "email")?,
+            timeout_ms: timeout(object)?,
+        };
+        options.check_mode()?;
+        Ok(options)
     }
+
+    /// Whether any channel shown uses a phone number.
+    pub fn needs_phone(&self) -> bool {
+        self.channels.iter().any(|channel| channel.is_phone())
+    }
+
+    /// Whether the e-mail channel is shown.
+    pub fn needs_email(&self) -> bool {
+        self.channels.contains(&Channel::Email)
+    }
+
+    /// The options each mode needs.
+    fn check_mode(&self) -> Result<(), WidgetError> {
+        match self.mode {
+            Mode::Checkout => {
+                if self.needs_phone() && self.phone_input.is_none() {
+                    return Err(WidgetError::invalid_option(
+                        "phoneInput",
+                        "a CSS selector of the shop's phone input, for the sms and call boxes",
+                    ));
+                }
+                if self.needs_email() && self.email_input.is_none() {
+                    return Err(WidgetError::invalid_option(
+                        "emailInput",
+                        "a CSS selector of the shop's e-mail input, for the email box",
+                    ));
+                }
+            }
+            Mode::Preferences => {
+                if self.state_token.is_none() {
+                    return Err(WidgetError::invalid_option(
+                        "stateToken",
+                        "the token the shop's backend signed for this customer",
+                    ));
+                }
+                if self.needs_phone() && self.phone.is_none() {
+                    return Err(WidgetError::invalid_option(
+                        "phone",
+                        "the customer's phone number, for the sms and call boxes",
+                    ));
+                }
+                if self.needs_email() && self.email.is_none() {
+                    return Err(WidgetError::invalid_option(
+                        "email",
+                        "the customer's e-mail address, for the email box",
+                    ));
+                }
+            }
+            Mode::Newsletter | Mode::Headless => {}
+        }
+        Ok(())
+    }
+}
+
+fn check_keys(object: &Object, known: &[&str], prefix: &str) -> Result<(), WidgetError> {
+    for key in Object::keys(object).iter() {
+        let key = key.as_string().unwrap_or_default();
+        if !known.contains(&key.as_str()) {
+            return Err(WidgetError::unknown_option(&format!("{prefix}{key}")));
+        }
+    }
+    Ok(())
 }
 
 fn field(object: &Object, key: &str) -> Result<Option<JsValue>, WidgetError> {
@@ -77,6 +232,19 @@ fn string(object: &Object, key: &str) -> Result<Option<String>, WidgetError> {
             .map(Some)
             .ok_or_else(|| WidgetError::invalid_option(key, "a string")),
     }
+}
+
+fn parsed<T: std::str::FromStr>(
+    object: &Object,
+    key: &str,
+    expected: &str,
+) -> Result<Option<T>, WidgetError> {
+    string(object, key)?
+        .map(|text| {
+            text.parse()
+                .map_err(|_| WidgetError::invalid_option(key, expected))
+        })
+        .transpose()
 }
 
 fn channels(object: &Object) -> Result<Vec<Channel>, WidgetError> {
@@ -106,7 +274,91 @@ fn channels(object: &Object) -> Result<Vec<Channel>, WidgetError> {
     Ok(channels)
 }
 
-/// Whether a URL from the options may become a link: `http`, `https`, or relative.
+fn texts(object: &Object) -> Result<(Vec<(Channel, String)>, String), WidgetError> {
+    let Some(value) = field(object, "texts")? else {
+        return Ok((Vec::new(), DEFAULT_TEXT_VERSION.to_owned()));
+    };
+    let texts: &Object = value
+        .dyn_ref()
+        .filter(|_| !value.is_null() && !Array::is_array(&value))
+        .ok_or_else(|| {
+            WidgetError::invalid_option("texts", "an object of texts per channel and a textVersion")
+        })?;
+    check_keys(texts, TEXT_KEYS, "texts.")?;
+    let mut custom = Vec::new();
+    for &channel in Channel::ALL {
+        if let Some(text) = string(texts, channel.as_str())
+            .map_err(|_| WidgetError::invalid_option(&format!("texts.{channel}"), "a string"))?
+        {
+            if text.trim().is_empty() || text.len() > limits::TEXT {
+                return Err(WidgetError::invalid_option(
+                    &format!("texts.{channel}"),
+                    "a non-empty text of at most 4096 bytes",
+                ));
+            }
+            custom.push((channel, text));
+        }
+    }
+    let version = string(texts, "textVersion")
+        .map_err(|_| WidgetError::invalid_option("texts.textVersion", "a string"))?;
+    let version = match (version, custom.is_empty()) {
+        (Some(version), _)
+            if !version.trim().is_empty() && version.len() <= limits::TEXT_VERSION =>
+        {
+            version
+        }
+        (None, true) => DEFAULT_TEXT_VERSION.to_owned(),
+        _ => {
+            return Err(WidgetError::invalid_option(
+                "texts.textVersion",
+                "a version label of at most 64 bytes, required with custom texts",
+            ));
+        }
+    };
+    Ok((custom, version))
+}
+
+fn timeout(object: &Object) -> Result<u32, WidgetError> {
+    let expected = "a number of milliseconds from 1000 to 60000";
+    match field(object, "timeoutMs")? {
+        None => Ok(10_000),
+        Some(value) => value
+            .as_f64()
+            .filter(|millis| (1_000.0..=60_000.0).contains(millis))
+            .map(|millis| millis as u32)
+            .ok_or_else(|| WidgetError::invalid_option("timeoutMs", expected)),
+    }
+}
+
+fn headers(object: &Object) -> Result<Vec<(String, String)>, WidgetError> {
+    let Some(value) = field(object, "headers")? else {
+        return Ok(Vec::new());
+    };
+    let expected = "an object of header names to string values";
+    let headers: &Object = value
+        .dyn_ref()
+        .filter(|_| !value.is_null() && !Array::is_array(&value))
+        .ok_or_else(|| WidgetError::invalid_option("headers", expected))?;
+    let mut pairs = Vec::new();
+    for key in Object::keys(headers).iter() {
+        let name = key.as_string().unwrap_or_default();
+        let value = Reflect::get(headers, &key)
+            .ok()
+            .and_then(|value| value.as_string())
+            .ok_or_else(|| WidgetError::invalid_option("headers", expected))?;
+        let is_token = !name.is_empty()
+            && name
+                .bytes()
+                .all(|byte| byte.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&byte));
+        if !is_token || name.eq_ignore_ascii_case("content-type") || value.contains(['\r', '\n']) {
+            return Err(WidgetError::invalid_option("headers", expected));
+        }
+        pairs.push((name, value));
+    }
+    Ok(pairs)
+}
+
+/// Whether a URL from the options may be used: `http`, `https`, or relative.
 pub fn is_safe_url(url: &str) -> bool {
     let url = url.trim_start();
     match url.find(':') {

@@ -1,31 +1,22 @@
-//! One fieldset with one unticked box per channel, each labelled with its full consent text.
+//! The widget's root: the fieldset of boxes, and in newsletter mode its own fields and button.
 
-use std::cell::RefCell;
 use std::rc::Rc;
 
+use consent_core::{Channel, Mode};
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
-use crate::options::Options;
-use crate::state::{Action, State};
-use crate::texts;
+use crate::components::channel_box::ChannelBox;
+use crate::components::status_line::StatusLine;
+use crate::state::State;
+use crate::texts::{self, Message};
+use crate::widget::Widget;
 
-/// A copy of the latest state that the JS handle reads.
-#[derive(Debug, Clone, Default)]
-pub struct StateMirror(Rc<RefCell<State>>);
+/// A shared widget, compared by identity.
+#[derive(Debug, Clone)]
+pub struct WidgetRef(pub Rc<Widget>);
 
-impl StateMirror {
-    /// The latest state the component rendered.
-    pub fn get(&self) -> State {
-        self.0.borrow().clone()
-    }
-
-    fn set(&self, state: State) {
-        *self.0.borrow_mut() = state;
-    }
-}
-
-impl PartialEq for StateMirror {
+impl PartialEq for WidgetRef {
     fn eq(&self, other: &Self) -> bool {
         Rc::ptr_eq(&self.0, &other.0)
     }
@@ -34,59 +25,174 @@ impl PartialEq for StateMirror {
 /// Properties of [`ConsentForm`].
 #[derive(Debug, Properties, PartialEq)]
 pub struct ConsentFormProps {
-    /// The checked options.
-    pub options: Rc<Options>,
-    /// A prefix that makes element ids unique on the page.
-    pub id_prefix: AttrValue,
-    /// Where the component publishes its state.
-    pub mirror: StateMirror,
+    /// The widget this renders.
+    pub widget: WidgetRef,
 }
 
-/// The consent fieldset.
+/// Properties of [`TextField`].
+#[derive(Debug, Clone, Properties, PartialEq)]
+pub struct TextFieldProps {
+    /// The input's id.
+    pub id: AttrValue,
+    /// `tel` or `email`.
+    pub kind: &'static str,
+    /// The label text.
+    pub label: &'static str,
+    /// What is typed.
+    pub value: AttrValue,
+    /// The code of the address problem, if any.
+    pub error: Option<&'static str>,
+    /// The language of the error sentence.
+    pub locale: consent_core::Locale,
+    /// Called with the new value as the person types.
+    pub on_input: Callback<String>,
+}
+
+/// A labelled address field with its error tied to it.
+#[function_component(TextField)]
+pub fn text_field(props: &TextFieldProps) -> Html {
+    let error_id = format!("{}-error", props.id);
+    let oninput = props.on_input.reform(|event: InputEvent| {
+        let input: HtmlInputElement = event.target_unchecked_into();
+        input.value()
+    });
+    html! {
+        <div class="iys-consent__field">
+            <label class="iys-consent__field-label" for={props.id.clone()}>{ props.label }</label>
+            <input
+                class="iys-consent__input"
+                id={props.id.clone()}
+                type={props.kind}
+                autocomplete={props.kind}
+                inputmode={(props.kind == "tel").then_some("tel")}
+                value={props.value.clone()}
+                aria-invalid={props.error.map(|_| "true")}
+                aria-describedby={props.error.map(|_| error_id.clone())}
+                {oninput}
+            />
+            { for props.error.map(|code| html! {
+                <p class="iys-consent__error" id={error_id.clone()}>{ texts::recipient_error(props.locale, code) }</p>
+            }) }
+        </div>
+    }
+}
+
+/// The widget's UI.
 #[function_component(ConsentForm)]
 pub fn consent_form(props: &ConsentFormProps) -> Html {
-    let options = &props.options;
-    let state = use_reducer(|| State::new(&options.channels));
+    let widget = props.widget.0.clone();
+    let options = widget.options.clone();
+    let state = use_reducer({
+        let widget = widget.clone();
+        move || widget.state()
+    });
     {
-        let mirror = props.mirror.clone();
-        use_effect_with((*state).clone(), move |state| mirror.set(state.clone()));
+        let widget = widget.clone();
+        let dispatcher = state.dispatcher();
+        use_effect_with((), move |_| widget.connect(dispatcher));
     }
-    let boxes = options.channels.iter().map(|&channel| {
-        let id = format!("{}-{channel}", props.id_prefix);
-        let dispatch = state.dispatcher();
-        let onchange = Callback::from(move |event: Event| {
-            let input: HtmlInputElement = event.target_unchecked_into();
-            dispatch.dispatch(Action::Set(channel, input.checked()));
-        });
-        let text = texts::consent_text(options.locale, channel, &options.brand);
+    {
+        let widget = widget.clone();
+        use_effect_with((*state).clone(), move |state: &State| widget.publish(state));
+    }
+    if options.mode == Mode::Headless {
+        return html! {};
+    }
+    let locale = state.locale;
+    let on_change = {
+        let widget = widget.clone();
+        Callback::from(move |(channel, checked): (Channel, bool)| widget.ticked(channel, checked))
+    };
+    let boxes = state.boxes.iter().map(|item| {
         html! {
-            <div class="iys-consent__channel" data-channel={channel.as_str()}>
-                <input
-                    type="checkbox"
-                    class="iys-consent__box"
-                    id={id.clone()}
-                    name={format!("iys-consent-{channel}")}
-                    checked={state.is_ticked(channel)}
-                    {onchange}
-                />
-                <label class="iys-consent__label" for={id}>{ text }</label>
-            </div>
+            <ChannelBox
+                key={item.channel.as_str()}
+                channel={item.channel}
+                id={format!("{}-{}", widget.id_prefix, item.channel)}
+                text={widget.consent_text(item.channel)}
+                ticked={item.ticked}
+                disabled={state.busy}
+                error={item.error}
+                locale={locale}
+                on_change={on_change.clone()}
+            />
         }
     });
     let privacy = options.privacy_notice_url.as_ref().map(|url| {
         html! {
             <p class="iys-consent__privacy">
-                <a href={url.clone()} target="_blank" rel="noopener">
-                    { texts::privacy_notice_link(options.locale) }
+                <a href={url.clone()} target="_blank" rel="noopener noreferrer">
+                    { texts::privacy_notice_link(locale) }
                 </a>
             </p>
         }
     });
-    html! {
-        <fieldset class="iys-consent" lang={options.locale.as_str()}>
-            <legend class="iys-consent__legend">{ texts::legend(options.locale) }</legend>
+    let on_retry = {
+        let widget = widget.clone();
+        Callback::from(move |()| {
+            let _ = widget.submit();
+        })
+    };
+    let status = html! {
+        <StatusLine status={state.status} not_persisted={state.not_persisted} locale={locale} {on_retry} />
+    };
+    let fields = (options.mode == Mode::Newsletter).then(|| {
+        let phone = options.needs_phone().then(|| {
+            let widget = widget.clone();
+            html! {
+                <TextField
+                    id={format!("{}-phone", widget.id_prefix)}
+                    kind="tel"
+                    label={texts::message(locale, Message::PhoneLabel)}
+                    value={state.phone.clone()}
+                    error={state.phone_error()}
+                    locale={locale}
+                    on_input={Callback::from(move |value| widget.typed_phone(value))}
+                />
+            }
+        });
+        let email = options.needs_email().then(|| {
+            let widget = widget.clone();
+            html! {
+                <TextField
+                    id={format!("{}-email", widget.id_prefix)}
+                    kind="email"
+                    label={texts::message(locale, Message::EmailLabel)}
+                    value={state.email.clone()}
+                    error={state.email_error()}
+                    locale={locale}
+                    on_input={Callback::from(move |value| widget.typed_email(value))}
+                />
+            }
+        });
+        html! { <>{ for phone }{ for email }</> }
+    });
+    let fieldset = html! {
+        <fieldset class="iys-consent" lang={locale.as_str()} aria-busy={state.busy.then_some("true")}>
+            <legend class="iys-consent__legend">{ texts::legend(locale) }</legend>
+            { for fields }
             { for boxes }
             { for privacy }
         </fieldset>
+    };
+    if options.mode == Mode::Newsletter {
+        let onsubmit = {
+            let widget = widget.clone();
+            Callback::from(move |event: SubmitEvent| {
+                event.prevent_default();
+                let _ = widget.submit();
+            })
+        };
+        html! {
+            <form class="iys-consent-form" lang={locale.as_str()} novalidate=true {onsubmit}>
+                { fieldset }
+                <button type="submit" class="iys-consent__submit" disabled={state.status == crate::state::Status::Recording}>
+                    { texts::message(locale, Message::SubmitButton) }
+                </button>
+                { status }
+            </form>
+        }
+    } else {
+        html! { <div class="iys-consent-wrap" lang={locale.as_str()}>{ fieldset }{ status }</div> }
     }
 }

@@ -12,6 +12,7 @@
 mod bench;
 mod demo;
 mod dist;
+mod faultserver;
 mod loadgen;
 mod postgres;
 mod process;

@@ -7,6 +7,7 @@
 use std::process::Command;
 use std::time::Instant;
 
+use crate::faultserver;
 use crate::postgres::PostgresServer;
 use crate::process::{self, Counts};
 use crate::root;
@@ -31,7 +32,7 @@ fn cargo(arguments: &[&str]) -> Command {
     command
 }
 
-fn steps(postgres_url: &str) -> Vec<Step> {
+fn steps(postgres_url: &str, fault_server: &str) -> Vec<Step> {
     let mut docs = cargo(&["doc", "--workspace", "--no-deps", "--locked"]);
     docs.env("RUSTDOCFLAGS", "-D warnings");
     let mut browser = cargo(&[
@@ -45,6 +46,8 @@ fn steps(postgres_url: &str) -> Vec<Step> {
         "browser",
     ]);
     browser.env("CHROMEDRIVER", CHROMEDRIVER);
+    // Read at compile time by the delivery tests, which run in the browser.
+    browser.env("IYS_FAULT_SERVER", fault_server);
     vec![
         Step {
             name: "rustfmt",
@@ -125,9 +128,10 @@ pub fn run(arguments: &[String]) -> Result<(), String> {
         npm: true,
     })?;
     let postgres = PostgresServer::start()?;
+    let fault_server = format!("http://127.0.0.1:{}", faultserver::start()?);
     let mut results = Vec::new();
     let mut total = Counts::default();
-    for mut step in steps(&postgres.url) {
+    for mut step in steps(&postgres.url, &fault_server) {
         eprintln!("\n== {} ==", step.name);
         let started = Instant::now();
         let (passed, counts) = match &mut step.kind {

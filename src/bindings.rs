@@ -1,0 +1,99 @@
+//! Every JavaScript the widget calls, in one place.
+//!
+//! A few small helpers are written in JavaScript because the browser APIs they wrap are either
+//! unstable in `web-sys` (Web Locks) or much smaller to call from JS (fetch with a timeout and
+//! `keepalive`, `localStorage` with its exceptions, `crypto.getRandomValues`).
+
+use js_sys::{Object, Promise};
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen(inline_js = r#"
+export function with_lock(name, task) {
+  const locks = globalThis.navigator && navigator.locks;
+  if (locks && typeof locks.request === 'function') {
+    return locks.request(name, () => task());
+  }
+  return Promise.resolve().then(() => task());
+}
+
+export async function send(method, url, body, headers, timeout_ms, keepalive) {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), timeout_ms);
+  try {
+    const init = { method, headers, keepalive, signal: controller.signal, credentials: 'omit', cache: 'no-store' };
+    if (body !== undefined) init.body = body;
+    const response = await fetch(url, init);
+    const text = await response.text();
+    return { status: response.status, retryAfter: response.headers.get('retry-after'), body: text };
+  } catch (error) {
+    return { status: 0, retryAfter: null, body: String((error && error.name) || error) };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export function storage_read(key) {
+  return globalThis.localStorage.getItem(key);
+}
+
+export function storage_write(key, value) {
+  if (value === null) {
+    globalThis.localStorage.removeItem(key);
+  } else {
+    globalThis.localStorage.setItem(key, value);
+  }
+}
+
+export function random_bytes(length) {
+  return globalThis.crypto.getRandomValues(new Uint8Array(length));
+}
+
+export function now_millis() {
+  return Date.now();
+}
+
+export function set_timer(callback, delay_ms) {
+  return setTimeout(callback, delay_ms);
+}
+
+export function clear_timer(handle) {
+  clearTimeout(handle);
+}
+"#)]
+extern "C" {
+    /// Runs `task` while holding the Web Lock `name`, so one tab at a time does it; without Web
+    /// Locks it just runs it.
+    pub fn with_lock(name: &str, task: &Closure<dyn FnMut() -> Promise>) -> Promise;
+
+    /// Sends a request and resolves to `{status, retryAfter, body}`; status 0 means a network
+    /// error or the timeout.
+    pub fn send(
+        method: &str,
+        url: &str,
+        body: JsValue,
+        headers: &Object,
+        timeout_ms: u32,
+        keepalive: bool,
+    ) -> Promise;
+
+    /// `localStorage.getItem`; throws when storage is disabled.
+    #[wasm_bindgen(catch)]
+    pub fn storage_read(key: &str) -> Result<Option<String>, JsValue>;
+
+    /// `localStorage.setItem`, or `removeItem` for `None`; throws when storage is disabled or
+    /// full.
+    #[wasm_bindgen(catch)]
+    pub fn storage_write(key: &str, value: Option<String>) -> Result<(), JsValue>;
+
+    /// Cryptographically random bytes.
+    pub fn random_bytes(length: u32) -> Vec<u8>;
+
+    /// `Date.now()`.
+    pub fn now_millis() -> f64;
+
+    /// `setTimeout`.
+    pub fn set_timer(callback: &Closure<dyn FnMut()>, delay_ms: u32) -> JsValue;
+
+    /// `clearTimeout`.
+    pub fn clear_timer(handle: &JsValue);
+}

@@ -1,0 +1,93 @@
+//! The widget's events: a bubbling `CustomEvent` on its root element, and the same event to the
+//! callbacks registered with `on(...)`.
+//!
+//! | event | detail |
+//! |---|---|
+//! | `iys:change` | `{ channel, checked }`: a box was ticked or unticked |
+//! | `iys:submit` | `{ records: [{ id, channel, status }] }`: decisions were recorded and queued |
+//! | `iys:queued` | `{ ids, persisted, retryInMs }`: kept for a later try (offline, relay busy), or could not be kept on this device |
+//! | `iys:sent` | `{ receipts: [{ id, outcome, consentDate, receipt, late }] }`: the relay stored them |
+//! | `iys:error` | `{ code, message, field?, relayCode?, ids? }`: something needs the page's attention |
+
+use std::cell::RefCell;
+
+use js_sys::{Function, Object, Reflect};
+use wasm_bindgen::JsValue;
+use web_sys::{CustomEvent, CustomEventInit, Element};
+
+/// The event names.
+pub const NAMES: &[&str] = &[
+    "iys:change",
+    "iys:submit",
+    "iys:queued",
+    "iys:sent",
+    "iys:error",
+];
+
+/// Where events go.
+#[derive(Debug, Default)]
+pub struct Events {
+    root: RefCell<Option<Element>>,
+    callbacks: RefCell<Vec<(String, Function)>>,
+}
+
+impl Events {
+    /// Events will be dispatched on `root`.
+    pub fn attach(&self, root: Element) {
+        *self.root.borrow_mut() = Some(root);
+    }
+
+    /// Stops dispatching on the root and forgets every callback.
+    pub fn detach(&self) {
+        self.root.borrow_mut().take();
+        self.callbacks.borrow_mut().clear();
+    }
+
+    /// Registers `callback` for `name`.
+    pub fn on(&self, name: &str, callback: Function) {
+        self.callbacks
+            .borrow_mut()
+            .push((name.to_owned(), callback));
+    }
+
+    /// Removes `callback` for `name`.
+    pub fn off(&self, name: &str, callback: &Function) {
+        self.callbacks
+            .borrow_mut()
+            .retain(|(registered, function)| !(registered == name && function == callback));
+    }
+
+    /// Dispatches `name` with `detail`.
+    pub fn emit(&self, name: &str, detail: &JsValue) {
+        if let Some(root) = self.root.borrow().clone() {
+            let init = CustomEventInit::new();
+            init.set_bubbles(true);
+            init.set_composed(true);
+            init.set_detail(detail);
+            if let Ok(event) = CustomEvent::new_with_event_init_dict(name, &init) {
+                let _ = root.dispatch_event(&event);
+            }
+        }
+        let callbacks: Vec<Function> = self
+            .callbacks
+            .borrow()
+            .iter()
+            .filter(|(registered, _)| registered == name)
+            .map(|(_, function)| function.clone())
+            .collect();
+        for callback in callbacks {
+            // A page's callback that throws must not break the widget.
+            let _ = callback.call1(&JsValue::NULL, detail);
+        }
+    }
+}
+
+/// A plain object from key-value pairs.
+pub fn object(pairs: &[(&str, JsValue)]) -> JsValue {
+    let object = Object::new();
+    for (key, value) in pairs {
+        // Setting a property on a fresh plain object cannot fail.
+        let _ = Reflect::set(&object, &JsValue::from_str(key), value);
+    }
+    object.into()
+}

@@ -1,0 +1,634 @@
+//! The durable outbox: records are written to `localStorage` before anything is sent, delivered
+//! to the relay with retries, and resumed by the next page load of the same origin.
+//!
+//! - One tab at a time leases records (under the Web Lock `iys-consent-outbox`, or without it
+//!   in browsers that lack Web Locks), so two tabs never both send the same record; a lease
+//!   expires a little after a request's timeout, so records of a tab that closed are picked up
+//!   again.
+//! - The relay deduplicates by record id, so a retry after a lost answer is harmless.
+//! - Network errors, timeouts, 408, 429 and 5xx are retried with back-off ([`crate::policy`]);
+//!   other 4xx answers are final: the record is kept as failed and the page is told.
+//! - When storage is disabled or full, records are kept in memory and still sent, and the page
+//!   is told they could not be persisted.
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashSet;
+use std::rc::Rc;
+
+use consent_core::Timestamp;
+use consent_core::calendar::registration_deadline;
+use js_sys::{Array, JSON, Object, Promise, Reflect};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+
+use crate::bindings;
+use crate::events::{Events, object};
+use crate::policy::{self, Verdict};
+use crate::record::BuiltRecord;
+
+/// The storage key; the version lets a later format live beside this one.
+pub const STORAGE_KEY: &str = "iys-consent:outbox:v1";
+/// The Web Lock that serialises outbox passes across tabs.
+const LOCK_NAME: &str = "iys-consent-outbox";
+/// How much longer than a request's timeout a lease holds, in milliseconds.
+const LEASE_MARGIN_MILLIS: f64 = 5_000.0;
+/// The most records in one request (the relay's default limit).
+pub const MAX_RECORDS_PER_REQUEST: usize = 16;
+/// Failed records kept for the page to inspect, at most.
+const MAX_FAILED_KEPT: usize = 50;
+
+/// What happened to the records of one delivery pass.
+#[derive(Debug, Clone, Default)]
+pub struct PassReport {
+    /// Receipts of delivered records, as JS objects.
+    pub receipts: Vec<(String, JsValue)>,
+    /// Ids kept for a later try.
+    pub queued: Vec<String>,
+    /// Ids refused for good.
+    pub failed: Vec<String>,
+}
+
+/// An armed timer: its handle and the callback it will call.
+type Timer = (JsValue, Closure<dyn FnMut()>);
+
+/// The outbox of one mounted widget.
+pub struct Outbox {
+    endpoint: String,
+    timeout_ms: u32,
+    headers: Object,
+    tab: String,
+    events: Rc<Events>,
+    /// Entries that could not be written to storage.
+    volatile: RefCell<Vec<JsValue>>,
+    /// Ids this tab is sending right now.
+    in_flight: RefCell<HashSet<String>>,
+    timer: RefCell<Option<Timer>>,
+    stopped: Cell<bool>,
+}
+
+impl std::fmt::Debug for Outbox {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("Outbox")
+            .field("endpoint", &self.endpoint)
+            .field("tab", &self.tab)
+            .finish_non_exhaustive()
+    }
+}
+
+fn get(entry: &JsValue, key: &str) -> JsValue {
+    Reflect::get(entry, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
+}
+
+fn set(entry: &JsValue, key: &str, value: &JsValue) {
+    let _ = Reflect::set(entry, &JsValue::from_str(key), value);
+}
+
+fn text(entry: &JsValue, key: &str) -> String {
+    get(entry, key).as_string().unwrap_or_default()
+}
+
+fn number(entry: &JsValue, key: &str) -> f64 {
+    get(entry, key).as_f64().unwrap_or(0.0)
+}
+
+fn random_unit() -> f64 {
+    let bytes = bindings::random_bytes(4);
+    f64::from(u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]])) / 4_294_967_296.0
+}
+
+impl Outbox {
+    /// An outbox delivering to `endpoint` with extra `headers`.
+    pub fn new(
+        endpoint: String,
+        timeout_ms: u32,
+        headers: &[(String, String)],
+        events: Rc<Events>,
+    ) -> Rc<Outbox> {
+        let header_object = Object::new();
+        let _ = Reflect::set(
+            &header_object,
+            &"content-type".into(),
+            &"application/json".into(),
+        );
+        for (name, value) in headers {
+            let _ = Reflect::set(&header_object, &name.into(), &value.into());
+        }
+        let tab = bindings::random_bytes(8)
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect();
+        Rc::new(Outbox {
+            endpoint,
+            timeout_ms,
+            headers: header_object,
+            tab,
+            events,
+            volatile: RefCell::new(Vec::new()),
+            in_flight: RefCell::new(HashSet::new()),
+            timer: RefCell::new(None),
+            stopped: Cell::new(false),
+        })
+    }
+
+    /// How long a lease holds: longer than a request may take.
+    fn lease_millis(&self) -> f64 {
+        f64::from(self.timeout_ms) + LEASE_MARGIN_MILLIS
+    }
+
+    /// Every entry: the persisted ones, then those only in memory.
+    fn load(&self) -> Vec<JsValue> {
+        let mut entries: Vec<JsValue> = bindings::storage_read(STORAGE_KEY)
+            .ok()
+            .flatten()
+            .and_then(|text| JSON::parse(&text).ok())
+            .filter(Array::is_array)
+            .map(|array| Array::from(&array).iter().collect())
+            .unwrap_or_default();
+        entries.extend(self.volatile.borrow().iter().cloned());
+        entries
+    }
+
+    /// Writes the persisted entries back; returns whether storage took them.
+    fn save(&self, entries: &[JsValue]) -> bool {
+        let (volatile, persisted): (Vec<JsValue>, Vec<JsValue>) = entries
+            .iter()
+            .cloned()
+            .partition(|entry| get(entry, "volatile").is_truthy());
+        *self.volatile.borrow_mut() = volatile;
+        let array: Array = persisted.iter().collect();
+        let value = if array.length() == 0 {
+            None
+        } else {
+            JSON::stringify(&array)
+                .ok()
+                .and_then(|text| text.as_string())
+        };
+        bindings::storage_write(STORAGE_KEY, value).is_ok()
+    }
+
+    /// Queues `records`, writing them to storage first. Returns whether they were persisted.
+    pub fn enqueue(&self, records: &[BuiltRecord]) -> bool {
+        let now = bindings::now_millis();
+        let mut entries = self.load();
+        let mut fresh = Vec::new();
+        for record in records {
+            let Ok(parsed) = JSON::parse(&record.json) else {
+                continue;
+            };
+            let entry: JsValue = Object::new().into();
+            set(&entry, "id", &record.id.as_str().into());
+            set(&entry, "endpoint", &self.endpoint.as_str().into());
+            set(&entry, "record", &parsed);
+            set(&entry, "state", &"pending".into());
+            set(&entry, "attempts", &0.into());
+            set(&entry, "nextAt", &now.into());
+            set(&entry, "leaseOwner", &JsValue::NULL);
+            set(&entry, "leaseUntil", &0.into());
+            set(
+                &entry,
+                "consentedAt",
+                &(record.at.unix_millis() as f64).into(),
+            );
+            fresh.push(entry);
+        }
+        entries.extend(fresh.iter().cloned());
+        if self.save(&entries) {
+            return true;
+        }
+        for entry in &fresh {
+            set(entry, "volatile", &JsValue::TRUE);
+        }
+        self.save(&entries);
+        false
+    }
+
+    /// Entries of this endpoint that are due and not leased by another tab or in flight here.
+    fn due(&self, entries: &[JsValue], now: f64) -> Vec<JsValue> {
+        let in_flight = self.in_flight.borrow();
+        let mut due: Vec<JsValue> = entries
+            .iter()
+            .filter(|entry| {
+                text(entry, "endpoint") == self.endpoint
+                    && text(entry, "state") == "pending"
+                    && number(entry, "nextAt") <= now
+                    && !in_flight.contains(&text(entry, "id"))
+                    && (number(entry, "leaseUntil") < now || text(entry, "leaseOwner") == self.tab)
+            })
+            .cloned()
+            .collect();
+        due.sort_by(|a, b| number(a, "consentedAt").total_cmp(&number(b, "consentedAt")));
+        due.truncate(MAX_RECORDS_PER_REQUEST);
+        due
+    }
+
+    /// Leases the due records under the lock; returns their ids and records.
+    async fn lease(self: &Rc<Self>) -> Vec<Leased> {
+        let outbox = self.clone();
+        let chosen: Rc<RefCell<Vec<Leased>>> = Rc::default();
+        let result = chosen.clone();
+        let task = Closure::wrap(Box::new(move || {
+            let now = bindings::now_millis();
+            let entries = outbox.load();
+            let due = outbox.due(&entries, now);
+            for entry in &due {
+                set(entry, "leaseOwner", &outbox.tab.as_str().into());
+                set(entry, "leaseUntil", &(now + outbox.lease_millis()).into());
+                outbox.in_flight.borrow_mut().insert(text(entry, "id"));
+            }
+            outbox.save(&entries);
+            *result.borrow_mut() = due
+                .iter()
+                .map(|entry| Leased {
+                    id: text(entry, "id"),
+                    record: get(entry, "record"),
+                    attempts: number(entry, "attempts") as u32,
+                })
+                .collect();
+            Promise::resolve(&JsValue::UNDEFINED)
+        }) as Box<dyn FnMut() -> Promise>);
+        let _ = JsFuture::from(bindings::with_lock(LOCK_NAME, &task)).await;
+        chosen.take()
+    }
+
+    /// Applies `change` to the entries under the lock.
+    async fn update(self: &Rc<Self>, change: impl FnOnce(&mut Vec<JsValue>) + 'static) {
+        let outbox = self.clone();
+        let change = RefCell::new(Some(change));
+        let task = Closure::wrap(Box::new(move || {
+            let mut entries = outbox.load();
+            if let Some(change) = change.borrow_mut().take() {
+                change(&mut entries);
+            }
+            outbox.save(&entries);
+            Promise::resolve(&JsValue::UNDEFINED)
+        }) as Box<dyn FnMut() -> Promise>);
+        let _ = JsFuture::from(bindings::with_lock(LOCK_NAME, &task)).await;
+    }
+
+    /// One delivery pass: leases what is due, sends it, and records the outcome. Returns what
+    /// happened, and keeps going while more records are due.
+    pub async fn flush(self: &Rc<Self>) -> PassReport {
+        let mut report = PassReport::default();
+        for _ in 0..64 {
+            if self.stopped.get() {
+                break;
+            }
+            let chosen = self.lease().await;
+            if chosen.is_empty() {
+                break;
+            }
+            self.send(&chosen, &mut report).await;
+        }
+        self.schedule_next();
+        report
+    }
+
+    async fn send(self: &Rc<Self>, chosen: &[Leased], report: &mut PassReport) {
+        let ids: Vec<String> = chosen.iter().map(|leased| leased.id.clone()).collect();
+        let mut body = String::from("{\"records\":[");
+        for (index, Leased { record, .. }) in chosen.iter().enumerate() {
+            if index > 0 {
+                body.push(',');
+            }
+            body.push_str(
+                &JSON::stringify(record)
+                    .ok()
+                    .and_then(|text| text.as_string())
+                    .unwrap_or_default(),
+            );
+        }
+        body.push_str("]}");
+        let answer = JsFuture::from(bindings::send(
+            "POST",
+            &self.endpoint,
+            body.into(),
+            &self.headers,
+            self.timeout_ms,
+            true,
+        ))
+        .await
+        .unwrap_or(JsValue::UNDEFINED);
+        let status = number(&answer, "status") as u16;
+        let retry_after = get(&answer, "retryAfter").as_string();
+        let body = text(&answer, "body");
+        let attempts = chosen
+            .iter()
+            .map(|leased| leased.attempts)
+            .max()
+            .unwrap_or(0);
+        let verdict = policy::verdict(status, retry_after.as_deref(), attempts, random_unit());
+        {
+            let mut in_flight = self.in_flight.borrow_mut();
+            for id in &ids {
+                in_flight.remove(id);
+            }
+        }
+        match verdict {
+            Verdict::Delivered => self.delivered(&ids, &body, report).await,
+            Verdict::Retry { after_millis } => {
+                let now = bindings::now_millis();
+                let retry_ids = ids.clone();
+                self.update(move |entries| {
+                    for entry in entries.iter() {
+                        if retry_ids.contains(&text(entry, "id")) {
+                            set(entry, "attempts", &(number(entry, "attempts") + 1.0).into());
+                            set(entry, "nextAt", &(now + after_millis as f64).into());
+                            set(entry, "leaseOwner", &JsValue::NULL);
+                            set(entry, "leaseUntil", &0.into());
+                        }
+                    }
+                })
+                .await;
+                let persisted = self.volatile.borrow().is_empty();
+                self.events.emit(
+                    "iys:queued",
+                    &object(&[
+                        ("ids", ids_array(&ids)),
+                        ("persisted", persisted.into()),
+                        ("retryInMs", (after_millis as f64).into()),
+                        ("status", f64::from(status).into()),
+                    ]),
+                );
+                report.queued.extend(ids);
+            }
+            Verdict::Final => self.refused(&ids, status, &body, report).await,
+        }
+    }
+
+    async fn delivered(self: &Rc<Self>, ids: &[String], body: &str, report: &mut PassReport) {
+        let receipts: Vec<JsValue> = JSON::parse(body)
+            .ok()
+            .map(|answer| get(&answer, "records"))
+            .filter(Array::is_array)
+            .map(|records| Array::from(&records).iter().collect())
+            .unwrap_or_default();
+        let now = Timestamp::from_unix_millis(bindings::now_millis() as i64);
+        let mut done = Vec::new();
+        for receipt in &receipts {
+            let id = text(receipt, "id");
+            if ids.contains(&id) {
+                done.push(id.clone());
+                report.receipts.push((id, receipt.clone()));
+            }
+        }
+        let removed = done.clone();
+        let consented: Rc<RefCell<Vec<(String, f64)>>> = Rc::default();
+        let consented_out = consented.clone();
+        self.update(move |entries| {
+            entries.retain(|entry| {
+                let id = text(entry, "id");
+                if removed.contains(&id) {
+                    consented_out
+                        .borrow_mut()
+                        .push((id, number(entry, "consentedAt")));
+                    false
+                } else {
+                    true
+                }
+            });
+        })
+        .await;
+        let consented = consented.take();
+        for (id, receipt) in &report.receipts {
+            let at = consented
+                .iter()
+                .find(|(known, _)| known == id)
+                .map(|(_, at)| Timestamp::from_unix_millis(*at as i64));
+            let late = at.is_some_and(|at| registration_deadline(at) < now);
+            set(receipt, "late", &late.into());
+        }
+        // Records the relay did not mention stay pending for the next pass.
+        let missing: Vec<String> = ids
+            .iter()
+            .filter(|id| !done.contains(id))
+            .cloned()
+            .collect();
+        if !missing.is_empty() {
+            let missing_ids = missing.clone();
+            self.update(move |entries| {
+                for entry in entries.iter() {
+                    if missing_ids.contains(&text(entry, "id")) {
+                        set(entry, "leaseUntil", &0.into());
+                    }
+                }
+            })
+            .await;
+        }
+        if !done.is_empty() {
+            let receipts: Array = report
+                .receipts
+                .iter()
+                .filter(|(id, _)| done.contains(id))
+                .map(|(_, receipt)| receipt.clone())
+                .collect();
+            self.events
+                .emit("iys:sent", &object(&[("receipts", receipts.into())]));
+        }
+    }
+
+    async fn refused(
+        self: &Rc<Self>,
+        ids: &[String],
+        status: u16,
+        body: &str,
+        report: &mut PassReport,
+    ) {
+        let answer = JSON::parse(body).unwrap_or(JsValue::UNDEFINED);
+        let relay_code = get(&answer, "code")
+            .as_string()
+            .unwrap_or_else(|| format!("http_{status}"));
+        let message = text(&answer, "message");
+        let field = get(&answer, "field").as_string();
+        // The relay refuses a whole request for one bad record and names it; the others go
+        // again at once, on their own.
+        let culprit = field
+            .as_deref()
+            .and_then(|field| field.strip_prefix("records["))
+            .and_then(|rest| rest.split(']').next())
+            .and_then(|index| index.parse::<usize>().ok())
+            .filter(|index| *index < ids.len() && ids.len() > 1);
+        let failed: Vec<String> = match culprit {
+            Some(index) => vec![ids[index].clone()],
+            None => ids.to_vec(),
+        };
+        let innocent: Vec<String> = ids
+            .iter()
+            .filter(|id| !failed.contains(id))
+            .cloned()
+            .collect();
+        let error = object(&[
+            ("code", relay_code.as_str().into()),
+            ("message", message.as_str().into()),
+            ("status", f64::from(status).into()),
+        ]);
+        let failed_ids = failed.clone();
+        let innocent_ids = innocent.clone();
+        let stored_error = error.clone();
+        self.update(move |entries| {
+            for entry in entries.iter() {
+                let id = text(entry, "id");
+                if failed_ids.contains(&id) {
+                    set(entry, "state", &"failed".into());
+                    set(entry, "error", &stored_error);
+                }
+                if innocent_ids.contains(&id) || failed_ids.contains(&id) {
+                    set(entry, "leaseOwner", &JsValue::NULL);
+                    set(entry, "leaseUntil", &0.into());
+                }
+            }
+            // Keep only the newest failed entries.
+            let failed_count = entries
+                .iter()
+                .filter(|entry| text(entry, "state") == "failed")
+                .count();
+            let mut excess = failed_count.saturating_sub(MAX_FAILED_KEPT);
+            entries.retain(|entry| {
+                if excess > 0 && text(entry, "state") == "failed" {
+                    excess -= 1;
+                    false
+                } else {
+                    true
+                }
+            });
+        })
+        .await;
+        let mut detail = vec![
+            ("code", JsValue::from_str("delivery_failed")),
+            ("relayCode", relay_code.as_str().into()),
+            ("message", message.as_str().into()),
+            ("ids", ids_array(&failed)),
+        ];
+        if let Some(field) = &field {
+            detail.push(("field", field.as_str().into()));
+        }
+        self.events.emit("iys:error", &object(&detail));
+        report.failed.extend(failed);
+    }
+
+    /// Sends what is pending with `keepalive`, without waiting, as the page goes away. Records
+    /// another tab holds are left to it.
+    pub fn flush_on_exit(&self) {
+        let now = bindings::now_millis();
+        let entries = self.load();
+        let mut chosen = Vec::new();
+        let mut bytes = 0;
+        for entry in entries.iter() {
+            let leased_elsewhere =
+                number(entry, "leaseUntil") >= now && text(entry, "leaseOwner") != self.tab;
+            if text(entry, "endpoint") != self.endpoint
+                || text(entry, "state") != "pending"
+                || leased_elsewhere
+            {
+                continue;
+            }
+            let record = JSON::stringify(&get(entry, "record"))
+                .ok()
+                .and_then(|text| text.as_string())
+                .unwrap_or_default();
+            // Browsers cap keepalive bodies at 64 KiB.
+            if bytes + record.len() > 60_000 || chosen.len() == MAX_RECORDS_PER_REQUEST {
+                break;
+            }
+            bytes += record.len();
+            set(entry, "leaseOwner", &self.tab.as_str().into());
+            set(entry, "leaseUntil", &(now + self.lease_millis()).into());
+            chosen.push(record);
+        }
+        if chosen.is_empty() {
+            return;
+        }
+        self.save(&entries);
+        let body = format!("{{\"records\":[{}]}}", chosen.join(","));
+        let _ = bindings::send(
+            "POST",
+            &self.endpoint,
+            body.into(),
+            &self.headers,
+            self.timeout_ms,
+            true,
+        );
+    }
+
+    /// Arms a timer for the next due record.
+    fn schedule_next(self: &Rc<Self>) {
+        if self.stopped.get() {
+            return;
+        }
+        let now = bindings::now_millis();
+        let next = self
+            .load()
+            .iter()
+            .filter(|entry| {
+                text(entry, "endpoint") == self.endpoint && text(entry, "state") == "pending"
+            })
+            .map(|entry| number(entry, "nextAt").max(number(entry, "leaseUntil") + 1.0))
+            .fold(f64::INFINITY, f64::min);
+        if !next.is_finite() {
+            return;
+        }
+        let delay = (next - now).clamp(0.0, policy::MAX_BACKOFF_MILLIS as f64) as u32;
+        let outbox = Rc::downgrade(self);
+        let callback = Closure::wrap(Box::new(move || {
+            if let Some(outbox) = outbox.upgrade() {
+                wasm_bindgen_futures::spawn_local(async move {
+                    outbox.flush().await;
+                });
+            }
+        }) as Box<dyn FnMut()>);
+        let handle = bindings::set_timer(&callback, delay.max(10));
+        if let Some((old, _)) = self.timer.borrow_mut().replace((handle, callback)) {
+            bindings::clear_timer(&old);
+        }
+    }
+
+    /// Stops timers and gives up this tab's leases; records stay in storage for the next page
+    /// load, which may send them at once (the relay deduplicates a request still on its way).
+    pub fn stop(&self) {
+        self.stopped.set(true);
+        if let Some((handle, _)) = self.timer.borrow_mut().take() {
+            bindings::clear_timer(&handle);
+        }
+        let entries = self.load();
+        for entry in &entries {
+            if text(entry, "leaseOwner") == self.tab {
+                set(entry, "leaseOwner", &JsValue::NULL);
+                set(entry, "leaseUntil", &0.into());
+            }
+        }
+        self.save(&entries);
+    }
+
+    /// Failed records of this endpoint, as `{ id, error }` objects.
+    pub fn failed(&self) -> Array {
+        self.load()
+            .iter()
+            .filter(|entry| {
+                text(entry, "endpoint") == self.endpoint && text(entry, "state") == "failed"
+            })
+            .map(|entry| object(&[("id", get(entry, "id")), ("error", get(entry, "error"))]))
+            .collect()
+    }
+
+    /// The number of records of this endpoint still waiting to be delivered.
+    pub fn pending_count(&self) -> usize {
+        self.load()
+            .iter()
+            .filter(|entry| {
+                text(entry, "endpoint") == self.endpoint && text(entry, "state") == "pending"
+            })
+            .count()
+    }
+}
+
+/// A record leased for one request.
+struct Leased {
+    id: String,
+    record: JsValue,
+    attempts: u32,
+}
+
+fn ids_array(ids: &[String]) -> JsValue {
+    let array: Array = ids.iter().map(|id| JsValue::from_str(id)).collect();
+    array.into()
+}

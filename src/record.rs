@@ -1,0 +1,234 @@
+//! Building the v1 records the widget sends, as JSON text, with the evidence of what was shown.
+
+use consent_core::record::{RecordId, limits, text_sha256};
+use consent_core::{Channel, ConsentStatus, Recipient, RecipientError, Timestamp};
+
+use crate::bindings;
+use crate::options::Options;
+
+/// The widget's version, recorded as `sdkVersion`.
+pub const SDK_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Appends `text` to `out` as a JSON string.
+pub fn push_json_string(out: &mut String, text: &str) {
+    out.push('"');
+    for character in text.chars() {
+        match character {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            control
+                if u32::from(control) < 0x20 || control == '\u{2028}' || control == '\u{2029}' =>
+            {
+                out.push_str(&format!("\\u{:04x}", u32::from(control)));
+            }
+            other => out.push(other),
+        }
+    }
+    out.push('"');
+}
+
+/// The first `limit` bytes of `text`, cut at a character boundary.
+fn clip(text: &str, limit: usize) -> &str {
+    let mut end = text.len().min(limit);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
+/// What a record is built from, besides the options.
+#[derive(Debug, Clone)]
+pub struct Decision<'a> {
+    /// The channel.
+    pub channel: Channel,
+    /// Granted or rejected.
+    pub status: ConsentStatus,
+    /// The address as typed.
+    pub recipient: &'a str,
+    /// The exact text shown for the box.
+    pub text: &'a str,
+    /// The page's URL.
+    pub page_url: &'a str,
+    /// The browser's user agent.
+    pub user_agent: &'a str,
+    /// When the person decided.
+    pub at: Timestamp,
+}
+
+/// A record ready to be queued.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuiltRecord {
+    /// Its id.
+    pub id: String,
+    /// Its channel.
+    pub channel: Channel,
+    /// Its status.
+    pub status: ConsentStatus,
+    /// When the person decided.
+    pub at: Timestamp,
+    /// The record as JSON text, exactly as the contract says.
+    pub json: String,
+}
+
+/// A fresh UUIDv7 for a decision at `at`.
+pub fn new_id(at: Timestamp) -> RecordId {
+    let mut random = [0_u8; 10];
+    let bytes = bindings::random_bytes(10);
+    random.copy_from_slice(&bytes[..10]);
+    RecordId::v7(at.unix_millis().max(0) as u64, random)
+}
+
+/// Checks the address for the channel and builds the record.
+pub fn build(
+    options: &Options,
+    decision: &Decision<'_>,
+    id: RecordId,
+) -> Result<BuiltRecord, RecipientError> {
+    Recipient::parse_for(decision.channel, decision.recipient)?;
+    let mut json = String::with_capacity(512 + decision.text.len());
+    let field = |json: &mut String, name: &str, value: &str, last: bool| {
+        push_json_string(json, name);
+        json.push(':');
+        push_json_string(json, value);
+        if !last {
+            json.push(',');
+        }
+    };
+    let id_text = id.to_string();
+    json.push('{');
+    field(&mut json, "id", &id_text, false);
+    field(&mut json, "channel", decision.channel.as_str(), false);
+    field(
+        &mut json,
+        "recipient",
+        clip(decision.recipient.trim(), limits::RECIPIENT),
+        false,
+    );
+    field(
+        &mut json,
+        "recipientType",
+        options.recipient_type.as_str(),
+        false,
+    );
+    field(&mut json, "status", decision.status.as_str(), false);
+    field(&mut json, "consentedAt", &decision.at.to_rfc3339(), false);
+    field(&mut json, "source", options.source.as_str(), false);
+    json.push_str("\"evidence\":{");
+    field(&mut json, "text", decision.text, false);
+    field(&mut json, "textSha256", &text_sha256(decision.text), false);
+    field(&mut json, "textVersion", &options.text_version, false);
+    field(&mut json, "locale", options.locale.as_str(), false);
+    field(
+        &mut json,
+        "pageUrl",
+        clip(decision.page_url, limits::PAGE_URL),
+        false,
+    );
+    field(&mut json, "formId", &options.form_id, false);
+    field(&mut json, "mode", options.mode.as_str(), false);
+    field(
+        &mut json,
+        "userAgent",
+        clip(decision.user_agent, limits::USER_AGENT),
+        false,
+    );
+    field(&mut json, "sdkVersion", SDK_VERSION, true);
+    json.push_str("}}");
+    Ok(BuiltRecord {
+        id: id_text,
+        channel: decision.channel,
+        status: decision.status,
+        at: decision.at,
+        json,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strings_are_escaped_for_json() {
+        let mut out = String::new();
+        push_json_string(&mut out, "a\"b\\c\nd\u{1}e\u{2028}İ");
+        assert_eq!(out, "\"a\\\"b\\\\c\\nd\\u0001e\\u2028İ\"");
+    }
+
+    #[test]
+    fn clipping_keeps_whole_characters() {
+        assert_eq!(clip("ğğğ", 3), "ğ");
+        assert_eq!(clip("abc", 10), "abc");
+    }
+}
+
+#[cfg(test)]
+mod contract_tests {
+    use consent_core::contract::WireRecord;
+    use consent_core::{CaptureSource, ConsentRecord, Locale, Mode, RecipientType};
+
+    use super::*;
+
+    fn options() -> Options {
+        Options {
+            endpoint: "https://relay.example/v1/consents".to_owned(),
+            mode: Mode::Checkout,
+            channels: Channel::ALL.to_vec(),
+            brand: "Örnek \"Mağaza\"".to_owned(),
+            locale: Locale::Turkish,
+            custom_texts: Vec::new(),
+            text_version: "v1".to_owned(),
+            privacy_notice_url: None,
+            recipient_type: RecipientType::Individual,
+            source: CaptureSource::Web,
+            form_id: "checkout".to_owned(),
+            headers: Vec::new(),
+            form: None,
+            phone_input: None,
+            email_input: None,
+            state_token: None,
+            phone: None,
+            email: None,
+            timeout_ms: 10_000,
+        }
+    }
+
+    #[test]
+    fn a_built_record_is_one_the_relay_accepts() {
+        let text = crate::texts::consent_text(Locale::Turkish, Channel::Sms, "Örnek \"Mağaza\"\n");
+        let decision = Decision {
+            channel: Channel::Sms,
+            status: ConsentStatus::Granted,
+            recipient: " 0532 123 45 67 ",
+            text: &text,
+            page_url: "https://shop.example/checkout?step=2#pay",
+            user_agent: "Mozilla/5.0",
+            at: Timestamp::parse_rfc3339("2026-11-28T21:04:05.123Z").unwrap(),
+        };
+        let id = RecordId::v7(1_764_363_845_123, [9; 10]);
+        let built = build(&options(), &decision, id).unwrap();
+        let wire: WireRecord = serde_json::from_str(&built.json).unwrap();
+        let record = ConsentRecord::from_wire(&wire).unwrap();
+        assert_eq!(record.recipient().normalised(), "+905321234567");
+        assert_eq!(record.evidence().text(), text);
+        assert_eq!(record.evidence().mode(), Mode::Checkout);
+        assert_eq!(built.id, id.to_string());
+    }
+
+    #[test]
+    fn an_invalid_address_is_refused_with_its_code() {
+        let decision = Decision {
+            channel: Channel::Sms,
+            status: ConsentStatus::Granted,
+            recipient: "0212 123 00 00",
+            text: "t",
+            page_url: "https://shop.example/",
+            user_agent: "",
+            at: Timestamp::from_unix_millis(0),
+        };
+        let error = build(&options(), &decision, RecordId::v7(0, [0; 10])).unwrap_err();
+        assert_eq!(error.code(), "phone_not_mobile");
+    }
+}

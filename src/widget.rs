@@ -1,0 +1,674 @@
+//! One mounted widget: its options, state, outbox and events, shared by the component and the
+//! JS handle.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+use consent_core::{Channel, ConsentStatus, Locale, Mode, Timestamp};
+use js_sys::{Array, Object, Promise, Reflect};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::{JsFuture, future_to_promise};
+use web_sys::{Element, EventTarget, HtmlInputElement};
+use yew::UseReducerDispatcher;
+
+use crate::bindings;
+use crate::events::{Events, object};
+use crate::options::Options;
+use crate::outbox::{Outbox, PassReport};
+use crate::record::{self, BuiltRecord, Decision};
+use crate::state::{Action, State, Status};
+use crate::texts::{self, Message};
+
+/// A DOM listener the widget added, to be removed on `destroy`.
+struct Listener {
+    target: EventTarget,
+    kind: &'static str,
+    callback: Closure<dyn FnMut(web_sys::Event)>,
+}
+
+/// The shared core of a mounted widget.
+pub struct Widget {
+    /// The checked options.
+    pub options: Rc<Options>,
+    /// The events.
+    pub events: Rc<Events>,
+    outbox: Rc<Outbox>,
+    locale: Cell<Locale>,
+    state: RefCell<State>,
+    dispatcher: RefCell<Option<UseReducerDispatcher<State>>>,
+    listeners: RefCell<Vec<Listener>>,
+    /// A prefix that makes element ids unique on the page.
+    pub id_prefix: String,
+}
+
+impl std::fmt::Debug for Widget {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("Widget")
+            .field("mode", &self.options.mode)
+            .field("id_prefix", &self.id_prefix)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The outcome of recording, as the promise of `submit()` and `record()` resolves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Overall {
+    Nothing,
+    Sent,
+    Queued,
+    Failed,
+}
+
+impl Overall {
+    fn as_str(self) -> &'static str {
+        match self {
+            Overall::Nothing => "nothing",
+            Overall::Sent => "sent",
+            Overall::Queued => "queued",
+            Overall::Failed => "failed",
+        }
+    }
+}
+
+fn page_url() -> String {
+    web_sys::window()
+        .and_then(|window| window.location().href().ok())
+        .unwrap_or_default()
+}
+
+fn user_agent() -> String {
+    web_sys::window()
+        .and_then(|window| window.navigator().user_agent().ok())
+        .unwrap_or_default()
+}
+
+fn input_value(selector: Option<&str>) -> Option<String> {
+    let document = web_sys::window()?.document()?;
+    let element = document.query_selector(selector?).ok()??;
+    element
+        .dyn_into::<HtmlInputElement>()
+        .ok()
+        .map(|input| input.value())
+}
+
+impl Widget {
+    /// A widget for `options`, with its outbox.
+    pub fn new(options: Options, id_prefix: String) -> Rc<Widget> {
+        let events = Rc::new(Events::default());
+        let outbox = Outbox::new(
+            options.endpoint.clone(),
+            options.timeout_ms,
+            &options.headers,
+            events.clone(),
+        );
+        let locale = options.locale;
+        let state = State::new(&options.channels, locale);
+        Rc::new(Widget {
+            options: Rc::new(options),
+            events,
+            outbox,
+            locale: Cell::new(locale),
+            state: RefCell::new(state),
+            dispatcher: RefCell::new(None),
+            listeners: RefCell::new(Vec::new()),
+            id_prefix,
+        })
+    }
+
+    /// The component hands over its dispatcher and publishes each state it renders.
+    pub fn connect(&self, dispatcher: UseReducerDispatcher<State>) {
+        // Whatever happened between mount and the first render is already in the mirror.
+        dispatcher.dispatch(Action::Sync(Box::new(self.state())));
+        *self.dispatcher.borrow_mut() = Some(dispatcher);
+    }
+
+    /// Records the state the component rendered.
+    pub fn publish(&self, state: &State) {
+        *self.state.borrow_mut() = state.clone();
+    }
+
+    /// The latest rendered state.
+    pub fn state(&self) -> State {
+        self.state.borrow().clone()
+    }
+
+    fn dispatch(&self, action: Action) {
+        if let Some(dispatcher) = self.dispatcher.borrow().as_ref() {
+            dispatcher.dispatch(action.clone());
+        }
+        // Keep the mirror current even before the component re-renders.
+        let next = self.state.borrow().apply(action);
+        *self.state.borrow_mut() = next;
+    }
+
+    /// The language in use.
+    pub fn locale(&self) -> Locale {
+        self.locale.get()
+    }
+
+    /// Switches the language of every text.
+    pub fn set_locale(&self, locale: Locale) {
+        self.locale.set(locale);
+        self.dispatch(Action::SetLocale(locale));
+    }
+
+    /// The exact consent text for `channel` in the current language.
+    pub fn consent_text(&self, channel: Channel) -> String {
+        self.options
+            .custom_texts
+            .iter()
+            .find(|(custom, _)| *custom == channel)
+            .map(|(_, text)| text.clone())
+            .unwrap_or_else(|| texts::consent_text(self.locale(), channel, &self.options.brand))
+    }
+
+    /// A box was ticked or unticked by the person.
+    pub fn ticked(self: &Rc<Self>, channel: Channel, checked: bool) {
+        self.dispatch(Action::Tick(channel, checked));
+        self.events.emit(
+            "iys:change",
+            &object(&[
+                ("channel", channel.as_str().into()),
+                ("checked", checked.into()),
+            ]),
+        );
+        match self.options.mode {
+            Mode::Checkout => self.shop_fields_changed(),
+            Mode::Preferences => {
+                let status = if checked {
+                    ConsentStatus::Granted
+                } else {
+                    ConsentStatus::Rejected
+                };
+                let widget = self.clone();
+                wasm_bindgen_futures::spawn_local(async move {
+                    let _ = widget.record_now(vec![(channel, status, None)]).await;
+                });
+            }
+            Mode::Newsletter | Mode::Headless => {}
+        }
+    }
+
+    /// Checkout: re-checks the addresses in the shop's fields.
+    pub fn shop_fields_changed(&self) {
+        self.dispatch(Action::ShopFields(
+            input_value(self.options.phone_input.as_deref()),
+            input_value(self.options.email_input.as_deref()),
+        ));
+    }
+
+    /// Newsletter: the phone field changed.
+    pub fn typed_phone(&self, value: String) {
+        self.dispatch(Action::TypePhone(value));
+    }
+
+    /// Newsletter: the e-mail field changed.
+    pub fn typed_email(&self, value: String) {
+        self.dispatch(Action::TypeEmail(value));
+    }
+
+    /// The address for `channel`: from the explicit value, or from where the mode keeps it.
+    fn address(&self, channel: Channel, explicit: Option<String>) -> String {
+        if let Some(value) = explicit {
+            return value;
+        }
+        let options = &self.options;
+        let state = self.state.borrow();
+        let value = match (options.mode, channel.is_phone()) {
+            (Mode::Checkout, true) => input_value(options.phone_input.as_deref()),
+            (Mode::Checkout, false) => input_value(options.email_input.as_deref()),
+            (Mode::Newsletter, true) => Some(state.phone.clone()),
+            (Mode::Newsletter, false) => Some(state.email.clone()),
+            (Mode::Preferences, true) => options.phone.clone(),
+            (Mode::Preferences, false) => options.email.clone(),
+            (Mode::Headless, _) => None,
+        };
+        value.unwrap_or_default()
+    }
+
+    /// Builds records for `decisions`; addresses that do not fit are reported, not sent.
+    fn build(
+        &self,
+        decisions: &[(Channel, ConsentStatus, Option<String>)],
+        custom_texts: &[(Channel, String)],
+    ) -> (Vec<BuiltRecord>, Vec<(Channel, &'static str)>) {
+        let at = Timestamp::from_unix_millis(bindings::now_millis() as i64);
+        let page_url = page_url();
+        let user_agent = user_agent();
+        let mut built = Vec::new();
+        let mut rejected = Vec::new();
+        for (channel, status, explicit) in decisions {
+            let recipient = self.address(*channel, explicit.clone());
+            let text = custom_texts
+                .iter()
+                .find(|(custom, _)| custom == channel)
+                .map(|(_, text)| text.clone())
+                .unwrap_or_else(|| self.consent_text(*channel));
+            let decision = Decision {
+                channel: *channel,
+                status: *status,
+                recipient: &recipient,
+                text: &text,
+                page_url: &page_url,
+                user_agent: &user_agent,
+                at,
+            };
+            let mut options = (*self.options).clone();
+            options.locale = self.locale();
+            match record::build(&options, &decision, record::new_id(at)) {
+                Ok(record) => built.push(record),
+                Err(error) => {
+                    rejected.push((*channel, error.code()));
+                    self.events.emit(
+                        "iys:error",
+                        &object(&[
+                            ("code", "invalid_recipient".into()),
+                            ("reason", error.code().into()),
+                            ("channel", channel.as_str().into()),
+                            (
+                                "message",
+                                texts::recipient_error(self.locale(), error.code()).into(),
+                            ),
+                        ]),
+                    );
+                }
+            }
+        }
+        (built, rejected)
+    }
+
+    /// Queues records at once (written to storage before anything is sent) and announces them.
+    fn queue(&self, records: &[BuiltRecord]) {
+        if records.is_empty() {
+            return;
+        }
+        let persisted = self.outbox.enqueue(records);
+        self.dispatch(Action::Persisted(persisted));
+        let list: Array = records
+            .iter()
+            .map(|record| {
+                object(&[
+                    ("id", record.id.as_str().into()),
+                    ("channel", record.channel.as_str().into()),
+                    ("status", record.status.as_str().into()),
+                ])
+            })
+            .collect();
+        self.events
+            .emit("iys:submit", &object(&[("records", list.into())]));
+        if !persisted {
+            self.events.emit(
+                "iys:error",
+                &object(&[
+                    ("code", "not_persisted".into()),
+                    (
+                        "message",
+                        texts::message(self.locale(), Message::NotPersisted).into(),
+                    ),
+                ]),
+            );
+        }
+    }
+
+    /// Builds, queues and sends `decisions`, and reports the outcome.
+    pub async fn record_now(
+        self: &Rc<Self>,
+        decisions: Vec<(Channel, ConsentStatus, Option<String>)>,
+    ) -> JsValue {
+        self.record_with_texts(decisions, Vec::new()).await
+    }
+
+    async fn record_with_texts(
+        self: &Rc<Self>,
+        decisions: Vec<(Channel, ConsentStatus, Option<String>)>,
+        custom_texts: Vec<(Channel, String)>,
+    ) -> JsValue {
+        let (records, rejected) = self.build(&decisions, &custom_texts);
+        if records.is_empty() {
+            if !rejected.is_empty() {
+                self.dispatch(Action::ShopFields(
+                    input_value(self.options.phone_input.as_deref()),
+                    input_value(self.options.email_input.as_deref()),
+                ));
+            }
+            return result(
+                Overall::Nothing,
+                &records,
+                &PassReport::default(),
+                &rejected,
+            );
+        }
+        self.queue(&records);
+        self.dispatch(Action::Status(Status::Recording));
+        let report = self.outbox.flush().await;
+        let overall = overall(&records, &report);
+        self.dispatch(Action::Status(match overall {
+            Overall::Sent | Overall::Nothing => Status::Recorded,
+            Overall::Queued => Status::Queued,
+            Overall::Failed => Status::Failed,
+        }));
+        result(overall, &records, &report, &rejected)
+    }
+
+    /// The ticked boxes with their addresses, as `submit()` records them.
+    fn ticked_decisions(&self) -> Vec<(Channel, ConsentStatus, Option<String>)> {
+        self.state
+            .borrow()
+            .ticked()
+            .into_iter()
+            .map(|channel| (channel, ConsentStatus::Granted, None))
+            .collect()
+    }
+
+    /// `submit()`: records every ticked box; resolves to the outcome.
+    pub fn submit(self: &Rc<Self>) -> Promise {
+        let widget = self.clone();
+        future_to_promise(async move {
+            let decisions = widget.ticked_decisions();
+            if decisions.is_empty() {
+                if widget.options.mode == Mode::Newsletter {
+                    widget.dispatch(Action::Status(Status::NothingTicked));
+                }
+                return Ok(result(Overall::Nothing, &[], &PassReport::default(), &[]));
+            }
+            Ok(widget.record_now(decisions).await)
+        })
+    }
+
+    /// Headless `record([...])`: each item `{ channel, status, recipient, text? }`.
+    pub fn record_items(self: &Rc<Self>, items: &JsValue) -> Result<Promise, JsValue> {
+        let expected = "an array of { channel, status, recipient, text? }";
+        if !Array::is_array(items) {
+            return Err(crate::error::WidgetError::invalid_argument("record", expected).into());
+        }
+        let mut decisions = Vec::new();
+        let mut custom_texts = Vec::new();
+        for item in Array::from(items).iter() {
+            let field = |key: &str| {
+                Reflect::get(&item, &key.into())
+                    .ok()
+                    .and_then(|value| value.as_string())
+            };
+            let channel: Channel = field("channel")
+                .and_then(|name| name.parse().ok())
+                .filter(|channel| self.options.channels.contains(channel))
+                .ok_or_else(|| {
+                    crate::error::WidgetError::invalid_argument(
+                        "record",
+                        "a channel the widget was mounted with",
+                    )
+                })?;
+            let status: ConsentStatus = field("status")
+                .and_then(|name| name.parse().ok())
+                .ok_or_else(|| {
+                    crate::error::WidgetError::invalid_argument(
+                        "record",
+                        "status \"granted\" or \"rejected\"",
+                    )
+                })?;
+            let recipient = field("recipient")
+                .ok_or_else(|| crate::error::WidgetError::invalid_argument("record", expected))?;
+            if let Some(text) = field("text") {
+                custom_texts.push((channel, text));
+            }
+            decisions.push((channel, status, Some(recipient)));
+        }
+        let widget = self.clone();
+        Ok(future_to_promise(async move {
+            Ok(widget.record_with_texts(decisions, custom_texts).await)
+        }))
+    }
+
+    /// Checkout: the shop's form is being submitted. Records are built and written to storage
+    /// synchronously, and sent with `keepalive`, so the submit is neither blocked nor delayed
+    /// and a navigation loses nothing.
+    pub fn shop_form_submitted(self: &Rc<Self>) {
+        let decisions = self.ticked_decisions();
+        if decisions.is_empty() {
+            return;
+        }
+        let (records, _) = self.build(&decisions, &[]);
+        if records.is_empty() {
+            return;
+        }
+        self.queue(&records);
+        let widget = self.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            widget.dispatch(Action::Status(Status::Recording));
+            let report = widget.outbox.flush().await;
+            let status = match overall(&records, &report) {
+                Overall::Sent | Overall::Nothing => Status::Recorded,
+                Overall::Queued => Status::Queued,
+                Overall::Failed => Status::Failed,
+            };
+            widget.dispatch(Action::Status(status));
+        });
+    }
+
+    /// Delivers whatever earlier page loads left pending.
+    pub fn resume(self: &Rc<Self>) {
+        let outbox = self.outbox.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            outbox.flush().await;
+        });
+    }
+
+    /// Sends what is pending as the page goes away.
+    pub fn page_hidden(&self) {
+        self.outbox.flush_on_exit();
+    }
+
+    /// Preferences: reads the current state from the relay.
+    pub fn load_preferences(self: &Rc<Self>) {
+        self.dispatch(Action::Status(Status::Loading));
+        let widget = self.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            let options = &widget.options;
+            let mut query = Vec::new();
+            if options.needs_phone()
+                && let Some(phone) = &options.phone
+            {
+                query.push(format!(
+                    "phone={}",
+                    String::from(js_sys::encode_uri_component(phone))
+                ));
+            }
+            if options.needs_email()
+                && let Some(email) = &options.email
+            {
+                query.push(format!(
+                    "email={}",
+                    String::from(js_sys::encode_uri_component(email))
+                ));
+            }
+            let url = format!(
+                "{}/state?{}",
+                options.endpoint.trim_end_matches('/'),
+                query.join("&")
+            );
+            let headers = Object::new();
+            for (name, value) in &options.headers {
+                let _ = Reflect::set(&headers, &name.into(), &value.into());
+            }
+            let token = options.state_token.clone().unwrap_or_default();
+            let _ = Reflect::set(
+                &headers,
+                &"authorization".into(),
+                &format!("Bearer {token}").into(),
+            );
+            let answer = JsFuture::from(bindings::send(
+                "GET",
+                &url,
+                JsValue::UNDEFINED,
+                &headers,
+                10_000,
+                false,
+            ))
+            .await
+            .unwrap_or(JsValue::UNDEFINED);
+            let status = Reflect::get(&answer, &"status".into())
+                .ok()
+                .and_then(|value| value.as_f64())
+                .unwrap_or(0.0);
+            let body = Reflect::get(&answer, &"body".into())
+                .ok()
+                .and_then(|value| value.as_string())
+                .unwrap_or_default();
+            let parsed = (status == 200.0)
+                .then(|| js_sys::JSON::parse(&body).ok())
+                .flatten();
+            let Some(parsed) = parsed else {
+                widget.dispatch(Action::Status(Status::StateUnavailable));
+                widget.events.emit(
+                    "iys:error",
+                    &object(&[
+                        ("code", "state_unavailable".into()),
+                        ("status", status.into()),
+                        (
+                            "message",
+                            texts::message(widget.locale(), Message::StateUnavailable).into(),
+                        ),
+                    ]),
+                );
+                return;
+            };
+            let channels = Reflect::get(&parsed, &"channels".into()).unwrap_or(JsValue::UNDEFINED);
+            let granted: Vec<Channel> = if Array::is_array(&channels) {
+                Array::from(&channels)
+                    .iter()
+                    .filter(|item| {
+                        Reflect::get(item, &"status".into())
+                            .ok()
+                            .and_then(|value| value.as_string())
+                            .as_deref()
+                            == Some("granted")
+                    })
+                    .filter_map(|item| {
+                        Reflect::get(&item, &"channel".into())
+                            .ok()?
+                            .as_string()?
+                            .parse()
+                            .ok()
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            widget.dispatch(Action::Loaded(granted));
+        });
+    }
+
+    /// Adds a DOM listener that `remove_listeners` takes away again.
+    pub fn listen(
+        &self,
+        target: &EventTarget,
+        kind: &'static str,
+        callback: Closure<dyn FnMut(web_sys::Event)>,
+    ) {
+        let _ = target.add_event_listener_with_callback(kind, callback.as_ref().unchecked_ref());
+        self.listeners.borrow_mut().push(Listener {
+            target: target.clone(),
+            kind,
+            callback,
+        });
+    }
+
+    /// Removes every DOM listener the widget added, stops its timers and forgets the page's
+    /// callbacks.
+    pub fn shut_down(&self) {
+        for listener in self.listeners.borrow_mut().drain(..) {
+            let _ = listener.target.remove_event_listener_with_callback(
+                listener.kind,
+                listener.callback.as_ref().unchecked_ref(),
+            );
+        }
+        self.outbox.stop();
+        self.events.detach();
+        self.dispatcher.borrow_mut().take();
+    }
+
+    /// Attaches the events to the root element.
+    pub fn attach(&self, root: Element) {
+        self.events.attach(root);
+    }
+
+    /// Failed records, for the page.
+    pub fn failed(&self) -> Array {
+        self.outbox.failed()
+    }
+
+    /// Records still waiting to be delivered.
+    pub fn pending(&self) -> usize {
+        self.outbox.pending_count()
+    }
+}
+
+fn overall(records: &[BuiltRecord], report: &PassReport) -> Overall {
+    let ids: Vec<&str> = records.iter().map(|record| record.id.as_str()).collect();
+    let failed = report.failed.iter().any(|id| ids.contains(&id.as_str()));
+    let delivered = ids
+        .iter()
+        .all(|id| report.receipts.iter().any(|(delivered, _)| delivered == id));
+    if failed {
+        Overall::Failed
+    } else if delivered {
+        Overall::Sent
+    } else {
+        Overall::Queued
+    }
+}
+
+fn result(
+    overall: Overall,
+    records: &[BuiltRecord],
+    report: &PassReport,
+    rejected: &[(Channel, &'static str)],
+) -> JsValue {
+    let ids: Vec<&str> = records.iter().map(|record| record.id.as_str()).collect();
+    let listed: Array = records
+        .iter()
+        .map(|record| {
+            object(&[
+                ("id", record.id.as_str().into()),
+                ("channel", record.channel.as_str().into()),
+                ("status", record.status.as_str().into()),
+            ])
+        })
+        .collect();
+    let receipts: Array = report
+        .receipts
+        .iter()
+        .filter(|(id, _)| ids.contains(&id.as_str()))
+        .map(|(_, receipt)| receipt.clone())
+        .collect();
+    let queued: Array = report
+        .queued
+        .iter()
+        .filter(|id| ids.contains(&id.as_str()))
+        .map(|id| JsValue::from_str(id))
+        .collect();
+    let failed: Array = report
+        .failed
+        .iter()
+        .filter(|id| ids.contains(&id.as_str()))
+        .map(|id| JsValue::from_str(id))
+        .collect();
+    let invalid: Array = rejected
+        .iter()
+        .map(|(channel, code)| {
+            object(&[
+                ("channel", channel.as_str().into()),
+                ("reason", (*code).into()),
+            ])
+        })
+        .collect();
+    object(&[
+        ("status", overall.as_str().into()),
+        ("records", listed.into()),
+        ("receipts", receipts.into()),
+        ("queued", queued.into()),
+        ("failed", failed.into()),
+        ("invalid", invalid.into()),
+    ])
+}

@@ -1,0 +1,321 @@
+//! A relay stand-in for the widget's delivery tests, on 127.0.0.1, that can be told to fail.
+//!
+//! Each test uses its own scenario, `/s/<name>/...`:
+//! - `POST /s/<name>/plan` with a JSON array of what the next requests meet, in order: `ok`,
+//!   `500`, `503:<seconds>` (with `Retry-After`), `429:<seconds>`, `422`, `hang` (never answer),
+//!   `drop` (store, then close without answering), `reset` (close without reading).
+//!   When the plan runs out, requests are answered `ok`.
+//! - `POST /s/<name>/v1/consents`: the v1 contract. Records are checked with `consent-core` as
+//!   the relay checks them, and deduplicated by id.
+//! - `GET /s/<name>/log`: `{ posts: {id: n}, stored: {id: n}, requests: n }`.
+//! - `POST /s/<name>/state` sets the answer of `GET /s/<name>/v1/consents/state`, which also
+//!   checks the bearer token: `{ token, body }`.
+
+use std::collections::{HashMap, VecDeque};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::Duration;
+
+use consent_core::ConsentRecord;
+use consent_core::contract::ConsentBatch;
+use serde_json::{Value, json};
+
+#[derive(Default)]
+struct Scenario {
+    plan: VecDeque<String>,
+    posts: HashMap<String, u64>,
+    stored: HashMap<String, u64>,
+    seen: std::collections::HashSet<String>,
+    requests: u64,
+    state: Option<(String, Value)>,
+}
+
+type Scenarios = Arc<Mutex<HashMap<String, Scenario>>>;
+
+/// Starts the server on a free port of 127.0.0.1 and returns the port. It runs until the
+/// process ends.
+pub fn start() -> Result<u16, String> {
+    let listener = TcpListener::bind("127.0.0.1:0").map_err(|error| error.to_string())?;
+    let port = listener
+        .local_addr()
+        .map_err(|error| error.to_string())?
+        .port();
+    let scenarios: Scenarios = Arc::default();
+    thread::spawn(move || {
+        for stream in listener.incoming().map_while(Result::ok) {
+            let scenarios = scenarios.clone();
+            thread::spawn(move || {
+                let _ = serve_connection(stream, &scenarios);
+            });
+        }
+    });
+    Ok(port)
+}
+
+struct Request {
+    method: String,
+    path: String,
+    headers: HashMap<String, String>,
+    body: Vec<u8>,
+}
+
+fn read_request(reader: &mut BufReader<TcpStream>) -> std::io::Result<Option<Request>> {
+    let mut line = String::new();
+    if reader.read_line(&mut line)? == 0 {
+        return Ok(None);
+    }
+    let mut parts = line.split_whitespace();
+    let method = parts.next().unwrap_or_default().to_owned();
+    let path = parts.next().unwrap_or_default().to_owned();
+    let mut headers = HashMap::new();
+    loop {
+        line.clear();
+        if reader.read_line(&mut line)? == 0 || line == "\r\n" {
+            break;
+        }
+        if let Some((name, value)) = line.split_once(':') {
+            headers.insert(name.trim().to_ascii_lowercase(), value.trim().to_owned());
+        }
+    }
+    let length = headers
+        .get("content-length")
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(0);
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body)?;
+    Ok(Some(Request {
+        method,
+        path,
+        headers,
+        body,
+    }))
+}
+
+fn respond(
+    stream: &mut TcpStream,
+    status: u16,
+    extra: &[(&str, String)],
+    body: &Value,
+) -> std::io::Result<()> {
+    let body = if body.is_null() {
+        String::new()
+    } else {
+        body.to_string()
+    };
+    let mut head = format!(
+        "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nAccess-Control-Allow-Origin: *\r\nAccess-Control-Expose-Headers: retry-after\r\nCache-Control: no-store\r\n",
+        body.len()
+    );
+    for (name, value) in extra {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes())?;
+    stream.write_all(body.as_bytes())?;
+    stream.flush()
+}
+
+fn serve_connection(stream: TcpStream, scenarios: &Scenarios) -> std::io::Result<()> {
+    let mut reader = BufReader::new(stream.try_clone()?);
+    let mut stream = stream;
+    while let Some(request) = read_request(&mut reader)? {
+        let Some(rest) = request.path.strip_prefix("/s/") else {
+            respond(&mut stream, 404, &[], &json!({"code": "not_found"}))?;
+            continue;
+        };
+        let (name, route) = rest.split_once('/').unwrap_or((rest, ""));
+        let route = route.split('?').next().unwrap_or_default();
+        if request.method == "OPTIONS" {
+            let allowed = request
+                .headers
+                .get("access-control-request-headers")
+                .cloned()
+                .unwrap_or_default();
+            respond(
+                &mut stream,
+                204,
+                &[
+                    (
+                        "Access-Control-Allow-Methods",
+                        "GET, POST, OPTIONS".to_owned(),
+                    ),
+                    ("Access-Control-Allow-Headers", allowed),
+                ],
+                &Value::Null,
+            )?;
+            continue;
+        }
+        match (request.method.as_str(), route) {
+            ("POST", "plan") => {
+                let plan: Vec<String> = serde_json::from_slice(&request.body).unwrap_or_default();
+                scenarios
+                    .lock()
+                    .map_err(|_| std::io::ErrorKind::Other)?
+                    .entry(name.to_owned())
+                    .or_default()
+                    .plan = plan.into();
+                respond(&mut stream, 200, &[], &json!({"ok": true}))?;
+            }
+            ("POST", "state") => {
+                let value: Value = serde_json::from_slice(&request.body).unwrap_or_default();
+                let token = value["token"].as_str().unwrap_or_default().to_owned();
+                scenarios
+                    .lock()
+                    .map_err(|_| std::io::ErrorKind::Other)?
+                    .entry(name.to_owned())
+                    .or_default()
+                    .state = Some((token, value["body"].clone()));
+                respond(&mut stream, 200, &[], &json!({"ok": true}))?;
+            }
+            ("GET", "log") => {
+                let log = {
+                    let scenarios = scenarios.lock().map_err(|_| std::io::ErrorKind::Other)?;
+                    match scenarios.get(name) {
+                        Some(scenario) => {
+                            json!({"posts": scenario.posts, "stored": scenario.stored, "requests": scenario.requests})
+                        }
+                        None => json!({"posts": {}, "stored": {}, "requests": 0}),
+                    }
+                };
+                respond(&mut stream, 200, &[], &log)?;
+            }
+            ("GET", "v1/consents/state") => {
+                let state = scenarios
+                    .lock()
+                    .map_err(|_| std::io::ErrorKind::Other)?
+                    .get(name)
+                    .and_then(|scenario| scenario.state.clone());
+                let authorised = state.as_ref().is_some_and(|(token, _)| {
+                    request.headers.get("authorization") == Some(&format!("Bearer {token}"))
+                });
+                match state {
+                    Some((_, body)) if authorised => respond(&mut stream, 200, &[], &body)?,
+                    _ => respond(
+                        &mut stream,
+                        401,
+                        &[],
+                        &json!({"code": "unauthorized", "message": "no"}),
+                    )?,
+                }
+            }
+            ("POST", "v1/consents") => {
+                if !consents(&mut stream, name, &request, scenarios)? {
+                    return Ok(());
+                }
+            }
+            _ => respond(&mut stream, 404, &[], &json!({"code": "not_found"}))?,
+        }
+    }
+    Ok(())
+}
+
+/// Answers one consent POST; returns false when the connection was closed on purpose.
+fn consents(
+    stream: &mut TcpStream,
+    name: &str,
+    request: &Request,
+    scenarios: &Scenarios,
+) -> std::io::Result<bool> {
+    let action = {
+        let mut all = scenarios.lock().map_err(|_| std::io::ErrorKind::Other)?;
+        let scenario = all.entry(name.to_owned()).or_default();
+        scenario.requests += 1;
+        scenario.plan.pop_front().unwrap_or_else(|| "ok".to_owned())
+    };
+    let (kind, seconds) = action.split_once(':').unwrap_or((action.as_str(), "1"));
+    match kind {
+        "reset" => {
+            let _ = stream.shutdown(Shutdown::Both);
+            return Ok(false);
+        }
+        "500" => {
+            respond(
+                stream,
+                500,
+                &[],
+                &json!({"code": "internal", "message": "planned fault"}),
+            )?;
+            return Ok(true);
+        }
+        "503" | "429" => {
+            let status = if kind == "503" { 503 } else { 429 };
+            let code = if kind == "503" {
+                "internal"
+            } else {
+                "rate_limited"
+            };
+            respond(
+                stream,
+                status,
+                &[("Retry-After", seconds.to_owned())],
+                &json!({"code": code, "message": "planned"}),
+            )?;
+            return Ok(true);
+        }
+        "422" => {
+            respond(
+                stream,
+                422,
+                &[],
+                &json!({"code": "invalid_record", "message": "planned refusal"}),
+            )?;
+            return Ok(true);
+        }
+        "hang" => {
+            thread::sleep(Duration::from_secs(30));
+            let _ = stream.shutdown(Shutdown::Both);
+            return Ok(false);
+        }
+        _ => {}
+    }
+    let batch: ConsentBatch = match serde_json::from_slice(&request.body) {
+        Ok(batch) => batch,
+        Err(error) => {
+            respond(
+                stream,
+                400,
+                &[],
+                &json!({"code": "malformed_json", "message": error.to_string()}),
+            )?;
+            return Ok(true);
+        }
+    };
+    for (index, wire) in batch.records.iter().enumerate() {
+        if let Err(error) = ConsentRecord::from_wire(wire) {
+            let field = format!("records[{index}].{}", error.field());
+            respond(
+                stream,
+                422,
+                &[],
+                &json!({"code": error.code().as_str(), "message": error.to_string(), "field": field, "reason": error.reason()}),
+            )?;
+            return Ok(true);
+        }
+    }
+    let receipts: Vec<Value> = {
+        let mut all = scenarios.lock().map_err(|_| std::io::ErrorKind::Other)?;
+        let scenario = all.entry(name.to_owned()).or_default();
+        batch
+            .records
+            .iter()
+            .map(|record| {
+                *scenario.posts.entry(record.id.clone()).or_default() += 1;
+                let outcome = if scenario.seen.insert(record.id.clone()) {
+                    *scenario.stored.entry(record.id.clone()).or_default() += 1;
+                    "stored"
+                } else {
+                    "duplicate"
+                };
+                json!({"id": record.id, "outcome": outcome, "consentDate": "2026-11-29 10:00:00", "receipt": "0".repeat(64)})
+            })
+            .collect()
+    };
+    if kind == "drop" {
+        let _ = stream.shutdown(Shutdown::Both);
+        return Ok(false);
+    }
+    respond(stream, 200, &[], &json!({ "records": receipts }))?;
+    Ok(true)
+}
