@@ -12,7 +12,7 @@
 //!   is told they could not be persisted.
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
 use consent_core::Timestamp;
@@ -64,6 +64,18 @@ pub struct Outbox {
     in_flight: RefCell<HashSet<String>>,
     timer: RefCell<Option<Timer>>,
     stopped: Cell<bool>,
+    /// The end of the last flush this tab started: flushes run one after another.
+    chain: RefCell<Promise>,
+    /// What this tab learned about each record it sent, whichever flush sent it.
+    outcomes: RefCell<HashMap<String, Outcome>>,
+}
+
+/// What became of one record this tab sent.
+#[derive(Debug, Clone)]
+enum Outcome {
+    Delivered(JsValue),
+    Queued,
+    Failed,
 }
 
 impl std::fmt::Debug for Outbox {
@@ -128,6 +140,8 @@ impl Outbox {
             in_flight: RefCell::new(HashSet::new()),
             timer: RefCell::new(None),
             stopped: Cell::new(false),
+            chain: RefCell::new(Promise::resolve(&JsValue::UNDEFINED)),
+            outcomes: RefCell::new(HashMap::new()),
         })
     }
 
@@ -266,9 +280,13 @@ impl Outbox {
         let _ = JsFuture::from(bindings::with_lock(LOCK_NAME, &task)).await;
     }
 
-    /// One delivery pass: leases what is due, sends it, and records the outcome. Returns what
-    /// happened, and keeps going while more records are due.
-    pub async fn flush(self: &Rc<Self>) -> PassReport {
+    /// Delivers what is due: leases it, sends it, records the outcome, and keeps going while
+    /// more is due. Flushes of one tab run one after another.
+    pub async fn flush(self: &Rc<Self>) {
+        let mut release = None;
+        let done = Promise::new(&mut |resolve, _| release = Some(resolve));
+        let previous = self.chain.replace(done);
+        let _ = JsFuture::from(previous).await;
         let mut report = PassReport::default();
         for _ in 0..64 {
             if self.stopped.get() {
@@ -280,7 +298,38 @@ impl Outbox {
             }
             self.send(&chosen, &mut report).await;
         }
+        {
+            let mut outcomes = self.outcomes.borrow_mut();
+            for (id, receipt) in report.receipts {
+                outcomes.insert(id, Outcome::Delivered(receipt));
+            }
+            for id in report.queued {
+                outcomes.entry(id).or_insert(Outcome::Queued);
+            }
+            for id in report.failed {
+                outcomes.insert(id, Outcome::Failed);
+            }
+        }
         self.schedule_next();
+        if let Some(release) = release {
+            let _ = release.call0(&JsValue::NULL);
+        }
+    }
+
+    /// What this tab knows of `ids`: delivered with a receipt, queued, or failed. Ids it has
+    /// not sent yet (another tab holds them, or they wait for their next try) count as queued.
+    pub fn outcomes(&self, ids: &[String]) -> PassReport {
+        let outcomes = self.outcomes.borrow();
+        let mut report = PassReport::default();
+        for id in ids {
+            match outcomes.get(id) {
+                Some(Outcome::Delivered(receipt)) => {
+                    report.receipts.push((id.clone(), receipt.clone()))
+                }
+                Some(Outcome::Failed) => report.failed.push(id.clone()),
+                Some(Outcome::Queued) | None => report.queued.push(id.clone()),
+            }
+        }
         report
     }
 

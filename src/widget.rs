@@ -341,7 +341,9 @@ impl Widget {
         }
         self.queue(&records);
         self.dispatch(Action::Status(Status::Recording));
-        let report = self.outbox.flush().await;
+        self.outbox.flush().await;
+        let ids: Vec<String> = records.iter().map(|record| record.id.clone()).collect();
+        let report = self.outbox.outcomes(&ids);
         let overall = overall(&records, &report);
         self.dispatch(Action::Status(match overall {
             Overall::Sent | Overall::Nothing => Status::Recorded,
@@ -436,8 +438,9 @@ impl Widget {
         let widget = self.clone();
         wasm_bindgen_futures::spawn_local(async move {
             widget.dispatch(Action::Status(Status::Recording));
-            let report = widget.outbox.flush().await;
-            let status = match overall(&records, &report) {
+            widget.outbox.flush().await;
+            let ids: Vec<String> = records.iter().map(|record| record.id.clone()).collect();
+            let status = match overall(&records, &widget.outbox.outcomes(&ids)) {
                 Overall::Sent | Overall::Nothing => Status::Recorded,
                 Overall::Queued => Status::Queued,
                 Overall::Failed => Status::Failed,

@@ -1,1 +1,604 @@
+//! Delivery against a relay stand-in on 127.0.0.1 that fails on command: every scenario must end
+//! with each record stored exactly once, or kept as failed and reported.
 
+use iys_consent::{ConsentWidget, bindings, mount};
+use js_sys::{Array, JSON, Object, Reflect};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen_test::wasm_bindgen_test;
+
+use crate::{checkbox, collect, find, fresh_host, options, pause, prop, settle};
+
+#[allow(
+    clippy::option_env_unwrap,
+    reason = "these tests need the server cargo xtask test starts"
+)]
+fn server() -> &'static str {
+    option_env!("IYS_FAULT_SERVER")
+        .expect("IYS_FAULT_SERVER is not set: run the browser tests through `cargo xtask test`")
+}
+
+/// A scenario name no other test or run uses.
+fn scenario(name: &str) -> String {
+    let stamp = js_sys::Date::now() as u64;
+    let random = bindings::random_bytes(4);
+    format!(
+        "{name}-{stamp}-{:02x}{:02x}{:02x}{:02x}",
+        random[0], random[1], random[2], random[3]
+    )
+}
+
+fn endpoint(scenario: &str) -> String {
+    format!("{}/s/{scenario}/v1/consents", server())
+}
+
+async fn call(method: &str, url: &str, body: Option<String>) -> JsValue {
+    let headers = Object::new();
+    Reflect::set(&headers, &"content-type".into(), &"application/json".into()).unwrap();
+    let answer = JsFuture::from(bindings::send(
+        method,
+        url,
+        body.map_or(JsValue::UNDEFINED, JsValue::from),
+        &headers,
+        10_000,
+        false,
+    ))
+    .await
+    .unwrap();
+    assert_eq!(prop(&answer, "status"), 200, "{method} {url}");
+    JSON::parse(&prop(&answer, "body").as_string().unwrap()).unwrap()
+}
+
+async fn plan(scenario: &str, actions: &[&str]) {
+    let body = JSON::stringify(
+        &actions
+            .iter()
+            .map(|action| JsValue::from_str(action))
+            .collect::<Array>(),
+    )
+    .unwrap()
+    .as_string()
+    .unwrap();
+    call(
+        "POST",
+        &format!("{}/s/{scenario}/plan", server()),
+        Some(body),
+    )
+    .await;
+}
+
+async fn server_log(scenario: &str) -> JsValue {
+    call("GET", &format!("{}/s/{scenario}/log", server()), None).await
+}
+
+fn count(log: &JsValue, table: &str, id: &str) -> u32 {
+    prop(&prop(log, table), id).as_f64().unwrap_or(0.0) as u32
+}
+
+/// Waits until `ids` are all stored and the widget holds nothing pending, or fails.
+async fn until_stored(
+    scenario: &str,
+    widget: &ConsentWidget,
+    ids: &[String],
+    within_millis: i32,
+) -> JsValue {
+    let mut waited = 0;
+    loop {
+        let log = server_log(scenario).await;
+        let pending = prop(&widget.state().unwrap(), "pending").as_f64().unwrap();
+        if ids.iter().all(|id| count(&log, "stored", id) >= 1) && pending == 0.0 {
+            return log;
+        }
+        assert!(
+            waited < within_millis,
+            "not all stored after {waited} ms: {}",
+            JSON::stringify(&log).unwrap()
+        );
+        pause(100).await;
+        waited += 100;
+    }
+}
+
+fn headless(endpoint: &str, extra: &str) -> ConsentWidget {
+    let host = fresh_host();
+    mount(
+        host.into(),
+        options(&format!(
+            r#"{{"endpoint": "{endpoint}", "mode": "headless", "brand": "Örnek Mağaza"{extra}}}"#
+        )),
+    )
+    .unwrap()
+}
+
+fn decisions() -> JsValue {
+    options(
+        r#"[{"channel": "sms", "status": "granted", "recipient": "0532 123 45 67"},
+            {"channel": "email", "status": "granted", "recipient": "Ali@Example.com"}]"#,
+    )
+}
+
+fn ids_of(result: &JsValue) -> Vec<String> {
+    Array::from(&prop(result, "records"))
+        .iter()
+        .map(|record| prop(&record, "id").as_string().unwrap())
+        .collect()
+}
+
+async fn record(widget: &ConsentWidget, decisions: JsValue) -> JsValue {
+    JsFuture::from(widget.record(decisions).unwrap())
+        .await
+        .unwrap()
+}
+
+#[wasm_bindgen_test]
+async fn a_newsletter_signup_is_stored_once_with_receipts() {
+    let scenario = scenario("newsletter");
+    let host = fresh_host();
+    let widget = mount(
+        host.clone().into(),
+        options(&format!(r#"{{"endpoint": "{}", "mode": "newsletter", "brand": "Örnek Mağaza", "channels": ["email", "sms"]}}"#, endpoint(&scenario))),
+    )
+    .unwrap();
+    let sent = collect(&widget, "iys:sent");
+    let submitted = collect(&widget, "iys:submit");
+    settle().await;
+    crate::type_into(
+        &find(&host, "input[type=email]").unchecked_into(),
+        "ali@example.com",
+    );
+    crate::type_into(
+        &find(&host, "input[type=tel]").unchecked_into(),
+        "0532 123 45 67",
+    );
+    checkbox(&host, "email").click();
+    checkbox(&host, "sms").click();
+    settle().await;
+    let result = JsFuture::from(widget.submit().unwrap()).await.unwrap();
+    assert_eq!(prop(&result, "status"), "sent");
+    let ids = ids_of(&result);
+    assert_eq!(ids.len(), 2);
+    let log = until_stored(&scenario, &widget, &ids, 5_000).await;
+    for id in &ids {
+        assert_eq!(count(&log, "stored", id), 1);
+        assert_eq!(count(&log, "posts", id), 1);
+        assert_eq!(
+            prop(&prop(&prop(&log, "records"), id), "mode"),
+            "newsletter"
+        );
+    }
+    assert_eq!(submitted.length(), 1);
+    assert_eq!(sent.length(), 1);
+    let receipts = Array::from(&prop(&sent.get(0), "receipts"));
+    assert_eq!(receipts.length(), 2);
+    assert_eq!(prop(&receipts.get(0), "outcome"), "stored");
+    assert_eq!(prop(&receipts.get(0), "late"), JsValue::FALSE);
+    settle().await;
+    assert_eq!(
+        find(&host, "[role=status]").text_content().unwrap(),
+        "İzniniz kaydedildi."
+    );
+}
+
+#[wasm_bindgen_test]
+async fn every_fault_ends_with_each_record_stored_exactly_once() {
+    for faults in [
+        &["500"][..],
+        &["503:1"],
+        &["429:1"],
+        &["reset"],
+        &["drop"],
+        &["hang"],
+        &["500", "reset", "503:1"],
+    ] {
+        let scenario = scenario("fault");
+        plan(&scenario, faults).await;
+        let widget = headless(&endpoint(&scenario), r#", "timeoutMs": 1500"#);
+        let queued = collect(&widget, "iys:queued");
+        let result = record(&widget, decisions()).await;
+        // Chromium itself resends a request whose reused connection closed before any answer,
+        // so after `reset` or `drop` the first try may already succeed.
+        let browser_may_resend = matches!(faults[0], "reset" | "drop");
+        if !browser_may_resend {
+            assert_eq!(prop(&result, "status"), "queued", "{faults:?}");
+        }
+        let ids = ids_of(&result);
+        let log = until_stored(&scenario, &widget, &ids, 20_000).await;
+        for id in &ids {
+            assert_eq!(count(&log, "stored", id), 1, "{faults:?}");
+            assert!(
+                count(&log, "posts", id) <= faults.len() as u32 + 1,
+                "{faults:?}"
+            );
+        }
+        if faults == ["drop"] {
+            // The first answer was lost after the record was stored: the retry is a duplicate.
+            assert_eq!(count(&log, "posts", &ids[0]), 2);
+        }
+        if !browser_may_resend {
+            assert!(queued.length() >= 1, "{faults:?}");
+        }
+        if faults[0].contains(':') {
+            let retry_in = prop(&queued.get(0), "retryInMs").as_f64().unwrap();
+            assert_eq!(retry_in, 1_000.0, "Retry-After is honoured");
+        }
+    }
+}
+
+#[wasm_bindgen_test]
+async fn a_final_refusal_is_kept_as_failed_and_not_retried() {
+    let scenario = scenario("refused");
+    plan(&scenario, &["422"]).await;
+    let widget = headless(&endpoint(&scenario), "");
+    let errors = collect(&widget, "iys:error");
+    let result = record(&widget, decisions()).await;
+    assert_eq!(prop(&result, "status"), "failed");
+    assert_eq!(errors.length(), 1);
+    assert_eq!(prop(&errors.get(0), "code"), "delivery_failed");
+    assert_eq!(prop(&errors.get(0), "relayCode"), "invalid_record");
+    pause(2_500).await;
+    let log = server_log(&scenario).await;
+    assert_eq!(
+        prop(&log, "requests"),
+        1,
+        "a final refusal is never retried"
+    );
+    let state = widget.state().unwrap();
+    assert_eq!(Array::from(&prop(&state, "failed")).length(), 2);
+    assert_eq!(prop(&state, "pending"), 0);
+}
+
+#[wasm_bindgen_test]
+async fn a_refused_connection_keeps_the_records_queued_on_the_device() {
+    let widget = headless("http://127.0.0.1:9/v1/consents", "");
+    let queued = collect(&widget, "iys:queued");
+    let result = record(&widget, decisions()).await;
+    assert_eq!(prop(&result, "status"), "queued");
+    assert_eq!(prop(&queued.get(0), "status"), 0);
+    assert_eq!(prop(&queued.get(0), "persisted"), JsValue::TRUE);
+    assert_eq!(prop(&widget.state().unwrap(), "pending"), 2);
+    let stored = bindings::storage_read(iys_consent::outbox::STORAGE_KEY)
+        .unwrap()
+        .unwrap();
+    for id in ids_of(&result) {
+        assert!(stored.contains(&id), "record {id} is not in localStorage");
+    }
+}
+
+#[wasm_bindgen_test]
+async fn the_next_page_load_resumes_a_send_cut_short() {
+    let scenario = scenario("reload");
+    plan(&scenario, &["hang"]).await;
+    let endpoint = endpoint(&scenario);
+    let mut first = headless(&endpoint, r#", "timeoutMs": 20000"#);
+    let promise = first.record(decisions()).unwrap();
+    let mut waited = 0;
+    while prop(&server_log(&scenario).await, "requests") != 1 {
+        assert!(waited < 5_000, "the first send never reached the server");
+        pause(50).await;
+        waited += 50;
+    }
+    // The page goes away mid-send.
+    first.destroy();
+    drop(promise);
+    let second = headless(&endpoint, "");
+    let stored = bindings::storage_read(iys_consent::outbox::STORAGE_KEY)
+        .unwrap()
+        .unwrap_or_default();
+    let ids: Vec<String> = JSON::parse(&stored)
+        .map(|entries| {
+            Array::from(&entries)
+                .iter()
+                .filter(|entry| prop(entry, "endpoint") == endpoint.as_str())
+                .map(|entry| prop(&entry, "id").as_string().unwrap())
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(ids.len(), 2, "both records survived the page");
+    let log = until_stored(&scenario, &second, &ids, 10_000).await;
+    for id in &ids {
+        assert_eq!(count(&log, "stored", id), 1);
+    }
+}
+
+#[wasm_bindgen_test]
+async fn two_tabs_never_send_the_same_record() {
+    let scenario = scenario("tabs");
+    let endpoint = endpoint(&scenario);
+    let first = headless(&endpoint, "");
+    let second = headless(&endpoint, "");
+    // Both start before either is awaited.
+    let from_first = first.record(decisions()).unwrap();
+    let from_second = second.record(decisions()).unwrap();
+    let a = JsFuture::from(from_first).await.unwrap();
+    let b = JsFuture::from(from_second).await.unwrap();
+    let mut ids = ids_of(&a);
+    ids.extend(ids_of(&b));
+    let log = until_stored(&scenario, &first, &ids, 5_000).await;
+    for id in &ids {
+        assert_eq!(count(&log, "posts", id), 1, "record {id} was sent twice");
+    }
+
+    // A record one tab is sending is left alone by a tab that opens meanwhile.
+    let scenario = self::scenario("lease");
+    plan(&scenario, &["hang"]).await;
+    let endpoint = self::endpoint(&scenario);
+    let sender = headless(&endpoint, r#", "timeoutMs": 3000"#);
+    let promise = sender.record(decisions()).unwrap();
+    let mut waited = 0;
+    while prop(&server_log(&scenario).await, "requests") != 1 {
+        assert!(waited < 5_000);
+        pause(50).await;
+        waited += 50;
+    }
+    let _opened = headless(&endpoint, "");
+    pause(1_000).await;
+    assert_eq!(
+        prop(&server_log(&scenario).await, "requests"),
+        1,
+        "the new tab sent a leased record"
+    );
+    let result = JsFuture::from(promise).await.unwrap();
+    let ids = ids_of(&result);
+    let log = until_stored(&scenario, &sender, &ids, 15_000).await;
+    for id in &ids {
+        assert_eq!(count(&log, "stored", id), 1);
+    }
+}
+
+#[wasm_bindgen_test]
+async fn with_storage_full_records_are_still_sent_and_the_page_is_told() {
+    // Fill the origin's storage to the last few bytes, with ever smaller chunks.
+    let mut fillers = Vec::new();
+    for size in [512 * 1024, 32 * 1024, 1024, 16] {
+        let chunk = "x".repeat(size);
+        loop {
+            let key = format!("iys-test-fill-{}", fillers.len());
+            if bindings::storage_write(&key, Some(chunk.clone())).is_err() {
+                break;
+            }
+            fillers.push(key);
+        }
+    }
+    let scenario = scenario("full");
+    let widget = headless(&endpoint(&scenario), "");
+    let errors = collect(&widget, "iys:error");
+    let result = record(&widget, decisions()).await;
+    for key in &fillers {
+        bindings::storage_write(key, None).unwrap();
+    }
+    assert_eq!(prop(&result, "status"), "sent");
+    let log = until_stored(&scenario, &widget, &ids_of(&result), 5_000).await;
+    assert_eq!(count(&log, "stored", &ids_of(&result)[0]), 1);
+    assert!(
+        errors
+            .iter()
+            .any(|error| prop(&error, "code") == "not_persisted"),
+        "the page was not told"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn with_storage_disabled_records_are_still_sent() {
+    let block = js_sys::Function::new_no_args(
+        "globalThis.__iysSaved = Object.getOwnPropertyDescriptor(window, 'localStorage');
+         Object.defineProperty(window, 'localStorage', { configurable: true, get() { throw new DOMException('blocked', 'SecurityError'); } });",
+    );
+    let restore = js_sys::Function::new_no_args(
+        "if (globalThis.__iysSaved) { Object.defineProperty(window, 'localStorage', globalThis.__iysSaved); } else { delete window.localStorage; }",
+    );
+    block.call0(&JsValue::NULL).unwrap();
+    assert!(
+        bindings::storage_read("x").is_err(),
+        "storage is not blocked"
+    );
+    let scenario = scenario("disabled");
+    let widget = headless(&endpoint(&scenario), "");
+    let errors = collect(&widget, "iys:error");
+    let result = record(&widget, decisions()).await;
+    let log = until_stored(&scenario, &widget, &ids_of(&result), 5_000).await;
+    restore.call0(&JsValue::NULL).unwrap();
+    assert_eq!(prop(&result, "status"), "sent");
+    assert_eq!(count(&log, "stored", &ids_of(&result)[1]), 1);
+    assert!(
+        errors
+            .iter()
+            .any(|error| prop(&error, "code") == "not_persisted")
+    );
+}
+
+#[wasm_bindgen_test]
+async fn records_past_the_deadline_are_delivered_and_reported_late() {
+    let scenario = scenario("late");
+    let endpoint = endpoint(&scenario);
+    let options_struct = iys_consent::options::Options::from_js(&options(&format!(
+        r#"{{"endpoint": "{endpoint}", "mode": "headless", "brand": "B"}}"#
+    )))
+    .unwrap();
+    let at = consent_core::Timestamp::parse_rfc3339("2026-01-05T09:00:00Z").unwrap();
+    let text = "Eski bir onay metni.";
+    let decision = iys_consent::record::Decision {
+        channel: consent_core::Channel::Email,
+        status: consent_core::ConsentStatus::Granted,
+        recipient: "ali@example.com",
+        text,
+        page_url: "https://shop.example/",
+        user_agent: "test",
+        at,
+    };
+    let built =
+        iys_consent::record::build(&options_struct, &decision, iys_consent::record::new_id(at))
+            .unwrap();
+    let entry = format!(
+        r#"[{{"id":"{}","endpoint":"{endpoint}","record":{},"state":"pending","attempts":0,"nextAt":0,"leaseOwner":null,"leaseUntil":0,"consentedAt":{}}}]"#,
+        built.id,
+        built.json,
+        at.unix_millis()
+    );
+    let earlier = bindings::storage_read(iys_consent::outbox::STORAGE_KEY).unwrap();
+    let merged = match earlier {
+        Some(earlier) if earlier.starts_with('[') && earlier.len() > 2 => {
+            format!("{},{}", &earlier[..earlier.len() - 1], &entry[1..])
+        }
+        _ => entry,
+    };
+    bindings::storage_write(iys_consent::outbox::STORAGE_KEY, Some(merged)).unwrap();
+    let widget = headless(&endpoint, "");
+    let sent = collect(&widget, "iys:sent");
+    until_stored(&scenario, &widget, std::slice::from_ref(&built.id), 5_000).await;
+    let mut waited = 0;
+    while sent.length() == 0 && waited < 2_000 {
+        pause(50).await;
+        waited += 50;
+    }
+    let receipt = Array::from(&prop(&sent.get(0), "receipts")).get(0);
+    assert_eq!(prop(&receipt, "id"), built.id.as_str());
+    assert_eq!(prop(&receipt, "late"), JsValue::TRUE);
+}
+
+#[wasm_bindgen_test]
+async fn checkout_records_on_the_shops_submit_without_holding_it_back() {
+    let scenario = scenario("checkout");
+    let host = fresh_host();
+    host.set_inner_html(
+        r#"<form class="order-form" action="javascript:void 0">
+             <input class="order-phone" value="0532 123 45 67"><input class="order-email" value="ali@example.com">
+             <div class="order-consent"></div><button type="submit">Buy</button>
+           </form>"#,
+    );
+    let form: web_sys::HtmlFormElement = find(&host, "form").unchecked_into();
+    let widget = mount(
+        find(&host, ".order-consent").into(),
+        options(&format!(
+            r#"{{"endpoint": "{}", "brand": "B", "phoneInput": ".order-phone", "emailInput": ".order-email"}}"#,
+            endpoint(&scenario)
+        )),
+    )
+    .unwrap();
+    settle().await;
+    // The shop's own handler, added after the widget's, sees the submit go ahead.
+    let prevented = js_sys::Array::new();
+    let sink = prevented.clone();
+    let listener = wasm_bindgen::closure::Closure::wrap(Box::new(move |event: web_sys::Event| {
+        sink.push(&event.default_prevented().into());
+        event.prevent_default();
+    }) as Box<dyn FnMut(web_sys::Event)>);
+    form.add_event_listener_with_callback("submit", listener.as_ref().unchecked_ref())
+        .unwrap();
+    listener.forget();
+
+    // Nothing ticked: the order goes through and nothing is recorded.
+    form.request_submit().unwrap();
+    pause(300).await;
+    assert_eq!(prop(&server_log(&scenario).await, "requests"), 0);
+
+    checkbox(&host, "sms").click();
+    checkbox(&host, "email").click();
+    settle().await;
+    let submitted = collect(&widget, "iys:submit");
+    form.request_submit().unwrap();
+    assert_eq!(
+        submitted.length(),
+        1,
+        "records were queued during the submit event itself"
+    );
+    let ids: Vec<String> = Array::from(&prop(&submitted.get(0), "records"))
+        .iter()
+        .map(|record| prop(&record, "id").as_string().unwrap())
+        .collect();
+    let log = until_stored(&scenario, &widget, &ids, 5_000).await;
+    assert_eq!(ids.len(), 2);
+    for id in &ids {
+        assert_eq!(prop(&prop(&prop(&log, "records"), id), "mode"), "checkout");
+    }
+    assert_eq!(
+        prevented.to_vec(),
+        vec![JsValue::FALSE, JsValue::FALSE],
+        "the widget never held the submit back"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn preferences_show_the_stored_state_and_record_each_change() {
+    let scenario = scenario("prefs");
+    let body = r#"{"token": "signed-token", "body": {"recipientType": "individual", "channels": [
+        {"channel": "sms", "status": "granted", "consentDate": "2026-11-01 10:00:00"},
+        {"channel": "call", "status": null, "consentDate": null},
+        {"channel": "email", "status": "rejected", "consentDate": "2026-11-02 10:00:00"}]}}"#;
+    call(
+        "POST",
+        &format!("{}/s/{scenario}/state", server()),
+        Some(body.to_owned()),
+    )
+    .await;
+    let host = fresh_host();
+    let widget = mount(
+        host.clone().into(),
+        options(&format!(
+            r#"{{"endpoint": "{}", "mode": "preferences", "brand": "B", "stateToken": "signed-token", "phone": "0532 123 45 67", "email": "ali@example.com"}}"#,
+            endpoint(&scenario)
+        )),
+    )
+    .unwrap();
+    settle().await;
+    let mut waited = 0;
+    while !checkbox(&host, "sms").checked() {
+        assert!(waited < 5_000, "the stored state never showed");
+        pause(50).await;
+        settle().await;
+        waited += 50;
+    }
+    assert!(!checkbox(&host, "call").checked());
+    assert!(!checkbox(&host, "email").checked());
+    checkbox(&host, "sms").click();
+    settle().await;
+    let mut waited = 0;
+    loop {
+        let log = server_log(&scenario).await;
+        let records = prop(&log, "records");
+        let keys = Object::keys(&records.clone().unchecked_into::<Object>());
+        if keys.length() == 1 {
+            let record = prop(&records, &keys.get(0).as_string().unwrap());
+            assert_eq!(prop(&record, "channel"), "sms");
+            assert_eq!(
+                prop(&record, "status"),
+                "rejected",
+                "unticking records a refusal"
+            );
+            assert_eq!(prop(&record, "mode"), "preferences");
+            break;
+        }
+        assert!(waited < 5_000, "the refusal never arrived");
+        pause(100).await;
+        waited += 100;
+    }
+    assert_eq!(
+        prop(&prop(&widget.state().unwrap(), "channels"), "sms"),
+        JsValue::FALSE
+    );
+
+    // A wrong token leaves the boxes as they are and says so.
+    let host = fresh_host();
+    let other = mount(
+        host.clone().into(),
+        options(&format!(
+            r#"{{"endpoint": "{}", "mode": "preferences", "brand": "B", "stateToken": "forged", "phone": "0532 123 45 67", "email": "ali@example.com", "locale": "en"}}"#,
+            endpoint(&scenario)
+        )),
+    )
+    .unwrap();
+    let errors = collect(&other, "iys:error");
+    let mut waited = 0;
+    while errors.length() == 0 {
+        assert!(waited < 5_000);
+        pause(50).await;
+        waited += 50;
+    }
+    assert_eq!(prop(&errors.get(0), "code"), "state_unavailable");
+    settle().await;
+    assert!(
+        find(&host, "[role=status]")
+            .text_content()
+            .unwrap()
+            .contains("could not be read")
+    );
+}

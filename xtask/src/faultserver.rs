@@ -7,7 +7,8 @@
 //!   When the plan runs out, requests are answered `ok`.
 //! - `POST /s/<name>/v1/consents`: the v1 contract. Records are checked with `consent-core` as
 //!   the relay checks them, and deduplicated by id.
-//! - `GET /s/<name>/log`: `{ posts: {id: n}, stored: {id: n}, requests: n }`.
+//! - `GET /s/<name>/log`: `{ posts: {id: n}, stored: {id: n}, requests: n, records: {id: {channel,
+//!   status, consentedAt, mode}} }`.
 //! - `POST /s/<name>/state` sets the answer of `GET /s/<name>/v1/consents/state`, which also
 //!   checks the bearer token: `{ token, body }`.
 
@@ -28,6 +29,7 @@ struct Scenario {
     posts: HashMap<String, u64>,
     stored: HashMap<String, u64>,
     seen: std::collections::HashSet<String>,
+    records: HashMap<String, Value>,
     requests: u64,
     state: Option<(String, Value)>,
 }
@@ -52,6 +54,15 @@ pub fn start() -> Result<u16, String> {
         }
     });
     Ok(port)
+}
+
+/// `cargo xtask fault-server`: runs the server in the foreground, for working on the tests.
+pub fn serve_forever() -> Result<(), String> {
+    let port = start()?;
+    println!("IYS_FAULT_SERVER=http://127.0.0.1:{port}");
+    loop {
+        std::thread::park();
+    }
 }
 
 struct Request {
@@ -174,9 +185,9 @@ fn serve_connection(stream: TcpStream, scenarios: &Scenarios) -> std::io::Result
                     let scenarios = scenarios.lock().map_err(|_| std::io::ErrorKind::Other)?;
                     match scenarios.get(name) {
                         Some(scenario) => {
-                            json!({"posts": scenario.posts, "stored": scenario.stored, "requests": scenario.requests})
+                            json!({"posts": scenario.posts, "stored": scenario.stored, "requests": scenario.requests, "records": scenario.records})
                         }
-                        None => json!({"posts": {}, "stored": {}, "requests": 0}),
+                        None => json!({"posts": {}, "stored": {}, "requests": 0, "records": {}}),
                     }
                 };
                 respond(&mut stream, 200, &[], &log)?;
@@ -304,6 +315,10 @@ fn consents(
                 *scenario.posts.entry(record.id.clone()).or_default() += 1;
                 let outcome = if scenario.seen.insert(record.id.clone()) {
                     *scenario.stored.entry(record.id.clone()).or_default() += 1;
+                    scenario.records.insert(
+                        record.id.clone(),
+                        json!({"channel": record.channel, "status": record.status, "consentedAt": record.consented_at, "mode": record.evidence.mode}),
+                    );
                     "stored"
                 } else {
                     "duplicate"

@@ -31,6 +31,7 @@ commands:
   demo [--port N] build everything and serve the demo shop on http://127.0.0.1:N (8080)
   dist            build the npm package into pkg/
   bench [--quick] measure the relay and write bench/RESULTS.md
+  fault-server    run the relay stand-in the widget's delivery tests use, until stopped
 ";
 
 fn main() -> ExitCode {
@@ -40,6 +41,7 @@ fn main() -> ExitCode {
         Some("demo") => demo::run(&arguments[1..]),
         Some("dist") => dist::run(&arguments[1..]),
         Some("bench") => bench::run(&arguments[1..]),
+        Some("fault-server") => faultserver::serve_forever(),
         Some("help" | "--help" | "-h") => {
             print!("{USAGE}");
             Ok(())
