@@ -31,6 +31,151 @@ use crate::events::NAMES;
 use crate::options::Options;
 use crate::widget::Widget;
 
+#[wasm_bindgen(typescript_custom_section)]
+const TYPESCRIPT: &str = r#"
+/** A channel of commercial messages; each has its own box and its own consent. */
+export type Channel = 'sms' | 'call' | 'email';
+/** How the widget is embedded. */
+export type Mode = 'checkout' | 'newsletter' | 'preferences' | 'headless';
+/** The language of every text. */
+export type Locale = 'tr' | 'en';
+/** A person's decision for one channel. */
+export type Status = 'granted' | 'rejected';
+
+/** The shop's own consent texts, replacing the defaults; `textVersion` is required with them. */
+export interface ConsentTexts {
+  sms?: string;
+  call?: string;
+  email?: string;
+  textVersion?: string;
+}
+
+/** Everything `mount` accepts. Unknown keys are refused. */
+export interface MountOptions {
+  /** The relay's `/v1/consents` URL (http, https or relative). */
+  endpoint: string;
+  /** The brand named in every consent text. */
+  brand: string;
+  /** `checkout` (default), `newsletter`, `preferences` or `headless`. */
+  mode?: Mode;
+  /** The boxes shown, in this order; all three by default. */
+  channels?: Channel[];
+  /** `tr` (default) or `en`. */
+  locale?: Locale;
+  texts?: ConsentTexts;
+  /** The KVKK privacy notice, shown as a separate link. */
+  privacyNoticeUrl?: string;
+  /** `individual` (default) or `merchant`. */
+  recipientType?: 'individual' | 'merchant';
+  /** `web` (default), or `mobile` inside an app's web view. */
+  source?: 'web' | 'mobile';
+  /** The shop's name for the form, kept as evidence; the mode by default. */
+  formId?: string;
+  /** Extra request headers, such as a CSRF token. */
+  headers?: Record<string, string>;
+  /** Checkout: a selector of the shop's form, when the widget is not inside it. */
+  form?: string;
+  /** Checkout: a selector of the shop's phone input (needed for sms and call). */
+  phoneInput?: string;
+  /** Checkout: a selector of the shop's e-mail input (needed for email). */
+  emailInput?: string;
+  /** Preferences: the token the shop's backend signed for this customer. */
+  stateToken?: string;
+  /** Preferences: the customer's phone number. */
+  phone?: string;
+  /** Preferences: the customer's e-mail address. */
+  email?: string;
+  /** How long a request may take before it is retried, 1000 to 60000 ms; 10000 by default. */
+  timeoutMs?: number;
+}
+
+/** The relay's receipt for one record. */
+export interface Receipt {
+  id: string;
+  outcome: 'stored' | 'duplicate';
+  /** The date İYS is given, `YYYY-MM-DD HH:mm:ss` in Turkish time. */
+  consentDate: string;
+  /** The record's ledger hash. */
+  receipt: string;
+  /** Whether the record reached the relay after İYS's three-business-day window. */
+  late: boolean;
+}
+
+export interface RecordedDecision {
+  id: string;
+  channel: Channel;
+  status: Status;
+}
+
+/** What `submit()` and `record()` resolve to. */
+export interface RecordResult {
+  /** `sent`: stored by the relay; `queued`: kept on the device for a later try; `failed`: refused for good; `nothing`: nothing to record. */
+  status: 'sent' | 'queued' | 'failed' | 'nothing';
+  records: RecordedDecision[];
+  receipts: Receipt[];
+  queued: string[];
+  failed: string[];
+  /** Ticked boxes whose address did not fit, with the reason code. */
+  invalid: { channel: Channel; reason: string }[];
+}
+
+/** One decision for `record()`: `text` is the exact text the page showed. */
+export interface Decision {
+  channel: Channel;
+  status: Status;
+  recipient: string;
+  text?: string;
+}
+
+export interface WidgetState {
+  mode: Mode;
+  locale: Locale;
+  status: 'idle' | 'loading' | 'state_unavailable' | 'recording' | 'recorded' | 'queued' | 'failed' | 'nothing_ticked';
+  channels: Partial<Record<Channel, boolean>>;
+  /** Records still waiting to be delivered. */
+  pending: number;
+  /** Records the relay refused for good. */
+  failed: { id: string; error: { code: string; message: string; status: number } }[];
+}
+
+export interface ChangeDetail { channel: Channel; checked: boolean }
+export interface SubmitDetail { records: RecordedDecision[] }
+export interface QueuedDetail { ids: string[]; persisted: boolean; retryInMs: number; status: number }
+export interface SentDetail { receipts: Receipt[] }
+export interface ErrorDetail {
+  code: 'invalid_recipient' | 'not_persisted' | 'delivery_failed' | 'state_unavailable';
+  message: string;
+  reason?: string;
+  channel?: Channel;
+  relayCode?: string;
+  field?: string;
+  ids?: string[];
+  status?: number;
+}
+
+/** The detail of each event, dispatched on the widget's root (bubbling) and to `on(...)`. */
+export interface EventDetails {
+  'iys:change': ChangeDetail;
+  'iys:submit': SubmitDetail;
+  'iys:queued': QueuedDetail;
+  'iys:sent': SentDetail;
+  'iys:error': ErrorDetail;
+}
+export type EventName = keyof EventDetails;
+
+/** What `mount` and the handle's methods throw. */
+export interface WidgetError extends Error {
+  code: 'invalid_target' | 'invalid_option' | 'unknown_option' | 'unknown_channel' | 'invalid_selector' | 'invalid_argument' | 'destroyed';
+}
+
+export interface ConsentWidget {
+  /** Calls `callback` with each `name` event's detail. */
+  on<K extends EventName>(name: K, callback: (detail: EventDetails[K]) => void): void;
+  /** Stops calling `callback` for `name`. */
+  off<K extends EventName>(name: K, callback: (detail: EventDetails[K]) => void): void;
+}
+"#;
+
 thread_local! {
     static MOUNTED: Cell<u32> = const { Cell::new(0) };
 }
@@ -56,6 +201,7 @@ impl ConsentWidget {
 impl ConsentWidget {
     /// The boxes and where recording is: `{ mode, locale, status, channels: { sms: false, ... },
     /// pending, failed }`.
+    #[wasm_bindgen(unchecked_return_type = "WidgetState")]
     pub fn state(&self) -> Result<JsValue, JsValue> {
         let widget = self.live()?;
         let state = widget.state();
@@ -87,18 +233,24 @@ impl ConsentWidget {
 
     /// Records every ticked box; resolves to `{ status, records, receipts, queued, failed,
     /// invalid }` where `status` is `sent`, `queued`, `failed` or `nothing`.
+    #[wasm_bindgen(unchecked_return_type = "Promise<RecordResult>")]
     pub fn submit(&self) -> Result<Promise, JsValue> {
         Ok(self.live()?.submit())
     }
 
     /// Records decisions the page took itself (headless mode, or any mode):
     /// `[{ channel, status, recipient, text? }]`, `text` being the exact text the page showed.
-    pub fn record(&self, decisions: JsValue) -> Result<Promise, JsValue> {
+    #[wasm_bindgen(unchecked_return_type = "Promise<RecordResult>")]
+    pub fn record(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "Decision[]")] decisions: JsValue,
+    ) -> Result<Promise, JsValue> {
         self.live()?.record_items(&decisions)
     }
 
     /// Calls `callback(detail)` for each `name` event (`iys:change`, `iys:submit`, `iys:queued`,
     /// `iys:sent`, `iys:error`).
+    #[wasm_bindgen(skip_typescript)]
     pub fn on(&self, name: &str, callback: Function) -> Result<(), JsValue> {
         check_event(name)?;
         self.live()?.events.on(name, callback);
@@ -106,6 +258,7 @@ impl ConsentWidget {
     }
 
     /// Stops calling `callback` for `name`.
+    #[wasm_bindgen(skip_typescript)]
     pub fn off(&self, name: &str, callback: Function) -> Result<(), JsValue> {
         check_event(name)?;
         self.live()?.events.off(name, &callback);
@@ -114,7 +267,10 @@ impl ConsentWidget {
 
     /// Switches every text to `tr` or `en`.
     #[wasm_bindgen(js_name = setLocale)]
-    pub fn set_locale(&self, locale: &str) -> Result<(), JsValue> {
+    pub fn set_locale(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "Locale")] locale: &str,
+    ) -> Result<(), JsValue> {
         let locale: Locale = locale
             .parse()
             .map_err(|_| WidgetError::invalid_argument("setLocale", "\"tr\" or \"en\""))?;
@@ -156,7 +312,10 @@ fn check_event(name: &str) -> Result<(), WidgetError> {
 /// Throws an `Error` with a stable `code` (`invalid_target`, `invalid_option`, `unknown_option`,
 /// `unknown_channel`, `invalid_selector`) when the arguments are wrong.
 #[wasm_bindgen]
-pub fn mount(target: JsValue, options: JsValue) -> Result<ConsentWidget, JsValue> {
+pub fn mount(
+    #[wasm_bindgen(unchecked_param_type = "Element | string")] target: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "MountOptions")] options: JsValue,
+) -> Result<ConsentWidget, JsValue> {
     let options = Options::from_js(&options)?;
     let target = resolve_target(&target)?;
     let document = target
@@ -313,7 +472,7 @@ fn resolve_target(target: &JsValue) -> Result<Element, WidgetError> {
 }
 
 /// The names of the events, for pages that subscribe to all of them.
-#[wasm_bindgen(js_name = eventNames)]
+#[wasm_bindgen(js_name = eventNames, unchecked_return_type = "EventName[]")]
 pub fn event_names() -> Array {
     NAMES.iter().map(|name| JsValue::from_str(name)).collect()
 }

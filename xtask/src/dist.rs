@@ -23,12 +23,14 @@ const WASM_FEATURES: &[&str] = &[
 ];
 
 /// The files of `npm/` copied into the package as they are.
-const STATIC_FILES: &[&str] = &["style.css", "README.md"];
+const STATIC_FILES: &[&str] = &["style.css", "README.md", "element.js", "element.d.ts"];
 
 pub fn run(arguments: &[String]) -> Result<(), String> {
-    if let Some(unknown) = arguments.first() {
-        return Err(format!("dist takes no arguments, found `{unknown}`"));
-    }
+    let bless = match arguments {
+        [] => false,
+        [flag] if flag == "--bless" => true,
+        _ => return Err("usage: cargo xtask dist [--bless]".to_owned()),
+    };
     setup::ensure(Needs {
         wasm: true,
         npm: true,
@@ -36,7 +38,8 @@ pub fn run(arguments: &[String]) -> Result<(), String> {
     })?;
     let package = build()?;
     eprintln!("xtask: built {}", package.display());
-    Ok(())
+    crate::package::check_types(&package, bless)?;
+    crate::package::check_size(&package)
 }
 
 /// Builds `pkg/` and returns its path. The caller has ensured the tools are installed.
@@ -133,6 +136,10 @@ fn package_json(version: &str) -> String {
       "types": "./iys_consent.d.ts",
       "default": "./iys_consent.js"
     }},
+    "./element": {{
+      "types": "./element.d.ts",
+      "default": "./element.js"
+    }},
     "./style.css": "./style.css",
     "./package.json": "./package.json"
   }},
@@ -141,12 +148,16 @@ fn package_json(version: &str) -> String {
     "iys_consent.d.ts",
     "iys_consent_bg.wasm",
     "iys_consent_bg.wasm.d.ts",
+    "snippets/",
+    "element.js",
+    "element.d.ts",
     "style.css",
     "README.md",
     "LICENSE"
   ],
   "sideEffects": [
-    "./style.css"
+    "./style.css",
+    "./element.js"
   ],
   "keywords": ["iys", "consent", "kvkk", "etk", "wasm", "turkey"]
 }}

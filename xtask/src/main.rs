@@ -14,6 +14,7 @@ mod demo;
 mod dist;
 mod faultserver;
 mod loadgen;
+mod package;
 mod postgres;
 mod process;
 mod serve;

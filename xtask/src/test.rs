@@ -7,11 +7,11 @@
 use std::process::Command;
 use std::time::Instant;
 
-use crate::faultserver;
 use crate::postgres::PostgresServer;
 use crate::process::{self, Counts};
 use crate::root;
 use crate::setup::{self, CHROMEDRIVER, Needs, WASM_TARGET};
+use crate::{dist, faultserver, package};
 
 /// What a step is.
 enum Kind {
@@ -19,6 +19,8 @@ enum Kind {
     Check(Vec<Command>),
     /// A test runner whose summary lines are counted.
     Tests(Command),
+    /// The npm package: built, its types diffed with the golden copy, its size checked.
+    Package,
 }
 
 struct Step {
@@ -114,6 +116,10 @@ fn steps(postgres_url: &str, fault_server: &str) -> Vec<Step> {
             name: "browser tests",
             kind: Kind::Tests(browser),
         },
+        Step {
+            name: "npm package",
+            kind: Kind::Package,
+        },
     ]
 }
 
@@ -146,6 +152,24 @@ pub fn run(arguments: &[String]) -> Result<(), String> {
                     ignored: 0,
                 };
                 (passed, counts)
+            }
+            Kind::Package => {
+                let outcome = dist::build().and_then(|package| {
+                    package::check_types(&package, false)?;
+                    package::check_size(&package)
+                });
+                if let Err(message) = &outcome {
+                    eprintln!("xtask: {message}");
+                }
+                let passed = outcome.is_ok();
+                (
+                    passed,
+                    Counts {
+                        passed: u64::from(passed),
+                        failed: u64::from(!passed),
+                        ignored: 0,
+                    },
+                )
             }
             Kind::Tests(command) => match process::run_tests(command) {
                 Ok((succeeded, counts)) => {
