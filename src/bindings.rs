@@ -37,7 +37,7 @@ export function storage_read(key) {
 }
 
 export function storage_write(key, value) {
-  if (value === null) {
+  if (value === null || value === undefined) {
     globalThis.localStorage.removeItem(key);
   } else {
     globalThis.localStorage.setItem(key, value);

@@ -32,6 +32,9 @@ pub const STORAGE_KEY: &str = "iys-consent:outbox:v1";
 const LOCK_NAME: &str = "iys-consent-outbox";
 /// How much longer than a request's timeout a lease holds, in milliseconds.
 const LEASE_MARGIN_MILLIS: f64 = 5_000.0;
+/// How long the records sent as a page goes away stay leased: the next page load of the same
+/// origin confirms them after this (the relay answers `duplicate` if they arrived).
+const EXIT_LEASE_MILLIS: f64 = 3_000.0;
 /// The most records in one request (the relay's default limit).
 pub const MAX_RECORDS_PER_REQUEST: usize = 16;
 /// Failed records kept for the page to inspect, at most.
@@ -581,7 +584,7 @@ impl Outbox {
             }
             bytes += record.len();
             set(entry, "leaseOwner", &self.tab.as_str().into());
-            set(entry, "leaseUntil", &(now + self.lease_millis()).into());
+            set(entry, "leaseUntil", &(now + EXIT_LEASE_MILLIS).into());
             chosen.push(record);
         }
         if chosen.is_empty() {

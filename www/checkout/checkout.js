@@ -2,8 +2,12 @@ import init, { mount } from '/pkg/iys_consent.js';
 
 await init();
 mount('#marketing-consent', {
+  endpoint: '/v1/consents',
+  mode: 'checkout',
   brand: 'Örnek Mağaza',
   channels: ['sms', 'call', 'email'],
-  locale: 'tr',
+  phoneInput: '#phone',
+  emailInput: '#email',
+  formId: 'checkout',
   privacyNoticeUrl: '/kvkk/',
 });

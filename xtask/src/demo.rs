@@ -1,11 +1,216 @@
-//! `cargo xtask demo`: builds the widget and serves the demo shop on 127.0.0.1.
+//! `cargo xtask demo`: builds the widget and the relay, starts the relay on SQLite, and serves
+//! the demo shop on 127.0.0.1 with the relay under the shop's own origin.
+
+use std::io::{BufRead, BufReader, Read};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 
 use crate::serve::{self, Site};
 use crate::setup::{self, Needs};
-use crate::{dist, root};
+use crate::{dist, process, root};
 
 /// The demo's default port.
 const DEFAULT_PORT: u16 = 8080;
+
+/// The signed-in customer of the preference-centre page.
+pub const DEMO_PHONE: &str = "0532 123 45 67";
+/// The signed-in customer's e-mail address.
+pub const DEMO_EMAIL: &str = "musteri@example.com";
+
+/// The relay and the shop's web server, running.
+pub struct Stack {
+    relay: Child,
+    /// The shop's address, such as `http://127.0.0.1:8080`.
+    pub origin: String,
+    /// The relay's own address.
+    pub relay_address: SocketAddr,
+    /// The data folder: the SQLite file and the demo's keys.
+    pub folder: PathBuf,
+}
+
+impl std::fmt::Debug for Stack {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("Stack")
+            .field("origin", &self.origin)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A secret kept in `folder/name`, made from random bytes the first time.
+fn secret(folder: &Path, name: &str, bytes: usize) -> Result<String, String> {
+    let path = folder.join(name);
+    if let Ok(existing) = std::fs::read_to_string(&path) {
+        return Ok(existing.trim().to_owned());
+    }
+    let mut random = vec![0_u8; bytes];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut source| source.read_exact(&mut random))
+        .map_err(|error| error.to_string())?;
+    let text = crate::bench::base64(&random);
+    std::fs::write(&path, &text).map_err(|error| error.to_string())?;
+    Ok(text)
+}
+
+fn relay_binary() -> PathBuf {
+    root().join("target/debug/iys-relay")
+}
+
+impl Stack {
+    /// Starts the relay with its data in `folder` and the shop on `port` (0 for any free one).
+    /// The package must be built already.
+    pub fn start(folder: &Path, port: u16) -> Result<Stack, String> {
+        std::fs::create_dir_all(folder).map_err(|error| error.to_string())?;
+        let data_key = secret(folder, "data.key", 32)?;
+        let token_secret = secret(folder, "state-token.secret", 32)?;
+        let listener = serve::bind(port)?;
+        let port = listener
+            .local_addr()
+            .map_err(|error| error.to_string())?
+            .port();
+        let origin = format!("http://127.0.0.1:{port}");
+        let database_url = format!("sqlite://{}", folder.join("relay.db").display());
+        let environment = |command: &mut Command| {
+            command
+                .env("DATABASE_URL", &database_url)
+                .env("RELAY_DATA_KEY", &data_key)
+                .env("RELAY_STATE_TOKEN_SECRET", &token_secret)
+                .env("RELAY_ALLOWED_ORIGINS", &origin)
+                .env("RELAY_TRUSTED_PROXIES", "127.0.0.1")
+                .env("RELAY_LOG", "warn");
+        };
+        let log =
+            std::fs::File::create(folder.join("relay.log")).map_err(|error| error.to_string())?;
+        let mut serve_command = Command::new(relay_binary());
+        serve_command
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .stdout(Stdio::piped())
+            .stderr(log);
+        environment(&mut serve_command);
+        let mut relay = serve_command
+            .spawn()
+            .map_err(|error| format!("starting the relay: {error}"))?;
+        let mut line = String::new();
+        if let Some(stdout) = relay.stdout.take() {
+            BufReader::new(stdout)
+                .read_line(&mut line)
+                .map_err(|error| error.to_string())?;
+        }
+        let relay_address: SocketAddr = line
+            .trim()
+            .rsplit("//")
+            .next()
+            .and_then(|address| address.parse().ok())
+            .ok_or_else(|| {
+                format!(
+                    "the relay did not start: {line:?}; see {}",
+                    folder.join("relay.log").display()
+                )
+            })?;
+
+        let mut token_command = Command::new(relay_binary());
+        token_command.args([
+            "token",
+            "--phone",
+            DEMO_PHONE,
+            "--email",
+            DEMO_EMAIL,
+            "--ttl-seconds",
+            "604800",
+        ]);
+        environment(&mut token_command);
+        let token = process::output(&mut token_command)?.trim().to_owned();
+        let config = format!(
+            "// Made by cargo xtask demo: the signed-in customer and the token the shop's backend signed.\nexport const customer = {{ phone: \"{DEMO_PHONE}\", email: \"{DEMO_EMAIL}\" }};\nexport const stateToken = \"{token}\";\n"
+        );
+        let export_env = (database_url.clone(), data_key.clone());
+        let verify_env = export_env.clone();
+        let site = Site {
+            mounts: vec![
+                ("/pkg/".to_owned(), root().join("pkg")),
+                ("/".to_owned(), root().join("www")),
+            ],
+            generated: vec![
+                (
+                    "/demo-config.js".to_owned(),
+                    Arc::new(move || {
+                        (
+                            "text/javascript; charset=utf-8",
+                            config.clone().into_bytes(),
+                        )
+                    }) as serve::Generated,
+                ),
+                (
+                    "/operator/records.json".to_owned(),
+                    Arc::new(move || {
+                        let output = Command::new(relay_binary())
+                            .args(["export", "--format", "jsonl"])
+                            .env("DATABASE_URL", &export_env.0)
+                            .env("RELAY_DATA_KEY", &export_env.1)
+                            .env("RELAY_LOG", "error")
+                            .output();
+                        let lines = output
+                            .map(|output| String::from_utf8_lossy(&output.stdout).into_owned())
+                            .unwrap_or_default();
+                        let array = format!("[{}]", lines.lines().collect::<Vec<_>>().join(","));
+                        ("application/json", array.into_bytes())
+                    }) as serve::Generated,
+                ),
+                (
+                    "/operator/verify.json".to_owned(),
+                    Arc::new(move || {
+                        let output = Command::new(relay_binary())
+                            .arg("verify")
+                            .env("DATABASE_URL", &verify_env.0)
+                            .env("RELAY_DATA_KEY", &verify_env.1)
+                            .env("RELAY_LOG", "error")
+                            .output();
+                        let (intact, message) = match output {
+                            Ok(output) => (
+                                output.status.success(),
+                                String::from_utf8_lossy(&output.stdout).trim().to_owned(),
+                            ),
+                            Err(error) => (false, error.to_string()),
+                        };
+                        let body = serde_json::json!({ "intact": intact, "message": message });
+                        ("application/json", body.to_string().into_bytes())
+                    }) as serve::Generated,
+                ),
+            ],
+            relay: Some(relay_address),
+        };
+        serve::start(listener, site);
+        Ok(Stack {
+            relay,
+            origin,
+            relay_address,
+            folder: folder.to_path_buf(),
+        })
+    }
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        // SIGTERM lets the relay finish requests in flight; the process id is the one we started.
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.relay.id().to_string()])
+            .status();
+        let _ = self.relay.wait();
+    }
+}
+
+/// Builds the package and the relay.
+pub fn build_all() -> Result<PathBuf, String> {
+    let package = dist::build()?;
+    process::run(
+        Command::new("cargo")
+            .args(["build", "--locked", "--package", "iys-relay"])
+            .current_dir(root()),
+    )?;
+    Ok(package)
+}
 
 pub fn run(arguments: &[String]) -> Result<(), String> {
     let port = match arguments {
@@ -20,17 +225,27 @@ pub fn run(arguments: &[String]) -> Result<(), String> {
         npm: true,
         ..Needs::default()
     })?;
-    let package = dist::build()?;
-    let root = root();
-    let site = Site {
-        mounts: vec![
-            ("/pkg/".to_owned(), package),
-            ("/".to_owned(), root.join("www")),
-        ],
-    };
-    let port = serve::start(site, port)?;
-    println!("iys-consent demo shop: http://127.0.0.1:{port}/");
-    println!("  checkout:    http://127.0.0.1:{port}/checkout/");
+    build_all()?;
+    let stack = Stack::start(&root().join("target").join("demo"), port)?;
+    let origin = &stack.origin;
+    println!("iys-consent demo shop: {origin}/");
+    for (page, what) in [
+        ("checkout", "the boxes inside the shop's order form"),
+        ("newsletter", "a sign-up form of its own"),
+        ("preferences", "a signed-in customer's choices"),
+        (
+            "headless",
+            "the page's own buttons, recording through the JS API",
+        ),
+        ("operator", "what the relay stored, and the ledger check"),
+    ] {
+        println!("  {origin}/{page}/  {what}");
+    }
+    println!(
+        "relay: http://{} (also under {origin}/v1/); data in {}",
+        stack.relay_address,
+        stack.folder.display()
+    );
     println!("press Ctrl-C to stop");
     loop {
         std::thread::park();

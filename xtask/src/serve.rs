@@ -1,22 +1,41 @@
-//! A small static file server for the demo shop and the end-to-end tests, on 127.0.0.1 only.
+//! A small web server for the demo shop and the end-to-end tests, on 127.0.0.1 only.
 //!
-//! It serves `www/` at `/` and the built package `pkg/` at `/pkg/`, answers only GET and HEAD,
-//! never leaves those folders, and sends a strict Content-Security-Policy so every page proves
-//! the widget needs nothing looser.
+//! It serves `www/` at `/` and the built package `pkg/` at `/pkg/` (GET and HEAD only, never
+//! outside those folders), a few generated answers, and forwards `/v1/` to the relay, as a shop
+//! that serves the relay under its own origin would. Pages carry a strict Content-Security-Policy
+//! so every page proves the widget needs nothing looser.
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::{TcpListener, TcpStream};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
 use std::thread;
 
 /// The policy every page is served with.
-pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data:; connect-src 'self' http://127.0.0.1:*; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
-/// Where URL prefixes are served from.
-#[derive(Debug, Clone)]
+/// A generated answer: content type and body, made on each request.
+pub type Generated = Arc<dyn Fn() -> (&'static str, Vec<u8>) + Send + Sync>;
+
+/// What the server serves.
+#[derive(Clone, Default)]
 pub struct Site {
     /// `(url prefix, folder)`, longest prefix first.
     pub mounts: Vec<(String, PathBuf)>,
+    /// Exact paths answered by a function.
+    pub generated: Vec<(String, Generated)>,
+    /// Requests under `/v1/` go to this relay.
+    pub relay: Option<SocketAddr>,
+}
+
+impl std::fmt::Debug for Site {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("Site")
+            .field("mounts", &self.mounts)
+            .field("relay", &self.relay)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Site {
@@ -44,15 +63,14 @@ impl Site {
     }
 }
 
-/// Binds 127.0.0.1:`port` (0 for any free port) and serves `site` on background threads.
-/// Returns the bound port.
-pub fn start(site: Site, port: u16) -> Result<u16, String> {
-    let listener = TcpListener::bind(("127.0.0.1", port))
-        .map_err(|error| format!("binding 127.0.0.1:{port}: {error}"))?;
-    let bound = listener
-        .local_addr()
-        .map_err(|error| error.to_string())?
-        .port();
+/// Binds 127.0.0.1:`port` (0 for any free port).
+pub fn bind(port: u16) -> Result<TcpListener, String> {
+    TcpListener::bind(("127.0.0.1", port))
+        .map_err(|error| format!("binding 127.0.0.1:{port}: {error}"))
+}
+
+/// Serves `site` from `listener` on background threads until the process ends.
+pub fn start(listener: TcpListener, site: Site) {
     thread::spawn(move || {
         for stream in listener.incoming().map_while(Result::ok) {
             let site = site.clone();
@@ -61,7 +79,6 @@ pub fn start(site: Site, port: u16) -> Result<u16, String> {
             });
         }
     });
-    Ok(bound)
 }
 
 fn content_type(path: &Path) -> &'static str {
@@ -82,14 +99,32 @@ fn answer(site: &Site, stream: TcpStream) -> std::io::Result<()> {
     let mut reader = BufReader::new(stream.try_clone()?);
     let mut request_line = String::new();
     reader.read_line(&mut request_line)?;
-    // Read and drop the headers.
-    let mut header = String::new();
-    while reader.read_line(&mut header)? > 2 {
-        header.clear();
+    let mut headers = Vec::new();
+    loop {
+        let mut header = String::new();
+        if reader.read_line(&mut header)? == 0 || header == "\r\n" || header == "\n" {
+            break;
+        }
+        headers.push(header);
     }
     let mut parts = request_line.split_whitespace();
     let (method, path) = (parts.next().unwrap_or(""), parts.next().unwrap_or("/"));
     let mut stream = stream;
+    if let (Some(relay), true) = (site.relay, path.starts_with("/v1/")) {
+        let length = headers
+            .iter()
+            .find_map(|header| {
+                let (name, value) = header.split_once(':')?;
+                name.trim()
+                    .eq_ignore_ascii_case("content-length")
+                    .then(|| value.trim().parse::<usize>().ok())?
+            })
+            .unwrap_or(0)
+            .min(1 << 20);
+        let mut body = vec![0; length];
+        reader.read_exact(&mut body)?;
+        return forward(relay, &request_line, &headers, &body, &mut stream);
+    }
     if method != "GET" && method != "HEAD" {
         return respond(
             &mut stream,
@@ -98,6 +133,15 @@ fn answer(site: &Site, stream: TcpStream) -> std::io::Result<()> {
             b"method not allowed\n",
             true,
         );
+    }
+    let bare = path.split(['?', '#']).next().unwrap_or("/");
+    if let Some((_, generate)) = site
+        .generated
+        .iter()
+        .find(|(generated, _)| generated == bare)
+    {
+        let (content_type, body) = generate();
+        return respond(&mut stream, "200 OK", content_type, &body, method == "GET");
     }
     match site.resolve(path) {
         Some(file) => {
@@ -118,6 +162,47 @@ fn answer(site: &Site, stream: TcpStream) -> std::io::Result<()> {
             method == "GET",
         ),
     }
+}
+
+/// Passes one request to the relay and its whole answer back, adding the client's address as a
+/// trusted proxy would.
+fn forward(
+    relay: SocketAddr,
+    request_line: &str,
+    headers: &[String],
+    body: &[u8],
+    client: &mut TcpStream,
+) -> std::io::Result<()> {
+    let Ok(mut upstream) = TcpStream::connect(relay) else {
+        return respond(
+            client,
+            "502 Bad Gateway",
+            "application/json",
+            b"{\"code\":\"internal\",\"message\":\"the relay is not running\"}",
+            true,
+        );
+    };
+    let peer = client
+        .peer_addr()
+        .map(|address| address.ip().to_string())
+        .unwrap_or_default();
+    let mut head = String::from(request_line);
+    for header in headers {
+        let name = header.split(':').next().unwrap_or("").trim();
+        if name.eq_ignore_ascii_case("connection") || name.eq_ignore_ascii_case("x-forwarded-for") {
+            continue;
+        }
+        head.push_str(header);
+    }
+    head.push_str(&format!(
+        "X-Forwarded-For: {peer}\r\nConnection: close\r\n\r\n"
+    ));
+    upstream.write_all(head.as_bytes())?;
+    upstream.write_all(body)?;
+    let mut answer = Vec::new();
+    upstream.read_to_end(&mut answer)?;
+    client.write_all(&answer)?;
+    client.flush()
 }
 
 fn respond(
@@ -147,6 +232,7 @@ mod tests {
         let root = crate::root();
         let site = Site {
             mounts: vec![("/".to_owned(), root.join("www"))],
+            ..Site::default()
         };
         assert!(site.resolve("/").is_some());
         for path in [

@@ -11,7 +11,7 @@ use crate::postgres::PostgresServer;
 use crate::process::{self, Counts};
 use crate::root;
 use crate::setup::{self, CHROMEDRIVER, Needs, WASM_TARGET};
-use crate::{dist, faultserver, package};
+use crate::{demo, dist, faultserver, package};
 
 /// What a step is.
 enum Kind {
@@ -21,6 +21,9 @@ enum Kind {
     Tests(Command),
     /// The npm package: built, its types diffed with the golden copy, its size checked.
     Package,
+    /// The end-to-end tests: the demo shop and relay started, node's test runner driving
+    /// Chromium through playwright-core.
+    EndToEnd,
 }
 
 struct Step {
@@ -120,6 +123,10 @@ fn steps(postgres_url: &str, fault_server: &str) -> Vec<Step> {
             name: "npm package",
             kind: Kind::Package,
         },
+        Step {
+            name: "end-to-end tests",
+            kind: Kind::EndToEnd,
+        },
     ]
 }
 
@@ -171,6 +178,28 @@ pub fn run(arguments: &[String]) -> Result<(), String> {
                     },
                 )
             }
+            Kind::EndToEnd => match end_to_end() {
+                Ok((succeeded, counts)) => {
+                    let missing = u64::from(!succeeded && counts.failed == 0);
+                    (
+                        succeeded,
+                        Counts {
+                            failed: counts.failed + missing,
+                            ..counts
+                        },
+                    )
+                }
+                Err(message) => {
+                    eprintln!("xtask: {message}");
+                    (
+                        false,
+                        Counts {
+                            failed: 1,
+                            ..Counts::default()
+                        },
+                    )
+                }
+            },
             Kind::Tests(command) => match process::run_tests(command) {
                 Ok((succeeded, counts)) => {
                     // A runner that failed without reporting a failed test still counts as one.
@@ -221,4 +250,23 @@ pub fn run(arguments: &[String]) -> Result<(), String> {
     } else {
         Err(format!("failed: {}", failed_steps.join(", ")))
     }
+}
+
+/// Starts the demo shop and a relay on a fresh database, and runs the end-to-end tests.
+fn end_to_end() -> Result<(bool, Counts), String> {
+    process::run(&mut cargo(&["build", "--locked", "--package", "iys-relay"]))?;
+    let folder = root()
+        .join("target")
+        .join(format!("e2e-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&folder);
+    let stack = demo::Stack::start(&folder, 0)?;
+    let mut node = Command::new("node");
+    node.args(["--test", "--test-concurrency=1", "tests/e2e/"])
+        .current_dir(root())
+        .env("IYS_E2E_ORIGIN", &stack.origin)
+        .env("CHROMIUM", setup::CHROMIUM);
+    let outcome = process::run_tests(&mut node);
+    drop(stack);
+    let _ = std::fs::remove_dir_all(&folder);
+    outcome
 }

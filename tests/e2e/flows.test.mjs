@@ -1,0 +1,134 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { browser, page as newPage, origin, stored, eventually, axeSource } from './support.mjs';
+
+async function newRecords(before, count, what) {
+  return eventually(async () => {
+    const all = await stored();
+    return all.length >= before + count ? all.slice(before) : null;
+  }, 20_000, what);
+}
+
+test('a newsletter signup is stored', async () => {
+  const context = await browser();
+  try {
+    const page = await newPage(context);
+    const before = (await stored()).length;
+    await page.goto(`${origin}/newsletter/`);
+    await page.fill('input[type=email]', 'bulten@example.com');
+    await page.check('[data-channel=email] input');
+    await page.click('button.iys-consent__submit');
+    await page.waitForSelector('text=İzniniz kaydedildi.');
+    const [record] = await newRecords(before, 1, 'the signup');
+    assert.equal(record.recipient, 'bulten@example.com');
+    assert.equal(record.details.evidence.mode, 'newsletter');
+    assert.deepEqual(page.problems, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test('the <iys-consent> element works in plain HTML', async () => {
+  const context = await browser();
+  try {
+    const page = await newPage(context);
+    const before = (await stored()).length;
+    await page.goto(`${origin}/element/`);
+    await page.fill('iys-consent input[type=email]', 'element@example.com');
+    await page.check('iys-consent [data-channel=email] input');
+    const sent = page.evaluate(() => new Promise((resolve) => {
+      document.querySelector('iys-consent').addEventListener('iys:sent', (event) => resolve(event.detail), { once: true });
+    }));
+    await page.click('iys-consent button[type=submit]');
+    const detail = await sent;
+    assert.equal(detail.receipts.length, 1);
+    const [record] = await newRecords(before, 1, 'the element signup');
+    assert.equal(record.recipient, 'element@example.com');
+    assert.equal(record.details.evidence.formId, 'element-demo');
+    assert.deepEqual(page.problems, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test('turning a channel off in the preference centre records a refusal', async () => {
+  const context = await browser();
+  try {
+    const page = await newPage(context);
+    // The demo customer first gives e-mail consent, as at a checkout.
+    await page.goto(`${origin}/headless/`);
+    const before = (await stored()).length;
+    await page.fill('#headless-email', 'musteri@example.com');
+    await page.click('#accept');
+    await newRecords(before, 1, 'the consent');
+    await page.goto(`${origin}/preferences/`);
+    await page.waitForFunction(() => document.querySelector('[data-channel=email] input')?.checked === true);
+    const middle = (await stored()).length;
+    await page.uncheck('[data-channel=email] input');
+    const [refusal] = await newRecords(middle, 1, 'the refusal');
+    assert.equal(refusal.status, 'rejected');
+    assert.equal(refusal.channel, 'email');
+    assert.equal(refusal.recipient, 'musteri@example.com');
+    assert.equal(refusal.details.evidence.mode, 'preferences');
+    await page.reload();
+    await page.waitForSelector('[data-channel=email] input:not([disabled])');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    assert.equal(await page.isChecked('[data-channel=email] input'), false, 'the refusal is the state now');
+    assert.deepEqual(page.problems, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test('offline at submit, then back online after a reload: the records arrive exactly once', async () => {
+  const context = await browser();
+  try {
+    const page = await newPage(context);
+    await page.goto(`${origin}/newsletter/`);
+    await page.waitForSelector('input[type=email]');
+    const before = (await stored()).length;
+    await context.setOffline(true);
+    await page.fill('input[type=email]', 'offline@example.com');
+    await page.check('[data-channel=email] input');
+    await page.click('button.iys-consent__submit');
+    await page.waitForSelector('text=Bağlantı yok');
+    const pending = await page.evaluate(() => JSON.parse(localStorage.getItem('iys-consent:outbox:v1')).filter((entry) => entry.state === 'pending').length);
+    assert.equal(pending, 1);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    assert.equal((await stored()).length, before, 'nothing reached the relay while offline');
+    await context.setOffline(false);
+    await page.reload();
+    const records = await newRecords(before, 1, 'the queued record');
+    assert.equal(records[0].recipient, 'offline@example.com');
+    // The page that went away may have sent it on its way out, unconfirmed; once its lease ends
+    // the new page confirms it, and the relay answers `duplicate` rather than storing it again.
+    await eventually(() => page.evaluate(() => localStorage.getItem('iys-consent:outbox:v1') === null), 30_000, 'an empty outbox');
+    const all = (await stored()).slice(before);
+    assert.equal(all.length, 1, 'stored exactly once');
+  } finally {
+    await context.close();
+  }
+});
+
+test('every demo page passes an axe accessibility scan and runs under a strict CSP', async () => {
+  const context = await browser();
+  try {
+    const page = await newPage(context);
+    for (const path of ['/', '/checkout/', '/newsletter/', '/preferences/', '/headless/', '/element/', '/operator/', '/kvkk/']) {
+      const response = await page.goto(`${origin}${path}`);
+      const policy = response.headers()['content-security-policy'];
+      assert.match(policy, /script-src 'self' 'wasm-unsafe-eval'/);
+      assert.match(policy, /style-src 'self'/);
+      await page.waitForLoadState('networkidle');
+      // Evaluated through the debugging protocol, which a page's CSP does not restrict.
+      await page.evaluate(axeSource);
+      const results = await page.evaluate(async () => window.axe.run(document, { runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] }));
+      const violations = results.violations.map((violation) => `${violation.id}: ${violation.nodes.map((node) => node.target.join(' ')).join(', ')}`);
+      assert.deepEqual(violations, [], `${path} has accessibility violations`);
+    }
+    const problems = page.problems.filter((problem) => problem.includes('CSP violation'));
+    assert.deepEqual(problems, []);
+  } finally {
+    await context.close();
+  }
+});

@@ -1,0 +1,34 @@
+const body = document.querySelector('#records tbody');
+const ledger = document.querySelector('#ledger');
+
+function cell(text) {
+  const td = document.createElement('td');
+  td.textContent = text;
+  return td;
+}
+
+async function refresh() {
+  const [records, verify] = await Promise.all([
+    fetch('/operator/records.json', { cache: 'no-store' }).then((response) => response.json()),
+    fetch('/operator/verify.json', { cache: 'no-store' }).then((response) => response.json()),
+  ]);
+  ledger.textContent = verify.message;
+  ledger.className = verify.intact ? 'shop-ok' : 'shop-problem';
+  body.replaceChildren(...records.reverse().map((record) => {
+    const row = document.createElement('tr');
+    row.append(
+      cell(record.consentDate),
+      cell(record.channel),
+      cell(record.recipient),
+      cell(record.status),
+      cell(record.details.evidence.mode),
+      cell(record.iys.transactionId ? `accepted ${record.iys.transactionId.slice(0, 12)}…` : record.iys.error ?? record.iys.state),
+      cell(record.details.evidence.text),
+      cell(`${record.ledgerSeq}: ${record.ledgerHash.slice(0, 16)}…`),
+    );
+    return row;
+  }));
+}
+
+document.querySelector('#refresh').addEventListener('click', refresh);
+refresh();
