@@ -83,6 +83,7 @@ pub fn app(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(state.clone(), rate_limit));
     Router::new()
         .route("/v1/health", get(health))
+        .route("/metrics", get(metrics))
         .merge(limited)
         .layer(middleware::from_fn_with_state(state.clone(), cors))
         .with_state(state)
@@ -437,4 +438,46 @@ async fn health(State(state): State<AppState>) -> Response {
 /// An empty body, for tests that build requests.
 pub fn empty_body() -> Body {
     Body::empty()
+}
+
+/// Prometheus text: pending records, the oldest one's age and time left to its deadline,
+/// records per İYS outcome and refusals per H-code.
+async fn metrics(State(state): State<AppState>) -> Response {
+    let counts = match state.store.forwarding_counts().await {
+        Ok(counts) => counts,
+        Err(error) => return ApiError::internal(&error).into_response(),
+    };
+    let now = (state.clock)();
+    let mut text = String::new();
+    let pending = counts
+        .by_state
+        .iter()
+        .find(|(name, _)| name == "pending")
+        .map_or(0, |(_, count)| *count);
+    text.push_str("# HELP iys_relay_pending_records Records not yet settled with İYS.\n# TYPE iys_relay_pending_records gauge\n");
+    text.push_str(&format!("iys_relay_pending_records {pending}\n"));
+    if let Some(oldest) = counts.oldest_pending_consent_ms {
+        let oldest = Timestamp::from_unix_millis(oldest);
+        let age = (now.unix_millis() - oldest.unix_millis()) as f64 / 1_000.0;
+        let left = (consent_core::calendar::conservative_deadline(oldest).unix_millis()
+            - now.unix_millis()) as f64
+            / 1_000.0;
+        text.push_str("# HELP iys_relay_oldest_pending_age_seconds Age of the oldest pending record's consent.\n# TYPE iys_relay_oldest_pending_age_seconds gauge\n");
+        text.push_str(&format!("iys_relay_oldest_pending_age_seconds {age}\n"));
+        text.push_str("# HELP iys_relay_seconds_to_deadline Time left before the oldest pending record misses İYS's window.\n# TYPE iys_relay_seconds_to_deadline gauge\n");
+        text.push_str(&format!("iys_relay_seconds_to_deadline {left}\n"));
+    }
+    text.push_str(
+        "# HELP iys_relay_records Records by İYS outcome.\n# TYPE iys_relay_records gauge\n",
+    );
+    for (name, count) in &counts.by_state {
+        text.push_str(&format!("iys_relay_records{{state=\"{name}\"}} {count}\n"));
+    }
+    text.push_str("# HELP iys_relay_refused_records Records İYS refused, by H-code.\n# TYPE iys_relay_refused_records gauge\n");
+    for (code, count) in &counts.refused_by_code {
+        text.push_str(&format!(
+            "iys_relay_refused_records{{code=\"{code}\"}} {count}\n"
+        ));
+    }
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }

@@ -51,6 +51,20 @@ enum Command {
         #[arg(long, value_name = "ADDR")]
         listen: Option<SocketAddr>,
     },
+    /// Run a local İYS: token, single and batch add, status, history and changes, with İYS's
+    /// rules and error codes, for testing without İYS accounts. Credentials come from
+    /// IYS_USERNAME and IYS_PASSWORD (both `sandbox` when unset).
+    Sandbox {
+        /// The address to listen on, such as 127.0.0.1:8788.
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8788")]
+        listen: SocketAddr,
+        /// Seconds before a batch's results can be read (İYS asks for at least 300).
+        #[arg(long, default_value_t = 5)]
+        batch_delay_seconds: u64,
+        /// Seconds before a movement made in İYS shows in pull (İYS: 3600).
+        #[arg(long, default_value_t = 3_600)]
+        pull_lag_seconds: u64,
+    },
     /// Write the stored proof, decrypted, for an operator or an auditor.
     Export {
         /// jsonl (one object per record) or csv (İYS's daily-change columns first).
@@ -94,6 +108,14 @@ enum Command {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging();
+    if let Command::Sandbox {
+        listen,
+        batch_delay_seconds,
+        pull_lag_seconds,
+    } = cli.command
+    {
+        return run_sandbox(listen, batch_delay_seconds, pull_lag_seconds);
+    }
     let config = match Config::load(cli.config.as_deref(), &process_environment) {
         Ok(config) => config,
         Err(error) => {
@@ -151,6 +173,7 @@ fn parse_bound(text: &str) -> Result<Timestamp, String> {
 
 async fn run(command: Command, mut config: Config) -> Result<ExitCode, Box<dyn std::error::Error>> {
     match command {
+        Command::Sandbox { .. } => Ok(ExitCode::FAILURE),
         Command::Serve { listen } => {
             if let Some(listen) = listen {
                 config.listen = listen;
@@ -227,6 +250,46 @@ async fn run(command: Command, mut config: Config) -> Result<ExitCode, Box<dyn s
     }
 }
 
+fn run_sandbox(listen: SocketAddr, batch_delay_seconds: u64, pull_lag_seconds: u64) -> ExitCode {
+    let config = crate::sandbox::SandboxConfig {
+        username: process_environment("IYS_USERNAME").unwrap_or_else(|| "sandbox".to_owned()),
+        password: process_environment("IYS_PASSWORD").unwrap_or_else(|| "sandbox".to_owned()),
+        batch_delay: std::time::Duration::from_secs(batch_delay_seconds),
+        pull_lag: std::time::Duration::from_secs(pull_lag_seconds),
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            tracing::error!(%error, "cannot start the async runtime");
+            return ExitCode::FAILURE;
+        }
+    };
+    let outcome: Result<(), Box<dyn std::error::Error>> = runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(listen).await?;
+        println!(
+            "iys-relay sandbox listening on http://{}",
+            listener.local_addr()?
+        );
+        axum::serve(
+            listener,
+            crate::sandbox::router(crate::sandbox::Sandbox::new(config)),
+        )
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+        Ok(())
+    });
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!(%error, "the sandbox failed");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 /// Serves the API until SIGINT or SIGTERM, then finishes the requests in flight.
 pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     let store = open_store(&config).await?;
@@ -237,6 +300,27 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         origins = config.allowed_origins.len(),
         "starting the relay"
     );
+    let forwarder = match config.iys.account() {
+        Some(account) => {
+            let settings = crate::forwarder::ForwarderSettings {
+                requests_per_second: config.iys.requests_per_second,
+                pull_interval: std::time::Duration::from_secs(u64::from(
+                    config.iys.pull_interval_seconds,
+                )),
+                ..crate::forwarder::ForwarderSettings::default()
+            };
+            tracing::info!(iys = %account.base_url, "forwarding to İYS");
+            let forwarder =
+                crate::forwarder::Forwarder::new(store.clone(), account, settings, system_clock())?;
+            Some(tokio::spawn(forwarder.run()))
+        }
+        None => {
+            tracing::warn!(
+                "İYS settings incomplete (IYS_BASE_URL, IYS_USERNAME, IYS_PASSWORD, IYS_CODE, IYS_BRAND_CODE): records are stored but not forwarded"
+            );
+            None
+        }
+    };
     let state = AppState::new(config, store, system_clock());
     let listener = tokio::net::TcpListener::bind(listen).await?;
     let bound = listener.local_addr()?;
@@ -248,6 +332,9 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     )
     .with_graceful_shutdown(shutdown_signal())
     .await?;
+    if let Some(forwarder) = forwarder {
+        forwarder.abort();
+    }
     tracing::info!("stopped");
     Ok(())
 }

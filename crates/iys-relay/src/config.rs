@@ -48,7 +48,7 @@ pub struct Config {
 }
 
 /// How to reach İYS.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct IysSettings {
     /// For example `https://api.iys.org.tr`, or the built-in sandbox.
     pub base_url: Option<String>,
@@ -60,6 +60,10 @@ pub struct IysSettings {
     pub iys_code: Option<u64>,
     /// The brand's code.
     pub brand_code: Option<u64>,
+    /// Requests per second to İYS, shared by every relay on one database (İYS allows 10).
+    pub requests_per_second: u32,
+    /// Seconds between pulls of İYS's changes.
+    pub pull_interval_seconds: u32,
 }
 
 impl fmt::Debug for Config {
@@ -96,6 +100,8 @@ impl fmt::Debug for IysSettings {
             .field("password", &self.password.as_ref().map(|_| "<redacted>"))
             .field("iys_code", &self.iys_code)
             .field("brand_code", &self.brand_code)
+            .field("requests_per_second", &self.requests_per_second)
+            .field("pull_interval_seconds", &self.pull_interval_seconds)
             .finish()
     }
 }
@@ -134,6 +140,8 @@ struct FileSettings {
     iys_password: Option<String>,
     iys_code: Option<u64>,
     iys_brand_code: Option<u64>,
+    iys_requests_per_second: Option<u32>,
+    iys_pull_interval_seconds: Option<u32>,
 }
 
 /// A setting that could not be used.
@@ -158,6 +166,19 @@ pub type Environment<'a> = &'a dyn Fn(&str) -> Option<String>;
 /// The process environment.
 pub fn process_environment(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|value| !value.is_empty())
+}
+
+impl IysSettings {
+    /// The account, when every İYS setting is there; forwarding runs only then.
+    pub fn account(&self) -> Option<crate::forwarder::IysAccount> {
+        Some(crate::forwarder::IysAccount {
+            base_url: self.base_url.clone()?,
+            username: self.username.clone()?,
+            password: self.password.clone()?,
+            iys_code: self.iys_code?,
+            brand_code: self.brand_code?,
+        })
+    }
 }
 
 impl Config {
@@ -311,6 +332,18 @@ impl Config {
             password: pick("IYS_PASSWORD", file.iys_password),
             iys_code: iys_number("IYS_CODE", file.iys_code)?,
             brand_code: iys_number("IYS_BRAND_CODE", file.iys_brand_code)?,
+            requests_per_second: number(
+                "IYS_REQUESTS_PER_SECOND",
+                file.iys_requests_per_second.map(u64::from),
+                8,
+            )?
+            .clamp(1, 10) as u32,
+            pull_interval_seconds: number(
+                "IYS_PULL_INTERVAL_SECONDS",
+                file.iys_pull_interval_seconds.map(u64::from),
+                60,
+            )?
+            .clamp(1, 3_600) as u32,
         };
         Ok(Config {
             listen,

@@ -18,6 +18,8 @@ use sqlx::{AnyPool, Executor, Row};
 
 use crate::crypto::{IndexKey, Keyring, OpenError};
 
+pub mod forwarding;
+
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
 
@@ -231,6 +233,8 @@ pub mod kind {
     pub const STORED: &str = "stored";
     /// A record was removed after its retention period.
     pub const PURGED: &str = "purged";
+    /// A record's İYS outcome was settled.
+    pub const IYS: &str = "iys";
 }
 
 /// The proof store.
@@ -414,7 +418,8 @@ impl Store {
         Ok(receipts)
     }
 
-    /// The latest decision per channel for the given addresses and recipient type.
+    /// The latest decision per channel for the given addresses and recipient type: the newest
+    /// of the records the relay received and the movements made in İYS itself.
     pub async fn current_state(
         &self,
         addresses: &[(Channel, String)],
@@ -422,22 +427,33 @@ impl Store {
     ) -> Result<Vec<ChannelState>, StoreError> {
         let mut states = Vec::new();
         for (channel, normalised) in addresses {
-            let row = sqlx::query(
-                "SELECT status, consent_date FROM consents WHERE recipient_hash = $1 AND channel = $2 AND recipient_type = $3 \
-                 ORDER BY consent_at_ms DESC, ledger_seq DESC LIMIT 1",
-            )
-            .bind(self.index.recipient_hash(normalised))
-            .bind(channel.as_str())
-            .bind(recipient_type.as_str())
-            .fetch_optional(&self.pool)
-            .await?;
-            if let Some(row) = row {
-                states.push(ChannelState {
-                    channel: *channel,
-                    status: parse_column(&row, "status")?,
-                    consent_date: row.try_get("consent_date")?,
-                });
+            let hash = self.index.recipient_hash(normalised);
+            let mut latest: Option<(i64, ChannelState)> = None;
+            for query in [
+                "SELECT status, consent_date, consent_at_ms FROM consents WHERE recipient_hash = $1 AND channel = $2 AND recipient_type = $3 ORDER BY consent_at_ms DESC, ledger_seq DESC LIMIT 1",
+                "SELECT status, consent_date, consent_at_ms FROM iys_movements WHERE recipient_hash = $1 AND channel = $2 AND recipient_type = $3 ORDER BY consent_at_ms DESC LIMIT 1",
+            ] {
+                let row = sqlx::query(query)
+                    .bind(hash.clone())
+                    .bind(channel.as_str())
+                    .bind(recipient_type.as_str())
+                    .fetch_optional(&self.pool)
+                    .await?;
+                if let Some(row) = row {
+                    let at: i64 = row.try_get("consent_at_ms")?;
+                    if latest.as_ref().is_none_or(|(known, _)| at > *known) {
+                        latest = Some((
+                            at,
+                            ChannelState {
+                                channel: *channel,
+                                status: parse_column(&row, "status")?,
+                                consent_date: row.try_get("consent_date")?,
+                            },
+                        ));
+                    }
+                }
             }
+            states.extend(latest.map(|(_, state)| state));
         }
         Ok(states)
     }

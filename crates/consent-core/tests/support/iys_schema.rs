@@ -1,0 +1,60 @@
+//! İYS's official OpenAPI document as a validator of consent bodies, shared by the test suites
+//! of consent-core and iys-relay (each includes this file with `#[path]`).
+
+#![allow(
+    unreachable_pub,
+    reason = "each including test crate uses what it needs"
+)]
+
+use serde_json::{Value, json};
+
+/// İYS's OpenAPI document, from `IYS_OPENAPI` or the project's shared folder beside the repo.
+pub fn iys_openapi() -> Value {
+    let path = std::env::var("IYS_OPENAPI").unwrap_or_else(|_| {
+        format!(
+            "{}/../../../shared/iys/iys-openapi-3.2.0.json",
+            env!("CARGO_MANIFEST_DIR")
+        )
+    });
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|error| panic!("İYS OpenAPI document at {path}: {error}; set IYS_OPENAPI"));
+    serde_json::from_str(&text).unwrap()
+}
+
+/// A validator for the request body of `POST /sps/{iysCode}/brands/{brandCode}/consents`,
+/// with the document's two known faults mended as its prose says: `consentDate` is
+/// `YYYY-MM-DD HH:mm:ss`, not RFC 3339, and `retailerCode` has up to 8 digits, not a maximum of 8.
+/// Unknown keys are refused, as İYS's H118 says.
+pub fn consent_validator() -> jsonschema::Validator {
+    let mut document = iys_openapi();
+    let path = &document["paths"]["/sps/{iysCode}/brands/{brandCode}/consents"]["post"];
+    assert_eq!(
+        path["requestBody"]["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/Consent"
+    );
+    let consent = &mut document["components"]["schemas"]["Consent"];
+    let date = consent["properties"]["consentDate"]
+        .as_object_mut()
+        .unwrap();
+    assert_eq!(date.remove("format"), Some(json!("date-time")));
+    date.insert(
+        "pattern".into(),
+        json!(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$"),
+    );
+    let retailer = consent["properties"]["retailerCode"]
+        .as_object_mut()
+        .unwrap();
+    assert_eq!(
+        retailer.insert("maximum".into(), json!(99_999_999)),
+        Some(json!(8))
+    );
+    consent["additionalProperties"] = json!(false);
+    let schema = json!({
+        "$ref": "#/components/schemas/Consent",
+        "components": document["components"].clone(),
+    });
+    jsonschema::options()
+        .with_draft(jsonschema::Draft::Draft4)
+        .build(&schema)
+        .unwrap()
+}

@@ -1,0 +1,582 @@
+//! The forwarder: sends stored records to İYS, and pulls back what citizens changed in İYS.
+//!
+//! - Records go through İYS's single add V2, whose identical repeat returns the same
+//!   transaction, so a retry after a lost answer registers nothing twice.
+//! - Before sending, `consent_core::iys::state::decide` settles what İYS would refuse: a
+//!   first-ever refusal (H175), a refusal over a refusal (H174), an out-of-date movement (H178).
+//!   Those are recorded as skipped or superseded and never sent. A record that missed İYS's
+//!   three-business-day window is marked `missed_deadline`, not sent and not dropped.
+//! - Only İYS's "busy" answers are retried (429, 5xx, H123, H192, an expired token); every
+//!   validation failure is final, because İYS blacklists an address whose success rate falls
+//!   under 70 %.
+//! - Requests are spaced by a per-second budget shared through the database by every relay
+//!   instance, and records of one address and channel go one at a time, in consent order, never
+//!   two in the same second.
+//! - Tokens are cached and refreshed before they expire; after H084 no token request is made
+//!   for an hour, since an early retry restarts İYS's counter.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use consent_core::calendar::registration_deadline;
+use consent_core::iys::errors::{Disposition, disposition};
+use consent_core::iys::state::{Decision, decide};
+use consent_core::iys::wire::{ChangesResponse, IysConsent, IysErrorBody, Movement};
+use consent_core::time::{IysDateTime, Timestamp};
+use consent_core::{Channel, ConsentStatus, RecipientType, Source};
+use serde::Deserialize;
+use tokio::sync::Mutex;
+
+use crate::api::Clock;
+use crate::store::Store;
+use crate::store::forwarding::{Claimed, PulledMovement};
+
+/// How to reach İYS, checked.
+#[derive(Clone)]
+pub struct IysAccount {
+    /// Such as `https://api.iys.org.tr`.
+    pub base_url: String,
+    /// The API user.
+    pub username: String,
+    /// Its password.
+    pub password: String,
+    /// The provider's İYS number.
+    pub iys_code: u64,
+    /// The brand's code.
+    pub brand_code: u64,
+}
+
+impl std::fmt::Debug for IysAccount {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("IysAccount")
+            .field("base_url", &self.base_url)
+            .field("username", &self.username)
+            .field("iys_code", &self.iys_code)
+            .field("brand_code", &self.brand_code)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The forwarder's tuning.
+#[derive(Debug, Clone)]
+pub struct ForwarderSettings {
+    /// Requests per second, shared by every instance on the database (İYS allows 10).
+    pub requests_per_second: u32,
+    /// How often the pull of İYS's changes runs.
+    pub pull_interval: Duration,
+    /// How long an idle forwarder waits before looking again.
+    pub idle_wait: Duration,
+    /// How long one request to İYS may take.
+    pub request_timeout: Duration,
+}
+
+impl Default for ForwarderSettings {
+    fn default() -> Self {
+        ForwarderSettings {
+            requests_per_second: 8,
+            pull_interval: Duration::from_secs(60),
+            idle_wait: Duration::from_millis(500),
+            request_timeout: Duration::from_secs(15),
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct Tokens {
+    access: Option<(String, i64)>,
+    refresh: Option<(String, i64)>,
+    halted_until: i64,
+}
+
+#[derive(Debug, Deserialize)]
+struct TokenAnswer {
+    access_token: String,
+    refresh_token: Option<String>,
+    expires_in: i64,
+    refresh_expires_in: Option<i64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct AddAnswer {
+    transaction_id: String,
+    creation_date: String,
+}
+
+/// Why a call to İYS did not succeed.
+#[derive(Debug)]
+enum CallError {
+    /// No answer: a network error or the timeout.
+    Network,
+    /// İYS answered with an error.
+    Iys { status: u16, code: String },
+    /// No token can be had until this moment (after H084).
+    Halted(i64),
+}
+
+/// Sends records to İYS and pulls its changes.
+#[derive(Clone)]
+pub struct Forwarder {
+    store: Store,
+    account: Arc<IysAccount>,
+    settings: ForwarderSettings,
+    client: reqwest::Client,
+    tokens: Arc<Mutex<Tokens>>,
+    owner: String,
+    clock: Clock,
+}
+
+impl std::fmt::Debug for Forwarder {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("Forwarder")
+            .field("account", &self.account)
+            .field("settings", &self.settings)
+            .field("owner", &self.owner)
+            .finish_non_exhaustive()
+    }
+}
+
+const LEASE_MILLIS: i64 = 60_000;
+const BATCH: i64 = 32;
+
+fn backoff_millis(attempts: u32) -> i64 {
+    let step = 1_000_i64.saturating_mul(1 << attempts.min(9));
+    step.min(300_000)
+}
+
+impl Forwarder {
+    /// A forwarder for `account`, on `store`.
+    pub fn new(
+        store: Store,
+        account: IysAccount,
+        settings: ForwarderSettings,
+        clock: Clock,
+    ) -> Result<Forwarder, String> {
+        let client = reqwest::Client::builder()
+            .timeout(settings.request_timeout)
+            .build()
+            .map_err(|error| format!("cannot build the İYS client: {error}"))?;
+        let owner = format!("{}-{:x}", std::process::id(), clock().unix_millis());
+        Ok(Forwarder {
+            store,
+            account: Arc::new(account),
+            settings,
+            client,
+            tokens: Arc::default(),
+            owner,
+            clock,
+        })
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.account.base_url.trim_end_matches('/'))
+    }
+
+    /// Runs the forwarding and pull loops until the task is dropped.
+    pub async fn run(self) {
+        let puller = self.clone();
+        tokio::spawn(async move {
+            loop {
+                if let Err(error) = puller.pull_once().await {
+                    tracing::warn!(%error, "pulling İYS's changes failed; trying again later");
+                }
+                tokio::time::sleep(puller.settings.pull_interval).await;
+            }
+        });
+        loop {
+            match self.forward_once().await {
+                Ok(0) => tokio::time::sleep(self.settings.idle_wait).await,
+                Ok(_) => {}
+                Err(error) => {
+                    tracing::error!(%error, "forwarding failed; trying again shortly");
+                    tokio::time::sleep(self.settings.idle_wait * 4).await;
+                }
+            }
+        }
+    }
+
+    /// One pass: claims what is due and settles each record. Returns how many it handled.
+    pub async fn forward_once(&self) -> Result<usize, String> {
+        let now = (self.clock)();
+        let claimed = self
+            .store
+            .claim_for_forwarding(&self.owner, now, LEASE_MILLIS, BATCH)
+            .await
+            .map_err(|error| error.to_string())?;
+        let count = claimed.len();
+        for record in claimed {
+            self.settle(record)
+                .await
+                .map_err(|error| error.to_string())?;
+        }
+        Ok(count)
+    }
+
+    async fn settle(&self, record: Claimed) -> Result<(), crate::store::StoreError> {
+        let now = (self.clock)();
+        let store = &self.store;
+        if now > registration_deadline(record.consent_date.to_instant()) {
+            tracing::warn!(record = %record.id, "record missed İYS's three-business-day window");
+            return store
+                .finish_forwarding(&record.id, "missed_deadline", None, None, Some("H467"), now)
+                .await;
+        }
+        let held = store
+            .held(
+                &record.recipient_hash,
+                record.channel,
+                record.recipient_type,
+            )
+            .await?;
+        let decision = decide(
+            held.as_ref().map(|(held, _)| *held),
+            record.status,
+            record.consent_date,
+            now,
+        );
+        let consent_date = match decision {
+            Decision::Send { consent_date } => consent_date,
+            Decision::WaitUntil(moment) => {
+                return store.defer_forwarding(&record.id, moment, false).await;
+            }
+            Decision::SkipAlreadyRefused | Decision::SkipNothingToRefuse => {
+                return store
+                    .finish_forwarding(&record.id, "skipped", None, None, decision.iys_code(), now)
+                    .await;
+            }
+            Decision::Supersede => {
+                return store
+                    .finish_forwarding(
+                        &record.id,
+                        "superseded",
+                        None,
+                        None,
+                        decision.iys_code(),
+                        now,
+                    )
+                    .await;
+            }
+            _ => {
+                return store
+                    .defer_forwarding(&record.id, now.add_millis(1_000), false)
+                    .await;
+            }
+        };
+        // Never two movements for one address and channel in the same second.
+        if let Some((_, last_sent)) = held
+            && last_sent / 1_000 == now.unix_seconds()
+        {
+            return store
+                .defer_forwarding(
+                    &record.id,
+                    Timestamp::from_unix_seconds(now.unix_seconds() + 1),
+                    false,
+                )
+                .await;
+        }
+        if !store
+            .take_request_permit(now, self.settings.requests_per_second)
+            .await?
+        {
+            let next_second = Timestamp::from_unix_seconds(now.unix_seconds() + 1);
+            tokio::time::sleep(Duration::from_millis(
+                (next_second.unix_millis() - now.unix_millis()).max(1) as u64,
+            ))
+            .await;
+            return store.defer_forwarding(&record.id, next_second, false).await;
+        }
+        let source: Source = record.source.into();
+        let movement = Movement {
+            recipient: &record.recipient,
+            channel: record.channel,
+            recipient_type: record.recipient_type,
+            status: record.status,
+            source,
+            consent_date,
+            retailer_code: None,
+            retailer_access: &[],
+        };
+        let body = match IysConsent::from_movement(&movement) {
+            Ok(body) => body,
+            Err(error) => {
+                return store
+                    .finish_forwarding(
+                        &record.id,
+                        "refused",
+                        None,
+                        None,
+                        Some(error.iys_code()),
+                        now,
+                    )
+                    .await;
+            }
+        };
+        let path = format!(
+            "/v2/sps/{}/brands/{}/consents",
+            self.account.iys_code, self.account.brand_code
+        );
+        match self.call_add(&path, &body).await {
+            Ok(answer) => {
+                tracing::info!(record = %record.id, "İYS accepted a record");
+                store
+                    .set_held(
+                        &record.recipient_hash,
+                        record.channel,
+                        record.recipient_type,
+                        record.status,
+                        consent_date,
+                        now,
+                    )
+                    .await?;
+                store
+                    .finish_forwarding(
+                        &record.id,
+                        "accepted",
+                        Some(&answer.transaction_id),
+                        Some(&answer.creation_date),
+                        None,
+                        (self.clock)(),
+                    )
+                    .await
+            }
+            Err(CallError::Network) => {
+                tracing::warn!(record = %record.id, "no answer from İYS; retrying with the same body");
+                store
+                    .defer_forwarding(
+                        &record.id,
+                        now.add_millis(backoff_millis(record.attempts)),
+                        true,
+                    )
+                    .await
+            }
+            Err(CallError::Halted(until)) => {
+                store
+                    .defer_forwarding(&record.id, Timestamp::from_unix_seconds(until), false)
+                    .await
+            }
+            Err(CallError::Iys { status, code }) => {
+                let disposition = disposition(&code, Some(status));
+                tracing::info!(record = %record.id, code = %code, status, ?disposition, "İYS refused a request");
+                match disposition {
+                    Disposition::StateConflict => {
+                        let state = if code == "H178" {
+                            "superseded"
+                        } else {
+                            "skipped"
+                        };
+                        store
+                            .finish_forwarding(&record.id, state, None, None, Some(&code), now)
+                            .await
+                    }
+                    Disposition::Late => {
+                        store
+                            .finish_forwarding(
+                                &record.id,
+                                "missed_deadline",
+                                None,
+                                None,
+                                Some(&code),
+                                now,
+                            )
+                            .await
+                    }
+                    retryable if retryable.is_retryable() => {
+                        let wait = (retryable.min_wait_seconds() as i64 * 1_000)
+                            .max(backoff_millis(record.attempts));
+                        store
+                            .defer_forwarding(&record.id, now.add_millis(wait), true)
+                            .await
+                    }
+                    _ => {
+                        store
+                            .finish_forwarding(&record.id, "refused", None, None, Some(&code), now)
+                            .await
+                    }
+                }
+            }
+        }
+    }
+
+    async fn call_add(&self, path: &str, body: &IysConsent) -> Result<AddAnswer, CallError> {
+        for _ in 0..2 {
+            let token = self.token().await?;
+            let response = self
+                .client
+                .post(self.url(path))
+                .bearer_auth(&token)
+                .json(body)
+                .send()
+                .await
+                .map_err(|_| CallError::Network)?;
+            let status = response.status().as_u16();
+            let text = response.text().await.map_err(|_| CallError::Network)?;
+            if (200..300).contains(&status) {
+                return serde_json::from_str(&text).map_err(|_| CallError::Iys {
+                    status,
+                    code: String::new(),
+                });
+            }
+            let code = error_code(&text);
+            if status == 401 || code == "H351" {
+                // The token expired early or was revoked: forget it and try once more.
+                self.tokens.lock().await.access = None;
+                continue;
+            }
+            return Err(CallError::Iys { status, code });
+        }
+        Err(CallError::Iys {
+            status: 401,
+            code: "H351".to_owned(),
+        })
+    }
+
+    /// A valid access token: cached, refreshed, or new.
+    async fn token(&self) -> Result<String, CallError> {
+        let mut tokens = self.tokens.lock().await;
+        let now = (self.clock)().unix_seconds();
+        if let Some((access, expires)) = &tokens.access
+            && *expires > now + 300
+        {
+            return Ok(access.clone());
+        }
+        if tokens.halted_until > now {
+            return Err(CallError::Halted(tokens.halted_until));
+        }
+        let refresh = tokens
+            .refresh
+            .clone()
+            .filter(|(_, expires)| *expires > now + 60);
+        let body = match &refresh {
+            Some((refresh, _)) => {
+                serde_json::json!({"grant_type": "refresh_token", "refresh_token": refresh})
+            }
+            None => {
+                serde_json::json!({"grant_type": "password", "username": self.account.username, "password": self.account.password})
+            }
+        };
+        let response = self
+            .client
+            .post(self.url("/oauth2/token"))
+            .json(&body)
+            .send()
+            .await
+            .map_err(|_| CallError::Network)?;
+        let status = response.status().as_u16();
+        let text = response.text().await.map_err(|_| CallError::Network)?;
+        if status == 429 || error_code(&text) == "H084" {
+            tracing::error!("İYS's hourly token limit is reached; no token request for an hour");
+            tokens.halted_until = now + 3_600;
+            return Err(CallError::Halted(tokens.halted_until));
+        }
+        if !(200..300).contains(&status) {
+            if refresh.is_some() {
+                // A refused refresh token falls back to the password next time.
+                tokens.refresh = None;
+            }
+            tracing::error!(status, "İYS refused the token request");
+            return Err(CallError::Iys {
+                status,
+                code: error_code(&text),
+            });
+        }
+        let answer: TokenAnswer = serde_json::from_str(&text).map_err(|_| CallError::Network)?;
+        tokens.access = Some((answer.access_token.clone(), now + answer.expires_in));
+        if let Some(refresh) = answer.refresh_token {
+            tokens.refresh = Some((refresh, now + answer.refresh_expires_in.unwrap_or(14_400)));
+        }
+        Ok(answer.access_token)
+    }
+
+    /// Reads İYS's changes made by citizens since the last cursor and applies them.
+    pub async fn pull_once(&self) -> Result<usize, String> {
+        let mut applied = 0;
+        loop {
+            let after = self
+                .store
+                .pull_cursor()
+                .await
+                .map_err(|error| error.to_string())?;
+            let token = self.token().await.map_err(|error| format!("{error:?}"))?;
+            let mut request = self
+                .client
+                .get(self.url(&format!(
+                    "/sps/{}/brands/{}/consents/changes",
+                    self.account.iys_code, self.account.brand_code
+                )))
+                .bearer_auth(token)
+                .query(&[("source", "IYS"), ("limit", "1000")]);
+            if let Some(after) = &after {
+                request = request.query(&[("after", after)]);
+            }
+            if !self
+                .store
+                .take_request_permit((self.clock)(), self.settings.requests_per_second)
+                .await
+                .map_err(|error| error.to_string())?
+            {
+                tokio::time::sleep(Duration::from_millis(1_000)).await;
+                continue;
+            }
+            let response = request.send().await.map_err(|error| error.to_string())?;
+            if response.status().as_u16() == 204 {
+                return Ok(applied);
+            }
+            if !response.status().is_success() {
+                return Err(format!("İYS answered {} to the pull", response.status()));
+            }
+            let page: ChangesResponse = response.json().await.map_err(|error| error.to_string())?;
+            let movements: Vec<PulledMovement> = page
+                .list
+                .iter()
+                .filter_map(|movement| {
+                    let status = movement.status.consent_status()?;
+                    let consent_date = movement
+                        .consent_date
+                        .as_deref()
+                        .and_then(|date| IysDateTime::parse(date).ok())
+                        .or_else(|| IysDateTime::parse(&movement.creation_date).ok())?;
+                    Some(PulledMovement {
+                        transaction_id: movement.transaction_id.clone(),
+                        recipient: movement.recipient.clone(),
+                        channel: Channel::from(movement.channel),
+                        recipient_type: RecipientType::from(movement.recipient_type),
+                        status,
+                        source: serde_json::to_value(movement.source)
+                            .ok()?
+                            .as_str()?
+                            .to_owned(),
+                        consent_date,
+                        creation_date: movement.creation_date.clone(),
+                    })
+                })
+                .collect();
+            applied += self
+                .store
+                .apply_pulled(&movements, &page.after, (self.clock)())
+                .await
+                .map_err(|error| error.to_string())?;
+            let refusals = movements
+                .iter()
+                .filter(|movement| movement.status == ConsentStatus::Rejected)
+                .count();
+            tracing::info!(
+                movements = movements.len(),
+                refusals,
+                "pulled İYS's changes"
+            );
+            if page.list.len() < 1_000 {
+                return Ok(applied);
+            }
+        }
+    }
+}
+
+fn error_code(body: &str) -> String {
+    serde_json::from_str::<IysErrorBody>(body)
+        .ok()
+        .and_then(|body| body.errors.into_iter().next())
+        .map(|entry| entry.code)
+        .unwrap_or_default()
+}

@@ -1,0 +1,395 @@
+//! The store's side of forwarding to İYS: claiming records, recording outcomes, what İYS holds,
+//! the shared request budget, and movements pulled from İYS.
+
+use consent_core::iys::HeldConsent;
+use consent_core::time::{IysDateTime, Timestamp};
+use consent_core::{Channel, ConsentStatus, Recipient, RecipientType};
+use sha2::{Digest, Sha256};
+use sqlx::Row;
+
+use super::{Store, StoreError, context, hex, kind, ledger_hash, parse_column};
+
+/// A record claimed for forwarding.
+#[derive(Debug, Clone)]
+pub struct Claimed {
+    /// The record id.
+    pub id: String,
+    /// The address, opened.
+    pub recipient: Recipient,
+    /// Its lookup hash.
+    pub recipient_hash: Vec<u8>,
+    /// The channel.
+    pub channel: Channel,
+    /// Individual or merchant.
+    pub recipient_type: RecipientType,
+    /// Granted or rejected.
+    pub status: ConsentStatus,
+    /// `web` or `mobile`.
+    pub source: consent_core::CaptureSource,
+    /// The date İYS is given.
+    pub consent_date: IysDateTime,
+    /// Tries so far.
+    pub attempts: u32,
+}
+
+/// A movement made in İYS, as pull reports it.
+#[derive(Debug, Clone)]
+pub struct PulledMovement {
+    /// İYS's id.
+    pub transaction_id: String,
+    /// The normalised address.
+    pub recipient: String,
+    /// The channel.
+    pub channel: Channel,
+    /// Individual or merchant.
+    pub recipient_type: RecipientType,
+    /// Granted or rejected.
+    pub status: ConsentStatus,
+    /// İYS's source, such as `IYS_KISAMESAJ`.
+    pub source: String,
+    /// The movement's date.
+    pub consent_date: IysDateTime,
+    /// When İYS registered it.
+    pub creation_date: String,
+}
+
+impl Store {
+    /// Claims up to `limit` records due for forwarding at `now` for `owner`, holding each for
+    /// `lease_millis`. Only the oldest pending record of each (address, channel, recipient type)
+    /// is eligible, so records of one key go to İYS in consent order, also across instances.
+    pub async fn claim_for_forwarding(
+        &self,
+        owner: &str,
+        now: Timestamp,
+        lease_millis: i64,
+        limit: i64,
+    ) -> Result<Vec<Claimed>, StoreError> {
+        let now_ms = now.unix_millis();
+        let candidates = sqlx::query(
+            "SELECT id FROM consents c WHERE c.iys_state = 'pending' AND c.iys_next_at_ms <= $1 AND c.iys_lease_until_ms < $2 \
+             AND NOT EXISTS (SELECT 1 FROM consents o WHERE o.iys_state = 'pending' AND o.recipient_hash = c.recipient_hash \
+                 AND o.channel = c.channel AND o.recipient_type = c.recipient_type \
+                 AND (o.consent_at_ms < c.consent_at_ms OR (o.consent_at_ms = c.consent_at_ms AND o.ledger_seq < c.ledger_seq))) \
+             ORDER BY c.consent_at_ms, c.ledger_seq LIMIT $3",
+        )
+        .bind(now_ms)
+        .bind(now_ms)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut claimed = Vec::new();
+        for candidate in candidates {
+            let id: String = candidate.try_get("id")?;
+            // Compare-and-set: only one instance wins a record.
+            let won = sqlx::query(
+                "UPDATE consents SET iys_lease_owner = $1, iys_lease_until_ms = $2 WHERE id = $3 AND iys_state = 'pending' AND iys_lease_until_ms < $4",
+            )
+            .bind(owner)
+            .bind(now_ms + lease_millis)
+            .bind(id.clone())
+            .bind(now_ms)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+            if won != 1 {
+                continue;
+            }
+            let row = sqlx::query("SELECT * FROM consents WHERE id = $1")
+                .bind(id.clone())
+                .fetch_one(&self.pool)
+                .await?;
+            let sealed: Vec<u8> = row.try_get("recipient_sealed")?;
+            let opened = self
+                .keyring
+                .open(&sealed, &context("recipient", &id))
+                .map_err(|error| StoreError::Sealed {
+                    record_id: id.clone(),
+                    error,
+                })?;
+            let channel: Channel = parse_column(&row, "channel")?;
+            let normalised = String::from_utf8(opened)
+                .map_err(|_| StoreError::Corrupt(format!("record {id}: recipient")))?;
+            let recipient = Recipient::parse_for(channel, &normalised).map_err(|_| {
+                StoreError::Corrupt(format!("record {id}: recipient no longer valid"))
+            })?;
+            let consent_date: String = row.try_get("consent_date")?;
+            claimed.push(Claimed {
+                recipient,
+                recipient_hash: row.try_get("recipient_hash")?,
+                channel,
+                recipient_type: parse_column(&row, "recipient_type")?,
+                status: parse_column(&row, "status")?,
+                source: parse_column(&row, "source")?,
+                consent_date: IysDateTime::parse(&consent_date)
+                    .map_err(|_| StoreError::Corrupt(format!("record {id}: consent date")))?,
+                attempts: row.try_get::<i64, _>("iys_attempts")? as u32,
+                id,
+            });
+        }
+        Ok(claimed)
+    }
+
+    /// Puts a claimed record back to be tried again at `next_at`.
+    pub async fn defer_forwarding(
+        &self,
+        id: &str,
+        next_at: Timestamp,
+        count_attempt: bool,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE consents SET iys_next_at_ms = $1, iys_attempts = iys_attempts + $2, iys_lease_owner = NULL, iys_lease_until_ms = 0 WHERE id = $3",
+        )
+        .bind(next_at.unix_millis())
+        .bind(i64::from(count_attempt))
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Records a record's final İYS outcome and appends it to the ledger.
+    pub async fn finish_forwarding(
+        &self,
+        id: &str,
+        state: &str,
+        transaction_id: Option<&str>,
+        creation_date: Option<&str>,
+        error: Option<&str>,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let mut transaction = self.pool.begin().await?;
+        sqlx::query("UPDATE ledger_head SET seq = seq WHERE id = 1")
+            .execute(&mut *transaction)
+            .await?;
+        let head = sqlx::query("SELECT seq, hash FROM ledger_head WHERE id = 1")
+            .fetch_one(&mut *transaction)
+            .await?;
+        let seq: i64 = head.try_get::<i64, _>("seq")? + 1;
+        let prev_hash: String = head.try_get("hash")?;
+        let payload = format!(
+            "iys {id} {state} {} {} {}",
+            transaction_id.unwrap_or(""),
+            creation_date.unwrap_or(""),
+            error.unwrap_or("")
+        );
+        let payload_hash = hex(&Sha256::digest(payload.as_bytes()));
+        let hash = ledger_hash(
+            seq,
+            kind::IYS,
+            id,
+            &payload_hash,
+            now.unix_millis(),
+            &prev_hash,
+        );
+        sqlx::query(
+            "UPDATE consents SET iys_state = $1, iys_transaction_id = $2, iys_creation_date = $3, iys_error = $4, iys_updated_at_ms = $5, iys_lease_owner = NULL, iys_lease_until_ms = 0 WHERE id = $6",
+        )
+        .bind(state)
+        .bind(transaction_id.map(str::to_owned))
+        .bind(creation_date.map(str::to_owned))
+        .bind(error.map(str::to_owned))
+        .bind(now.unix_millis())
+        .bind(id)
+        .execute(&mut *transaction)
+        .await?;
+        sqlx::query("INSERT INTO ledger (seq, kind, record_id, payload_hash, at_ms, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+            .bind(seq)
+            .bind(kind::IYS)
+            .bind(id)
+            .bind(payload_hash)
+            .bind(now.unix_millis())
+            .bind(prev_hash)
+            .bind(hash.clone())
+            .execute(&mut *transaction)
+            .await?;
+        sqlx::query("UPDATE ledger_head SET seq = $1, hash = $2 WHERE id = 1")
+            .bind(seq)
+            .bind(hash)
+            .execute(&mut *transaction)
+            .await?;
+        transaction.commit().await?;
+        Ok(())
+    }
+
+    /// What İYS holds for a key, and when the relay last sent a movement for it.
+    pub async fn held(
+        &self,
+        recipient_hash: &[u8],
+        channel: Channel,
+        recipient_type: RecipientType,
+    ) -> Result<Option<(HeldConsent, i64)>, StoreError> {
+        let row = sqlx::query("SELECT status, consent_date, last_sent_ms FROM iys_held WHERE recipient_hash = $1 AND channel = $2 AND recipient_type = $3")
+            .bind(recipient_hash.to_vec())
+            .bind(channel.as_str())
+            .bind(recipient_type.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let consent_date: String = row.try_get("consent_date")?;
+        Ok(Some((
+            HeldConsent {
+                status: parse_column(&row, "status")?,
+                consent_date: IysDateTime::parse(&consent_date)
+                    .map_err(|_| StoreError::Corrupt("iys_held date".to_owned()))?,
+            },
+            row.try_get("last_sent_ms")?,
+        )))
+    }
+
+    /// Records that İYS now holds `status` at `consent_date` for a key, unless it holds a
+    /// newer movement already.
+    pub async fn set_held(
+        &self,
+        recipient_hash: &[u8],
+        channel: Channel,
+        recipient_type: RecipientType,
+        status: ConsentStatus,
+        consent_date: IysDateTime,
+        sent_at: Timestamp,
+    ) -> Result<(), StoreError> {
+        let consent_at = consent_date.to_instant().unix_millis();
+        sqlx::query(
+            "INSERT INTO iys_held (recipient_hash, channel, recipient_type, status, consent_date, consent_at_ms, last_sent_ms) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+             ON CONFLICT (recipient_hash, channel, recipient_type) DO UPDATE SET status = excluded.status, consent_date = excluded.consent_date, \
+             consent_at_ms = excluded.consent_at_ms, last_sent_ms = excluded.last_sent_ms WHERE iys_held.consent_at_ms < excluded.consent_at_ms",
+        )
+        .bind(recipient_hash.to_vec())
+        .bind(channel.as_str())
+        .bind(recipient_type.as_str())
+        .bind(status.as_str())
+        .bind(consent_date.to_string())
+        .bind(consent_at)
+        .bind(sent_at.unix_millis())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Takes one request from the budget of `per_second` shared by every instance on this
+    /// database; `false` when this second's budget is spent.
+    pub async fn take_request_permit(
+        &self,
+        now: Timestamp,
+        per_second: u32,
+    ) -> Result<bool, StoreError> {
+        let second = now.unix_seconds();
+        let taken = sqlx::query(
+            "UPDATE iys_rate SET used = CASE WHEN second = $1 THEN used + 1 ELSE 1 END, second = $2 WHERE id = 1 AND (second <> $3 OR used < $4)",
+        )
+        .bind(second)
+        .bind(second)
+        .bind(second)
+        .bind(i64::from(per_second))
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(taken == 1)
+    }
+
+    /// The pull cursor.
+    pub async fn pull_cursor(&self) -> Result<Option<String>, StoreError> {
+        Ok(sqlx::query("SELECT after FROM iys_pull WHERE id = 1")
+            .fetch_one(&self.pool)
+            .await?
+            .try_get("after")?)
+    }
+
+    /// Applies movements pulled from İYS and moves the cursor, in one transaction.
+    pub async fn apply_pulled(
+        &self,
+        movements: &[PulledMovement],
+        after: &str,
+        now: Timestamp,
+    ) -> Result<usize, StoreError> {
+        let mut applied = 0;
+        for movement in movements {
+            let hash = self.index.recipient_hash(&movement.recipient);
+            let inserted = sqlx::query(
+                "INSERT INTO iys_movements (transaction_id, recipient_hash, recipient_sealed, channel, recipient_type, status, source, consent_date, consent_at_ms, creation_date, pulled_at_ms) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (transaction_id) DO NOTHING",
+            )
+            .bind(movement.transaction_id.clone())
+            .bind(hash.clone())
+            .bind(self.keyring.seal(movement.recipient.as_bytes(), &format!("iys_movements.recipient/{}", movement.transaction_id)))
+            .bind(movement.channel.as_str())
+            .bind(movement.recipient_type.as_str())
+            .bind(movement.status.as_str())
+            .bind(movement.source.clone())
+            .bind(movement.consent_date.to_string())
+            .bind(movement.consent_date.to_instant().unix_millis())
+            .bind(movement.creation_date.clone())
+            .bind(now.unix_millis())
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+            if inserted == 1 {
+                applied += 1;
+                self.set_held(
+                    &hash,
+                    movement.channel,
+                    movement.recipient_type,
+                    movement.status,
+                    movement.consent_date,
+                    Timestamp::from_unix_millis(0),
+                )
+                .await?;
+            }
+        }
+        sqlx::query("UPDATE iys_pull SET after = $1 WHERE id = 1")
+            .bind(after)
+            .execute(&self.pool)
+            .await?;
+        Ok(applied)
+    }
+
+    /// Counts for `/metrics`: records per İYS state, refusals per code, and the pending ones'
+    /// oldest consent time.
+    pub async fn forwarding_counts(&self) -> Result<ForwardingCounts, StoreError> {
+        let states =
+            sqlx::query("SELECT iys_state, COUNT(*) AS count FROM consents GROUP BY iys_state")
+                .fetch_all(&self.pool)
+                .await?;
+        let codes = sqlx::query("SELECT iys_error, COUNT(*) AS count FROM consents WHERE iys_state = 'refused' GROUP BY iys_error").fetch_all(&self.pool).await?;
+        let oldest = sqlx::query(
+            "SELECT MIN(consent_at_ms) AS oldest FROM consents WHERE iys_state = 'pending'",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(ForwardingCounts {
+            by_state: states
+                .iter()
+                .filter_map(|row| {
+                    Some((
+                        row.try_get::<String, _>("iys_state").ok()?,
+                        row.try_get::<i64, _>("count").ok()?,
+                    ))
+                })
+                .collect(),
+            refused_by_code: codes
+                .iter()
+                .filter_map(|row| {
+                    Some((
+                        row.try_get::<Option<String>, _>("iys_error")
+                            .ok()?
+                            .unwrap_or_default(),
+                        row.try_get::<i64, _>("count").ok()?,
+                    ))
+                })
+                .collect(),
+            oldest_pending_consent_ms: oldest.try_get::<Option<i64>, _>("oldest")?,
+        })
+    }
+}
+
+/// Figures for `/metrics`.
+#[derive(Debug, Clone, Default)]
+pub struct ForwardingCounts {
+    /// Records per İYS state.
+    pub by_state: Vec<(String, i64)>,
+    /// Refused records per H-code.
+    pub refused_by_code: Vec<(String, i64)>,
+    /// The consent time of the oldest pending record.
+    pub oldest_pending_consent_ms: Option<i64>,
+}

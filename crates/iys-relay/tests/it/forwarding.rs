@@ -1,0 +1,582 @@
+//! Forwarding to İYS, against the relay's own İYS sandbox over real HTTP. Every body the
+//! forwarder sends is checked against İYS's official OpenAPI schema.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use consent_core::Timestamp;
+use iys_relay::Store;
+use iys_relay::api::system_clock;
+use iys_relay::crypto::Keyring;
+use iys_relay::forwarder::{Forwarder, ForwarderSettings, IysAccount};
+use iys_relay::sandbox::{Sandbox, SandboxConfig, router};
+use serde_json::{Value, json};
+
+use crate::both_backends;
+use crate::support::{Backend, DATA_KEY, TestDatabase, record};
+
+#[path = "../../../consent-core/tests/support/iys_schema.rs"]
+mod schema;
+
+/// A sandbox on a free port of 127.0.0.1, with results of batches at once and no pull lag.
+async fn start_sandbox() -> String {
+    let sandbox = Sandbox::new(SandboxConfig {
+        batch_delay: Duration::from_millis(0),
+        pull_lag: Duration::from_secs(0),
+        ..SandboxConfig::default()
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address: SocketAddr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, router(sandbox)).await.unwrap() });
+    format!("http://{address}")
+}
+
+fn forwarder(store: &Store, base: &str, timeout: Duration) -> Forwarder {
+    let account = IysAccount {
+        base_url: base.to_owned(),
+        username: "sandbox".to_owned(),
+        password: "sandbox".to_owned(),
+        iys_code: 123_456,
+        brand_code: 123_456,
+    };
+    let settings = ForwarderSettings {
+        request_timeout: timeout,
+        pull_interval: Duration::from_secs(3_600),
+        ..ForwarderSettings::default()
+    };
+    Forwarder::new(store.clone(), account, settings, system_clock()).unwrap()
+}
+
+/// A record as the relay stores it, decided at `at` (now by default).
+fn new_consent(
+    channel: &str,
+    recipient: &str,
+    status: &str,
+    at: Option<Timestamp>,
+) -> iys_relay::store::NewConsent {
+    let mut value = record(channel, recipient, status);
+    if let Some(at) = at {
+        value["consentedAt"] = json!(at.to_rfc3339());
+    }
+    let wire: consent_core::contract::WireRecord = serde_json::from_value(value).unwrap();
+    let record = consent_core::ConsentRecord::from_wire(&wire).unwrap();
+    let at = record.consented_at();
+    iys_relay::store::NewConsent {
+        record,
+        received_at: at,
+        consent_date: consent_core::IysDateTime::from_instant(at),
+        consent_date_origin: iys_relay::store::ConsentDateOrigin::Client,
+        client_ip: None,
+    }
+}
+
+async fn open_store(backend: Backend) -> (TestDatabase, Store) {
+    let database = TestDatabase::new(backend).await;
+    let store = Store::open(&database.url, Keyring::new(&DATA_KEY, &[]), 8)
+        .await
+        .unwrap();
+    (database, store)
+}
+
+/// Runs forwarding passes until nothing is pending, or fails after `within`.
+async fn settle(forwarders: &[&Forwarder], store: &Store, within: Duration) {
+    let started = std::time::Instant::now();
+    loop {
+        for forwarder in forwarders {
+            forwarder.forward_once().await.unwrap();
+        }
+        let pending = store
+            .records(None, None)
+            .await
+            .unwrap()
+            .iter()
+            .filter(|record| record.iys.state == "pending")
+            .count();
+        if pending == 0 {
+            return;
+        }
+        assert!(
+            started.elapsed() < within,
+            "{pending} records still pending"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn sandbox_get(base: &str, path: &str) -> Value {
+    reqwest::get(format!("{base}{path}"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+async fn sandbox_post(base: &str, path: &str, body: Value) -> Value {
+    reqwest::Client::new()
+        .post(format!("{base}{path}"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+fn outcome(
+    store_records: &[iys_relay::store::StoredRecord],
+    id: &str,
+) -> (String, Option<String>, Option<String>) {
+    let record = store_records
+        .iter()
+        .find(|record| record.plain.id == id)
+        .unwrap();
+    (
+        record.iys.state.clone(),
+        record.iys.transaction_id.clone(),
+        record.iys.error.clone(),
+    )
+}
+
+async fn accepted_records_carry_the_transaction_and_bodies_fit_the_official_schema(
+    backend: Backend,
+) {
+    let base = start_sandbox().await;
+    let (_database, store) = open_store(backend).await;
+    let records = [
+        new_consent("sms", "0532 123 45 67", "granted", None),
+        new_consent("call", "0212 123 00 00", "granted", None),
+        new_consent("email", "Ali@Example.com", "granted", None),
+    ];
+    store.store_batch(&records).await.unwrap();
+    let forwarder = forwarder(&store, &base, Duration::from_secs(5));
+    settle(&[&forwarder], &store, Duration::from_secs(20)).await;
+    let stored = store.records(None, None).await.unwrap();
+    for record in &records {
+        let (state, transaction, _) = outcome(&stored, &record.record.id().to_string());
+        assert_eq!(state, "accepted");
+        assert_eq!(transaction.unwrap().len(), 64);
+    }
+    let log = sandbox_get(&base, "/sandbox/log").await;
+    let sent = log["requests"].as_array().unwrap();
+    assert_eq!(sent.len(), 3);
+    let validator = schema::consent_validator();
+    for body in sent {
+        let errors: Vec<String> = validator
+            .iter_errors(body)
+            .map(|error| error.to_string())
+            .collect();
+        assert!(errors.is_empty(), "{body}: {errors:?}");
+    }
+    assert!(
+        sent.iter()
+            .any(|body| body["recipient"] == "+905321234567" && body["type"] == "MESAJ")
+    );
+    assert!(
+        sent.iter()
+            .any(|body| body["recipient"] == "ali@example.com" && body["type"] == "EPOSTA")
+    );
+    assert_eq!(
+        store.verify().await.unwrap().problem,
+        None,
+        "the outcomes are in the ledger"
+    );
+}
+both_backends!(
+    forward_accepts,
+    accepted_records_carry_the_transaction_and_bodies_fit_the_official_schema
+);
+
+async fn movements_iys_would_refuse_are_settled_without_being_sent(backend: Backend) {
+    let base = start_sandbox().await;
+    let (_database, store) = open_store(backend).await;
+    let now = Timestamp::from_unix_millis(system_clock()().unix_millis());
+    let first_refusal = new_consent("email", "yeni@example.com", "rejected", None);
+    let consent = new_consent(
+        "sms",
+        "0532 123 45 67",
+        "granted",
+        Some(now.add_millis(-10_000)),
+    );
+    let refusal = new_consent(
+        "sms",
+        "0532 123 45 67",
+        "rejected",
+        Some(now.add_millis(-5_000)),
+    );
+    let second_refusal = new_consent(
+        "sms",
+        "0532 123 45 67",
+        "rejected",
+        Some(now.add_millis(-2_000)),
+    );
+    store
+        .store_batch(&[
+            first_refusal.clone(),
+            consent.clone(),
+            refusal.clone(),
+            second_refusal.clone(),
+        ])
+        .await
+        .unwrap();
+    let forwarder = forwarder(&store, &base, Duration::from_secs(5));
+    settle(&[&forwarder], &store, Duration::from_secs(20)).await;
+    let stored = store.records(None, None).await.unwrap();
+    assert_eq!(
+        outcome(&stored, &first_refusal.record.id().to_string()),
+        ("skipped".to_owned(), None, Some("H175".to_owned()))
+    );
+    assert_eq!(
+        outcome(&stored, &consent.record.id().to_string()).0,
+        "accepted"
+    );
+    assert_eq!(
+        outcome(&stored, &refusal.record.id().to_string()).0,
+        "accepted"
+    );
+    assert_eq!(
+        outcome(&stored, &second_refusal.record.id().to_string()),
+        ("skipped".to_owned(), None, Some("H174".to_owned()))
+    );
+    let sent = sandbox_get(&base, "/sandbox/log").await["requests"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(
+        sent, 2,
+        "only the consent and the first refusal went to İYS"
+    );
+
+    // A consent older than what İYS holds is superseded, never sent.
+    let stale = new_consent(
+        "sms",
+        "0532 123 45 67",
+        "granted",
+        Some(now.add_millis(-60_000)),
+    );
+    store.store_batch(std::slice::from_ref(&stale)).await.unwrap();
+    settle(&[&forwarder], &store, Duration::from_secs(10)).await;
+    let stored = store.records(None, None).await.unwrap();
+    assert_eq!(
+        outcome(&stored, &stale.record.id().to_string()),
+        ("superseded".to_owned(), None, Some("H178".to_owned()))
+    );
+    assert_eq!(
+        sandbox_get(&base, "/sandbox/log").await["requests"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+}
+both_backends!(
+    forward_rules,
+    movements_iys_would_refuse_are_settled_without_being_sent
+);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_record_past_the_deadline_is_marked_not_sent() {
+    let base = start_sandbox().await;
+    let (_database, store) = open_store(Backend::Sqlite).await;
+    let old = new_consent(
+        "sms",
+        "0532 123 45 67",
+        "granted",
+        Some(system_clock()().add_millis(-12 * 86_400_000)),
+    );
+    store.store_batch(std::slice::from_ref(&old)).await.unwrap();
+    let forwarder = forwarder(&store, &base, Duration::from_secs(5));
+    settle(&[&forwarder], &store, Duration::from_secs(10)).await;
+    let stored = store.records(None, None).await.unwrap();
+    assert_eq!(
+        outcome(&stored, &old.record.id().to_string()),
+        ("missed_deadline".to_owned(), None, Some("H467".to_owned()))
+    );
+    assert_eq!(
+        sandbox_get(&base, "/sandbox/log").await["requests"]
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn faults_and_lost_answers_end_with_each_record_accepted_once() {
+    let base = start_sandbox().await;
+    let (_database, store) = open_store(Backend::Sqlite).await;
+    sandbox_post(
+        &base,
+        "/sandbox/faults",
+        json!(["500", "503", "429", "lost", "timeout"]),
+    )
+    .await;
+    let records: Vec<_> = ["0532 111 11 11", "0532 222 22 22", "0532 333 33 33"]
+        .iter()
+        .map(|phone| new_consent("sms", phone, "granted", None))
+        .collect();
+    store.store_batch(&records).await.unwrap();
+    let forwarder = forwarder(&store, &base, Duration::from_secs(1));
+    // Back-off after failures: make the records due again at once instead of waiting.
+    let started = std::time::Instant::now();
+    loop {
+        forwarder.forward_once().await.unwrap();
+        sqlx::query("UPDATE consents SET iys_next_at_ms = 0 WHERE iys_state = 'pending'")
+            .execute(store.pool())
+            .await
+            .unwrap();
+        let pending = store
+            .records(None, None)
+            .await
+            .unwrap()
+            .iter()
+            .filter(|record| record.iys.state == "pending")
+            .count();
+        if pending == 0 {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(40), "still pending");
+    }
+    let stored = store.records(None, None).await.unwrap();
+    let mut transactions = std::collections::HashSet::new();
+    for record in &records {
+        let (state, transaction, _) = outcome(&stored, &record.record.id().to_string());
+        assert_eq!(state, "accepted");
+        transactions.insert(transaction.unwrap());
+    }
+    assert_eq!(transactions.len(), 3);
+    let log = sandbox_get(&base, "/sandbox/log").await;
+    assert_eq!(log["held"], 3, "İYS holds each address once");
+    // The lost answer was retried with the very same body, which V2 answers with the same
+    // transaction instead of a second registration.
+    let bodies: Vec<String> = log["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(Value::to_string)
+        .collect();
+    let distinct: std::collections::HashSet<&String> = bodies.iter().collect();
+    assert_eq!(distinct.len(), 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_rate_stays_under_the_limit_and_no_429_is_met() {
+    let base = start_sandbox().await;
+    let (_database, store) = open_store(Backend::Sqlite).await;
+    let records: Vec<_> = (0..40)
+        .map(|index| {
+            new_consent(
+                "email",
+                &format!("kisi{index}@example.com"),
+                "granted",
+                None,
+            )
+        })
+        .collect();
+    store.store_batch(&records).await.unwrap();
+    let first = forwarder(&store, &base, Duration::from_secs(5));
+    let second = forwarder(&store, &base, Duration::from_secs(5));
+    let started = std::time::Instant::now();
+    let first_only = [&first];
+    let second_only = [&second];
+    tokio::join!(
+        settle(&first_only, &store, Duration::from_secs(30)),
+        settle(&second_only, &store, Duration::from_secs(30))
+    );
+    let elapsed = started.elapsed();
+    let log = sandbox_get(&base, "/sandbox/log").await;
+    assert_eq!(
+        log["rateLimited"], 0,
+        "the sandbox never had to refuse a request for its rate"
+    );
+    assert_eq!(
+        log["requests"].as_array().unwrap().len(),
+        40,
+        "two relays sent each record once"
+    );
+    // 40 requests at most 8 to a calendar second fill at least five seconds, so they span more
+    // than three whole seconds however the first one falls.
+    assert!(
+        elapsed > Duration::from_secs(3),
+        "40 records at 8 a second took only {elapsed:?}"
+    );
+}
+
+async fn a_refusal_made_in_iys_reaches_the_preference_centre(backend: Backend) {
+    let base = start_sandbox().await;
+    let (_database, store) = open_store(backend).await;
+    let consent = new_consent("sms", "0532 123 45 67", "granted", None);
+    store.store_batch(&[consent]).await.unwrap();
+    let forwarder = forwarder(&store, &base, Duration::from_secs(5));
+    settle(&[&forwarder], &store, Duration::from_secs(10)).await;
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    sandbox_post(&base, "/sandbox/citizen", json!({"recipient": "+905321234567", "type": "MESAJ", "recipientType": "BIREYSEL", "status": "RET"})).await;
+    assert_eq!(forwarder.pull_once().await.unwrap(), 1);
+    assert_eq!(
+        forwarder.pull_once().await.unwrap(),
+        0,
+        "the cursor moved on"
+    );
+    let states = store
+        .current_state(
+            &[(consent_core::Channel::Sms, "+905321234567".to_owned())],
+            consent_core::RecipientType::Individual,
+        )
+        .await
+        .unwrap();
+    assert_eq!(states[0].status, consent_core::ConsentStatus::Rejected);
+    // A later consent from the shop is sent over İYS's refusal.
+    let again = new_consent(
+        "sms",
+        "0532 123 45 67",
+        "granted",
+        Some(system_clock()().add_millis(1_000)),
+    );
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    store.store_batch(std::slice::from_ref(&again)).await.unwrap();
+    settle(&[&forwarder], &store, Duration::from_secs(10)).await;
+    let stored = store.records(None, None).await.unwrap();
+    assert_eq!(
+        outcome(&stored, &again.record.id().to_string()).0,
+        "accepted"
+    );
+}
+both_backends!(
+    pull_refusal,
+    a_refusal_made_in_iys_reaches_the_preference_centre
+);
+
+/// İYS's rules, asked of the sandbox directly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sandbox_enforces_iys_rules_with_iys_codes() {
+    let base = start_sandbox().await;
+    let client = reqwest::Client::new();
+    let unauthorised = client
+        .post(format!("{base}/v2/sps/1/brands/1/consents"))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unauthorised.status().as_u16(), 401);
+    let token: Value = client
+        .post(format!("{base}/oauth2/token"))
+        .json(&json!({"grant_type": "password", "username": "sandbox", "password": "sandbox"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(token["expires_in"], 7_200);
+    let access = token["access_token"].as_str().unwrap().to_owned();
+    let now = consent_core::IysDateTime::from_instant(system_clock()()).to_string();
+    let good = json!({"recipient": "+905321234567", "type": "MESAJ", "source": "HS_WEB", "status": "ONAY", "consentDate": now, "recipientType": "BIREYSEL"});
+    let send = |body: Value| {
+        let client = client.clone();
+        let base = base.clone();
+        let access = access.clone();
+        async move {
+            tokio::time::sleep(Duration::from_millis(120)).await;
+            let response = client
+                .post(format!("{base}/v2/sps/1/brands/1/consents"))
+                .bearer_auth(access)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            let status = response.status().as_u16();
+            let body: Value = response.json().await.unwrap();
+            (
+                status,
+                body["errors"][0]["code"].as_str().unwrap_or("").to_owned(),
+                body,
+            )
+        }
+    };
+    let with = |key: &str, value: Value| {
+        let mut body = good.clone();
+        body[key] = value;
+        body
+    };
+    let without = |key: &str| {
+        let mut body = good.clone();
+        body.as_object_mut().unwrap().remove(key);
+        body
+    };
+    for (body, code) in [
+        (with("colour", json!("red")), "H118"),
+        (without("status"), "H110"),
+        (without("type"), "H111"),
+        (without("consentDate"), "H112"),
+        (without("source"), "H113"),
+        (without("recipient"), "H114"),
+        (with("status", json!("RED")), "H115"),
+        (with("recipientType", json!("KURUMSAL")), "H116"),
+        (with("type", json!("SMS")), "H117"),
+        (with("source", json!("IYS_WEB")), "H119"),
+        (with("recipient", json!("+9005321234567")), "H121"),
+        (with("recipient", json!("ali@example.com")), "H464"),
+        (
+            json!({"recipient": "örnek@alan.com", "type": "EPOSTA", "source": "HS_WEB", "status": "ONAY", "consentDate": now}),
+            "H120",
+        ),
+        (with("consentDate", json!("2026-11-28T10:00:00Z")), "H158"),
+        (with("consentDate", json!("2026-02-30 10:00:00")), "H157"),
+        (with("consentDate", json!("2015-04-30 23:59:59")), "H156"),
+        (with("consentDate", json!("2099-01-01 00:00:00")), "H162"),
+        (with("consentDate", json!("2026-01-05 10:00:00")), "H467"),
+        (with("status", json!("RET")), "H175"),
+        (with("retailerCode", Value::Null), "H267"),
+        (with("retailerAccess", json!([])), "H163"),
+    ] {
+        let (status, found, answer) = send(body.clone()).await;
+        assert!(status == 422 || status == 400, "{body}: {status} {answer}");
+        assert_eq!(found, code, "{body}: {answer}");
+    }
+    let (status, _, first) = send(good.clone()).await;
+    assert_eq!(status, 200);
+    let (_, _, repeat) = send(good.clone()).await;
+    assert_eq!(
+        first["transactionId"], repeat["transactionId"],
+        "V2 answers an identical repeat with the same transaction"
+    );
+    let (_, code, _) = send(with("status", json!("RET"))).await;
+    assert_eq!(code, "H178", "the same date again is not more recent");
+
+    // Batch: duplicates refused, results after the delay.
+    let batch = json!([good.clone(), good.clone()]);
+    let answer = client
+        .post(format!("{base}/sps/1/brands/1/consents/request"))
+        .bearer_auth(&access)
+        .json(&batch)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status().as_u16(), 422);
+    let answer: Value = answer.json().await.unwrap();
+    assert_eq!(answer["errors"][0]["code"], "H194");
+
+    // More than ten requests in one second meet 429 H124.
+    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    let mut statuses = Vec::new();
+    for _ in 0..12 {
+        let response = client.post(format!("{base}/sps/1/brands/1/consents/status")).bearer_auth(&access).json(&json!({"recipient": "+905321234567", "type": "MESAJ", "recipientType": "BIREYSEL"})).send().await.unwrap();
+        statuses.push(response.status().as_u16());
+    }
+    assert!(statuses.contains(&429), "{statuses:?}");
+
+    // The hourly token limit: the 101st call meets H084.
+    let mut last = 0;
+    for _ in 0..100 {
+        last = client
+            .post(format!("{base}/oauth2/token"))
+            .json(&json!({"grant_type": "password", "username": "sandbox", "password": "sandbox"}))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16();
+    }
+    assert_eq!(last, 429);
+}
