@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { browser, page as newPage, origin, stored, eventually, artifacts } from './support.mjs';
+import { browser, page as newPage, origin, stored, eventually, artifacts, sandbox } from './support.mjs';
 
 test('checkout with sms and e-mail ticked stores two records with the normalised phone', async () => {
   const context = await browser();
@@ -26,6 +26,15 @@ test('checkout with sms and e-mail ticked stores two records with the normalised
     assert.equal(sms.details.evidence.mode, 'checkout');
     assert.match(sms.details.evidence.text, /Örnek Mağaza/);
     assert.equal(email.recipient, 'ayse@example.com');
+    // Both reach İYS (the sandbox) and are accepted there.
+    const forwarded = await eventually(async () => {
+      const all = await stored();
+      const mine = all.filter((record) => record.id === sms.id || record.id === email.id);
+      return mine.every((record) => record.iys.state === 'accepted') ? mine : null;
+    }, 20_000, 'İYS to accept both');
+    for (const record of forwarded) assert.equal(record.iys.transactionId.length, 64);
+    const log = await (await fetch(`${sandbox}/sandbox/log`)).json();
+    assert.ok(log.requests.some((body) => body.recipient === '+905321234567' && body.type === 'MESAJ' && body.source === 'HS_WEB'));
     assert.deepEqual(page.problems, []);
   } finally {
     await context.close();

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { browser, page as newPage, origin, stored, eventually, axeSource } from './support.mjs';
+import { browser, page as newPage, origin, stored, eventually, axeSource, sandbox } from './support.mjs';
 
 async function newRecords(before, count, what) {
   return eventually(async () => {
@@ -70,6 +70,7 @@ test('turning a channel off in the preference centre records a refusal', async (
     assert.equal(refusal.channel, 'email');
     assert.equal(refusal.recipient, 'musteri@example.com');
     assert.equal(refusal.details.evidence.mode, 'preferences');
+    await eventually(async () => (await stored()).find((record) => record.id === refusal.id)?.iys.state === 'accepted', 20_000, 'the refusal to reach İYS');
     await page.reload();
     await page.waitForSelector('[data-channel=email] input:not([disabled])');
     await new Promise((resolve) => setTimeout(resolve, 500));
@@ -128,6 +129,41 @@ test('every demo page passes an axe accessibility scan and runs under a strict C
     }
     const problems = page.problems.filter((problem) => problem.includes('CSP violation'));
     assert.deepEqual(problems, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test('a refusal made in İYS shows in the preference centre after a pull', async () => {
+  const context = await browser();
+  try {
+    const page = await newPage(context);
+    const before = (await stored()).length;
+    await page.goto(`${origin}/checkout/`);
+    await page.fill('#name', 'Müşteri');
+    await page.fill('#phone', '0532 123 45 67');
+    await page.fill('#email', 'musteri@example.com');
+    await page.check('[data-channel=sms] input');
+    await Promise.all([page.waitForURL(/\/checkout\/thanks\//), page.click('button[type=submit]')]);
+    const [consent] = await newRecords(before, 1, 'the SMS consent');
+    await eventually(async () => (await stored()).find((record) => record.id === consent.id)?.iys.state === 'accepted', 20_000, 'İYS to accept the consent');
+    await page.goto(`${origin}/preferences/`);
+    await page.waitForFunction(() => document.querySelector('[data-channel=sms] input')?.checked === true);
+    // The customer texts RET to 3338: İYS records the refusal itself.
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    const citizen = await fetch(`${sandbox}/sandbox/citizen`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ recipient: '+905321234567', type: 'MESAJ', recipientType: 'BIREYSEL', status: 'RET' }),
+    });
+    assert.equal(citizen.status, 200);
+    await eventually(async () => {
+      await page.reload();
+      await page.waitForSelector('[data-channel=sms] input:not([disabled])');
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      return !(await page.isChecked('[data-channel=sms] input'));
+    }, 20_000, 'the refusal to show after a pull');
+    assert.deepEqual(page.problems, []);
   } finally {
     await context.close();
   }

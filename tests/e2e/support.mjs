@@ -11,6 +11,9 @@ if (!origin) {
   throw new Error('IYS_E2E_ORIGIN is not set: run the end-to-end tests through `cargo xtask test`');
 }
 
+/** The İYS sandbox the relay forwards to. */
+export const sandbox = process.env.IYS_E2E_SANDBOX;
+
 const here = dirname(fileURLToPath(import.meta.url));
 export const artifacts = join(here, '..', 'artifacts');
 mkdirSync(artifacts, { recursive: true });

@@ -19,9 +19,12 @@ pub const DEMO_PHONE: &str = "0532 123 45 67";
 /// The signed-in customer's e-mail address.
 pub const DEMO_EMAIL: &str = "musteri@example.com";
 
-/// The relay and the shop's web server, running.
+/// The İYS sandbox, the relay and the shop's web server, running.
 pub struct Stack {
+    sandbox: Child,
     relay: Child,
+    /// The İYS sandbox's address, such as `http://127.0.0.1:8788`.
+    pub sandbox_url: String,
     /// The shop's address, such as `http://127.0.0.1:8080`.
     pub origin: String,
     /// The relay's own address.
@@ -58,6 +61,21 @@ fn relay_binary() -> PathBuf {
     root().join("target/debug/iys-relay")
 }
 
+/// Reads the `... listening on http://ADDR` line a server prints first.
+fn listening_address(child: &mut Child, what: &str, log: &Path) -> Result<SocketAddr, String> {
+    let mut line = String::new();
+    if let Some(stdout) = child.stdout.take() {
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .map_err(|error| error.to_string())?;
+    }
+    line.trim()
+        .rsplit("//")
+        .next()
+        .and_then(|address| address.parse().ok())
+        .ok_or_else(|| format!("the {what} did not start: {line:?}; see {}", log.display()))
+}
+
 impl Stack {
     /// Starts the relay with its data in `folder` and the shop on `port` (0 for any free one).
     /// The package must be built already.
@@ -81,34 +99,48 @@ impl Stack {
                 .env("RELAY_TRUSTED_PROXIES", "127.0.0.1")
                 .env("RELAY_LOG", "warn");
         };
-        let log =
-            std::fs::File::create(folder.join("relay.log")).map_err(|error| error.to_string())?;
+        // The İYS sandbox: movements made "in İYS" show in pull at once, batches after 5 s.
+        let sandbox_log = folder.join("sandbox.log");
+        let mut sandbox = Command::new(relay_binary())
+            .args([
+                "sandbox",
+                "--listen",
+                "127.0.0.1:0",
+                "--pull-lag-seconds",
+                "0",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&sandbox_log).map_err(|error| error.to_string())?)
+            .spawn()
+            .map_err(|error| format!("starting the İYS sandbox: {error}"))?;
+        let sandbox_url = format!(
+            "http://{}",
+            listening_address(&mut sandbox, "İYS sandbox", &sandbox_log)?
+        );
+        let relay_log = folder.join("relay.log");
         let mut serve_command = Command::new(relay_binary());
         serve_command
             .args(["serve", "--listen", "127.0.0.1:0"])
+            .env("IYS_BASE_URL", &sandbox_url)
+            .env("IYS_USERNAME", "sandbox")
+            .env("IYS_PASSWORD", "sandbox")
+            .env("IYS_CODE", "700001")
+            .env("IYS_BRAND_CODE", "700001")
+            .env("IYS_PULL_INTERVAL_SECONDS", "2")
             .stdout(Stdio::piped())
-            .stderr(log);
+            .stderr(std::fs::File::create(&relay_log).map_err(|error| error.to_string())?);
         environment(&mut serve_command);
         let mut relay = serve_command
             .spawn()
             .map_err(|error| format!("starting the relay: {error}"))?;
-        let mut line = String::new();
-        if let Some(stdout) = relay.stdout.take() {
-            BufReader::new(stdout)
-                .read_line(&mut line)
-                .map_err(|error| error.to_string())?;
-        }
-        let relay_address: SocketAddr = line
-            .trim()
-            .rsplit("//")
-            .next()
-            .and_then(|address| address.parse().ok())
-            .ok_or_else(|| {
-                format!(
-                    "the relay did not start: {line:?}; see {}",
-                    folder.join("relay.log").display()
-                )
-            })?;
+        let relay_address = match listening_address(&mut relay, "relay", &relay_log) {
+            Ok(address) => address,
+            Err(message) => {
+                stop(&mut sandbox);
+                stop(&mut relay);
+                return Err(message);
+            }
+        };
 
         let mut token_command = Command::new(relay_binary());
         token_command.args([
@@ -183,7 +215,9 @@ impl Stack {
         };
         serve::start(listener, site);
         Ok(Stack {
+            sandbox,
             relay,
+            sandbox_url,
             origin,
             relay_address,
             folder: folder.to_path_buf(),
@@ -191,13 +225,18 @@ impl Stack {
     }
 }
 
+/// Stops a server we started, by its process id; SIGTERM lets it finish requests in flight.
+fn stop(child: &mut Child) {
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let _ = child.wait();
+}
+
 impl Drop for Stack {
     fn drop(&mut self) {
-        // SIGTERM lets the relay finish requests in flight; the process id is the one we started.
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.relay.id().to_string()])
-            .status();
-        let _ = self.relay.wait();
+        stop(&mut self.relay);
+        stop(&mut self.sandbox);
     }
 }
 
@@ -245,6 +284,10 @@ pub fn run(arguments: &[String]) -> Result<(), String> {
         "relay: http://{} (also under {origin}/v1/); data in {}",
         stack.relay_address,
         stack.folder.display()
+    );
+    println!(
+        "İYS sandbox: {0}; to refuse \"in İYS\" as a citizen would: curl -X POST {0}/sandbox/citizen -H 'content-type: application/json' -d '{{\"recipient\":\"+905321234567\",\"type\":\"MESAJ\",\"status\":\"RET\"}}'",
+        stack.sandbox_url
     );
     println!("press Ctrl-C to stop");
     loop {

@@ -264,6 +264,7 @@ fn end_to_end() -> Result<(bool, Counts), String> {
     node.args(["--test", "--test-concurrency=1", "tests/e2e/"])
         .current_dir(root())
         .env("IYS_E2E_ORIGIN", &stack.origin)
+        .env("IYS_E2E_SANDBOX", &stack.sandbox_url)
         .env("CHROMIUM", setup::CHROMIUM);
     let outcome = process::run_tests(&mut node);
     drop(stack);

@@ -255,7 +255,10 @@ async fn movements_iys_would_refuse_are_settled_without_being_sent(backend: Back
         "granted",
         Some(now.add_millis(-60_000)),
     );
-    store.store_batch(std::slice::from_ref(&stale)).await.unwrap();
+    store
+        .store_batch(std::slice::from_ref(&stale))
+        .await
+        .unwrap();
     settle(&[&forwarder], &store, Duration::from_secs(10)).await;
     let stored = store.records(None, None).await.unwrap();
     assert_eq!(
@@ -434,7 +437,10 @@ async fn a_refusal_made_in_iys_reaches_the_preference_centre(backend: Backend) {
         Some(system_clock()().add_millis(1_000)),
     );
     tokio::time::sleep(Duration::from_millis(1_100)).await;
-    store.store_batch(std::slice::from_ref(&again)).await.unwrap();
+    store
+        .store_batch(std::slice::from_ref(&again))
+        .await
+        .unwrap();
     settle(&[&forwarder], &store, Duration::from_secs(10)).await;
     let stored = store.records(None, None).await.unwrap();
     assert_eq!(
