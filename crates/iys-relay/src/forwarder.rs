@@ -25,6 +25,7 @@ use consent_core::iys::wire::{ChangesResponse, IysConsent, IysErrorBody, Movemen
 use consent_core::time::{IysDateTime, Timestamp};
 use consent_core::{Channel, ConsentStatus, RecipientType, Source};
 use serde::Deserialize;
+use serde_json::Value;
 use tokio::sync::Mutex;
 
 use crate::api::Clock;
@@ -69,6 +70,10 @@ pub struct ForwarderSettings {
     pub idle_wait: Duration,
     /// How long one request to İYS may take.
     pub request_timeout: Duration,
+    /// With more records than this due, they go in İYS's asynchronous batches of up to 1000.
+    pub batch_threshold: i64,
+    /// How long after sending a batch its results are first read (İYS: at least 300 s).
+    pub batch_poll_delay: Duration,
 }
 
 impl Default for ForwarderSettings {
@@ -78,6 +83,8 @@ impl Default for ForwarderSettings {
             pull_interval: Duration::from_secs(60),
             idle_wait: Duration::from_millis(500),
             request_timeout: Duration::from_secs(15),
+            batch_threshold: 100,
+            batch_poll_delay: Duration::from_secs(300),
         }
     }
 }
@@ -197,9 +204,22 @@ impl Forwarder {
         }
     }
 
-    /// One pass: claims what is due and settles each record. Returns how many it handled.
+    /// One pass: reads the results of batches that are due, then claims what is due and
+    /// settles each record, in a batch when many are waiting. Returns how many it handled.
     pub async fn forward_once(&self) -> Result<usize, String> {
+        let polled = self
+            .poll_batches()
+            .await
+            .map_err(|error| error.to_string())?;
         let now = (self.clock)();
+        let due = self
+            .store
+            .due_count(now)
+            .await
+            .map_err(|error| error.to_string())?;
+        if due > self.settings.batch_threshold {
+            return Ok(polled + self.send_batch().await.map_err(|error| error.to_string())?);
+        }
         let claimed = self
             .store
             .claim_for_forwarding(&self.owner, now, LEASE_MILLIS, BATCH)
@@ -211,17 +231,23 @@ impl Forwarder {
                 .await
                 .map_err(|error| error.to_string())?;
         }
-        Ok(count)
+        Ok(polled + count)
     }
 
-    async fn settle(&self, record: Claimed) -> Result<(), crate::store::StoreError> {
-        let now = (self.clock)();
+    /// What to do with a claimed record before anything is sent: `Some` with the body when it
+    /// should go to İYS, `None` when it was settled or deferred here.
+    async fn prepare(
+        &self,
+        record: &Claimed,
+        now: Timestamp,
+    ) -> Result<Option<(IysConsent, IysDateTime)>, crate::store::StoreError> {
         let store = &self.store;
         if now > registration_deadline(record.consent_date.to_instant()) {
             tracing::warn!(record = %record.id, "record missed İYS's three-business-day window");
-            return store
+            store
                 .finish_forwarding(&record.id, "missed_deadline", None, None, Some("H467"), now)
-                .await;
+                .await?;
+            return Ok(None);
         }
         let held = store
             .held(
@@ -239,15 +265,17 @@ impl Forwarder {
         let consent_date = match decision {
             Decision::Send { consent_date } => consent_date,
             Decision::WaitUntil(moment) => {
-                return store.defer_forwarding(&record.id, moment, false).await;
+                store.defer_forwarding(&record.id, moment, false).await?;
+                return Ok(None);
             }
             Decision::SkipAlreadyRefused | Decision::SkipNothingToRefuse => {
-                return store
+                store
                     .finish_forwarding(&record.id, "skipped", None, None, decision.iys_code(), now)
-                    .await;
+                    .await?;
+                return Ok(None);
             }
             Decision::Supersede => {
-                return store
+                store
                     .finish_forwarding(
                         &record.id,
                         "superseded",
@@ -256,36 +284,28 @@ impl Forwarder {
                         decision.iys_code(),
                         now,
                     )
-                    .await;
+                    .await?;
+                return Ok(None);
             }
             _ => {
-                return store
+                store
                     .defer_forwarding(&record.id, now.add_millis(1_000), false)
-                    .await;
+                    .await?;
+                return Ok(None);
             }
         };
         // Never two movements for one address and channel in the same second.
         if let Some((_, last_sent)) = held
             && last_sent / 1_000 == now.unix_seconds()
         {
-            return store
+            store
                 .defer_forwarding(
                     &record.id,
                     Timestamp::from_unix_seconds(now.unix_seconds() + 1),
                     false,
                 )
-                .await;
-        }
-        if !store
-            .take_request_permit(now, self.settings.requests_per_second)
-            .await?
-        {
-            let next_second = Timestamp::from_unix_seconds(now.unix_seconds() + 1);
-            tokio::time::sleep(Duration::from_millis(
-                (next_second.unix_millis() - now.unix_millis()).max(1) as u64,
-            ))
-            .await;
-            return store.defer_forwarding(&record.id, next_second, false).await;
+                .await?;
+            return Ok(None);
         }
         let source: Source = record.source.into();
         let movement = Movement {
@@ -298,10 +318,10 @@ impl Forwarder {
             retailer_code: None,
             retailer_access: &[],
         };
-        let body = match IysConsent::from_movement(&movement) {
-            Ok(body) => body,
+        match IysConsent::from_movement(&movement) {
+            Ok(body) => Ok(Some((body, consent_date))),
             Err(error) => {
-                return store
+                store
                     .finish_forwarding(
                         &record.id,
                         "refused",
@@ -310,9 +330,271 @@ impl Forwarder {
                         Some(error.iys_code()),
                         now,
                     )
-                    .await;
+                    .await?;
+                Ok(None)
             }
+        }
+    }
+
+    /// Sends up to 1000 due records, one per address and channel, in one asynchronous batch.
+    async fn send_batch(&self) -> Result<usize, crate::store::StoreError> {
+        let now = (self.clock)();
+        let claimed = self
+            .store
+            .claim_for_forwarding(&self.owner, now, LEASE_MILLIS, 1_000)
+            .await?;
+        let count = claimed.len();
+        let mut members = Vec::new();
+        let mut bodies = Vec::new();
+        for record in &claimed {
+            if let Some((body, _)) = self.prepare(record, now).await? {
+                members.push(record.id.clone());
+                bodies.push(body);
+            }
+        }
+        if bodies.is_empty() {
+            return Ok(count);
+        }
+        let release = |store: Store, ids: Vec<String>, at: Timestamp| async move {
+            for id in ids {
+                store.defer_forwarding(&id, at, false).await?;
+            }
+            Ok::<(), crate::store::StoreError>(())
         };
+        if !self
+            .store
+            .take_request_permit(now, self.settings.requests_per_second)
+            .await?
+        {
+            release(
+                self.store.clone(),
+                members,
+                Timestamp::from_unix_seconds(now.unix_seconds() + 1),
+            )
+            .await?;
+            return Ok(count);
+        }
+        let path = format!(
+            "/v2/sps/{}/brands/{}/consents/request",
+            self.account.iys_code, self.account.brand_code
+        );
+        match self.call(reqwest::Method::POST, &path, Some(&bodies)).await {
+            Ok(answer) => {
+                let Some(request_id) = answer["requestId"].as_str() else {
+                    release(self.store.clone(), members, now.add_millis(1_000)).await?;
+                    return Ok(count);
+                };
+                let entries: Vec<(String, usize, String)> = members
+                    .iter()
+                    .zip(&bodies)
+                    .enumerate()
+                    .map(|(index, (id, body))| {
+                        (
+                            id.clone(),
+                            index,
+                            serde_json::to_string(body).unwrap_or_default(),
+                        )
+                    })
+                    .collect();
+                let poll_at = now.add_millis(self.settings.batch_poll_delay.as_millis() as i64);
+                self.store
+                    .mark_batched(&entries, request_id, poll_at)
+                    .await?;
+                tracing::info!(records = entries.len(), "sent a batch to İYS");
+            }
+            Err(CallError::Halted(until)) => {
+                release(
+                    self.store.clone(),
+                    members,
+                    Timestamp::from_unix_seconds(until),
+                )
+                .await?
+            }
+            Err(_) => release(self.store.clone(), members, now.add_millis(5_000)).await?,
+        }
+        Ok(count)
+    }
+
+    /// Reads the results of every batch that is due and settles its records.
+    async fn poll_batches(&self) -> Result<usize, crate::store::StoreError> {
+        let now = (self.clock)();
+        let mut settled = 0;
+        for batch_id in self.store.due_batches(now).await? {
+            if !self
+                .store
+                .take_request_permit(now, self.settings.requests_per_second)
+                .await?
+            {
+                break;
+            }
+            let path = format!(
+                "/v2/sps/{}/brands/{}/consents/request/{batch_id}",
+                self.account.iys_code, self.account.brand_code
+            );
+            let results = match self.call::<()>(reqwest::Method::GET, &path, None).await {
+                Ok(Value::Array(results)) if !results.is_empty() => results,
+                _ => {
+                    // Not processed yet, or no answer: ask again later.
+                    self.store
+                        .repoll_batch(&batch_id, now.add_millis(30_000))
+                        .await?;
+                    continue;
+                }
+            };
+            for member in self.store.batch_members(&batch_id).await? {
+                let Some(result) = results
+                    .iter()
+                    .find(|result| result["index"].as_u64() == Some(member.index as u64))
+                else {
+                    continue;
+                };
+                match result["status"].as_str() {
+                    Some("success") => {
+                        self.store
+                            .set_held(
+                                &member.recipient_hash,
+                                member.channel,
+                                member.recipient_type,
+                                member.status,
+                                member.consent_date,
+                                now,
+                            )
+                            .await?;
+                        self.store
+                            .finish_forwarding(
+                                &member.id,
+                                "accepted",
+                                result["transactionId"].as_str(),
+                                result["creationDate"].as_str(),
+                                None,
+                                now,
+                            )
+                            .await?;
+                        settled += 1;
+                    }
+                    Some("failure") => {
+                        let code = result["error"]["code"]
+                            .as_str()
+                            .unwrap_or_default()
+                            .to_owned();
+                        match disposition(&code, None) {
+                            Disposition::StateConflict => {
+                                let state = if code == "H178" {
+                                    "superseded"
+                                } else {
+                                    "skipped"
+                                };
+                                self.store
+                                    .finish_forwarding(
+                                        &member.id,
+                                        state,
+                                        None,
+                                        None,
+                                        Some(&code),
+                                        now,
+                                    )
+                                    .await?;
+                            }
+                            Disposition::Late => {
+                                self.store
+                                    .finish_forwarding(
+                                        &member.id,
+                                        "missed_deadline",
+                                        None,
+                                        None,
+                                        Some(&code),
+                                        now,
+                                    )
+                                    .await?
+                            }
+                            retryable if retryable.is_retryable() => {
+                                self.store
+                                    .unbatch(&member.id, now.add_millis(5_000))
+                                    .await?
+                            }
+                            _ => {
+                                self.store
+                                    .finish_forwarding(
+                                        &member.id,
+                                        "refused",
+                                        None,
+                                        None,
+                                        Some(&code),
+                                        now,
+                                    )
+                                    .await?
+                            }
+                        }
+                        settled += 1;
+                    }
+                    _ => {}
+                }
+            }
+            // Anything still waiting (`enqueue`) is asked about again later.
+            self.store
+                .repoll_batch(&batch_id, now.add_millis(30_000))
+                .await?;
+        }
+        Ok(settled)
+    }
+
+    /// Calls İYS with the cached token, renewing it once if İYS says it expired; the answer's
+    /// JSON body (or `null` for an empty one).
+    async fn call<B: serde::Serialize>(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&B>,
+    ) -> Result<Value, CallError> {
+        for _ in 0..2 {
+            let token = self.token().await?;
+            let mut request = self
+                .client
+                .request(method.clone(), self.url(path))
+                .bearer_auth(&token);
+            if let Some(body) = body {
+                request = request.json(body);
+            }
+            let response = request.send().await.map_err(|_| CallError::Network)?;
+            let status = response.status().as_u16();
+            let text = response.text().await.map_err(|_| CallError::Network)?;
+            if (200..300).contains(&status) {
+                return Ok(if text.trim().is_empty() {
+                    Value::Null
+                } else {
+                    serde_json::from_str(&text).unwrap_or(Value::Null)
+                });
+            }
+            let code = error_code(&text);
+            if status == 401 || code == "H351" {
+                self.tokens.lock().await.access = None;
+                continue;
+            }
+            return Err(CallError::Iys { status, code });
+        }
+        Err(CallError::Iys {
+            status: 401,
+            code: "H351".to_owned(),
+        })
+    }
+
+    async fn settle(&self, record: Claimed) -> Result<(), crate::store::StoreError> {
+        let now = (self.clock)();
+        let store = &self.store;
+        let Some((body, consent_date)) = self.prepare(&record, now).await? else {
+            return Ok(());
+        };
+        if !store
+            .take_request_permit(now, self.settings.requests_per_second)
+            .await?
+        {
+            let next_second = Timestamp::from_unix_seconds(now.unix_seconds() + 1);
+            tokio::time::sleep(Duration::from_millis(
+                (next_second.unix_millis() - now.unix_millis()).max(1) as u64,
+            ))
+            .await;
+            return store.defer_forwarding(&record.id, next_second, false).await;
+        }
         let path = format!(
             "/v2/sps/{}/brands/{}/consents",
             self.account.iys_code, self.account.brand_code
@@ -400,35 +682,10 @@ impl Forwarder {
     }
 
     async fn call_add(&self, path: &str, body: &IysConsent) -> Result<AddAnswer, CallError> {
-        for _ in 0..2 {
-            let token = self.token().await?;
-            let response = self
-                .client
-                .post(self.url(path))
-                .bearer_auth(&token)
-                .json(body)
-                .send()
-                .await
-                .map_err(|_| CallError::Network)?;
-            let status = response.status().as_u16();
-            let text = response.text().await.map_err(|_| CallError::Network)?;
-            if (200..300).contains(&status) {
-                return serde_json::from_str(&text).map_err(|_| CallError::Iys {
-                    status,
-                    code: String::new(),
-                });
-            }
-            let code = error_code(&text);
-            if status == 401 || code == "H351" {
-                // The token expired early or was revoked: forget it and try once more.
-                self.tokens.lock().await.access = None;
-                continue;
-            }
-            return Err(CallError::Iys { status, code });
-        }
-        Err(CallError::Iys {
-            status: 401,
-            code: "H351".to_owned(),
+        let answer = self.call(reqwest::Method::POST, path, Some(body)).await?;
+        serde_json::from_value(answer).map_err(|_| CallError::Iys {
+            status: 200,
+            code: String::new(),
         })
     }
 

@@ -1052,6 +1052,7 @@ async fn log(State(sandbox): State<Sandbox>) -> Response {
     Json(json!({
         "requests": world.log,
         "rateLimited": world.rate_limited,
+        "batches": world.batches.len(),
         "held": world.held.len(),
     }))
     .into_response()

@@ -70,6 +70,8 @@ impl Store {
              AND NOT EXISTS (SELECT 1 FROM consents o WHERE o.iys_state = 'pending' AND o.recipient_hash = c.recipient_hash \
                  AND o.channel = c.channel AND o.recipient_type = c.recipient_type \
                  AND (o.consent_at_ms < c.consent_at_ms OR (o.consent_at_ms = c.consent_at_ms AND o.ledger_seq < c.ledger_seq))) \
+             AND NOT EXISTS (SELECT 1 FROM consents b WHERE b.iys_state = 'batched' AND b.recipient_hash = c.recipient_hash \
+                 AND b.channel = c.channel AND b.recipient_type = c.recipient_type) \
              ORDER BY c.consent_at_ms, c.ledger_seq LIMIT $3",
         )
         .bind(now_ms)
@@ -392,4 +394,116 @@ pub struct ForwardingCounts {
     pub refused_by_code: Vec<(String, i64)>,
     /// The consent time of the oldest pending record.
     pub oldest_pending_consent_ms: Option<i64>,
+}
+
+impl Store {
+    /// Marks claimed records as sent in batch `batch_id`, each with its position and the exact
+    /// body sent, to be settled when the batch's results come.
+    pub async fn mark_batched(
+        &self,
+        entries: &[(String, usize, String)],
+        batch_id: &str,
+        poll_at: Timestamp,
+    ) -> Result<(), StoreError> {
+        let mut transaction = self.pool.begin().await?;
+        for (id, index, body) in entries {
+            sqlx::query(
+                "UPDATE consents SET iys_state = 'batched', iys_batch_id = $1, iys_batch_index = $2, iys_batch_body = $3, iys_next_at_ms = $4, iys_lease_owner = NULL, iys_lease_until_ms = 0 WHERE id = $5",
+            )
+            .bind(batch_id)
+            .bind(*index as i64)
+            .bind(body.clone())
+            .bind(poll_at.unix_millis())
+            .bind(id.clone())
+            .execute(&mut *transaction)
+            .await?;
+        }
+        transaction.commit().await?;
+        Ok(())
+    }
+
+    /// Batches whose results are due to be read at `now`.
+    pub async fn due_batches(&self, now: Timestamp) -> Result<Vec<String>, StoreError> {
+        let rows = sqlx::query("SELECT DISTINCT iys_batch_id FROM consents WHERE iys_state = 'batched' AND iys_next_at_ms <= $1")
+            .bind(now.unix_millis())
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                row.try_get::<String, _>("iys_batch_id")
+                    .map_err(StoreError::from)
+            })
+            .collect()
+    }
+
+    /// The records of a batch: id, position, key and what was sent.
+    pub async fn batch_members(&self, batch_id: &str) -> Result<Vec<BatchMember>, StoreError> {
+        let rows = sqlx::query("SELECT id, iys_batch_index, recipient_hash, channel, recipient_type, status, consent_date FROM consents WHERE iys_state = 'batched' AND iys_batch_id = $1")
+            .bind(batch_id)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                let consent_date: String = row.try_get("consent_date")?;
+                Ok(BatchMember {
+                    id: row.try_get("id")?,
+                    index: row.try_get::<i64, _>("iys_batch_index")? as usize,
+                    recipient_hash: row.try_get("recipient_hash")?,
+                    channel: parse_column(row, "channel")?,
+                    recipient_type: parse_column(row, "recipient_type")?,
+                    status: parse_column(row, "status")?,
+                    consent_date: IysDateTime::parse(&consent_date)
+                        .map_err(|_| StoreError::Corrupt("batched consent date".to_owned()))?,
+                })
+            })
+            .collect()
+    }
+
+    /// Puts a batched record back to pending, to go again on its own at `next_at`.
+    pub async fn unbatch(&self, id: &str, next_at: Timestamp) -> Result<(), StoreError> {
+        sqlx::query("UPDATE consents SET iys_state = 'pending', iys_batch_id = NULL, iys_batch_index = NULL, iys_next_at_ms = $1, iys_attempts = iys_attempts + 1 WHERE id = $2")
+            .bind(next_at.unix_millis())
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Asks again for a batch's results at `poll_at`.
+    pub async fn repoll_batch(&self, batch_id: &str, poll_at: Timestamp) -> Result<(), StoreError> {
+        sqlx::query("UPDATE consents SET iys_next_at_ms = $1 WHERE iys_state = 'batched' AND iys_batch_id = $2")
+            .bind(poll_at.unix_millis())
+            .bind(batch_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// How many records are due for forwarding at `now`.
+    pub async fn due_count(&self, now: Timestamp) -> Result<i64, StoreError> {
+        Ok(sqlx::query("SELECT COUNT(*) AS count FROM consents WHERE iys_state = 'pending' AND iys_next_at_ms <= $1")
+            .bind(now.unix_millis())
+            .fetch_one(&self.pool)
+            .await?
+            .try_get("count")?)
+    }
+}
+
+/// A record waiting in a batch.
+#[derive(Debug, Clone)]
+pub struct BatchMember {
+    /// The record id.
+    pub id: String,
+    /// Its position in the batch.
+    pub index: usize,
+    /// Its lookup hash.
+    pub recipient_hash: Vec<u8>,
+    /// The channel.
+    pub channel: Channel,
+    /// Individual or merchant.
+    pub recipient_type: RecipientType,
+    /// Granted or rejected.
+    pub status: ConsentStatus,
+    /// The date sent.
+    pub consent_date: IysDateTime,
 }

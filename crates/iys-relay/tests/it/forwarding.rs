@@ -32,6 +32,10 @@ async fn start_sandbox() -> String {
 }
 
 fn forwarder(store: &Store, base: &str, timeout: Duration) -> Forwarder {
+    forwarder_with(store, base, timeout, 100)
+}
+
+fn forwarder_with(store: &Store, base: &str, timeout: Duration, batch_threshold: i64) -> Forwarder {
     let account = IysAccount {
         base_url: base.to_owned(),
         username: "sandbox".to_owned(),
@@ -42,6 +46,8 @@ fn forwarder(store: &Store, base: &str, timeout: Duration) -> Forwarder {
     let settings = ForwarderSettings {
         request_timeout: timeout,
         pull_interval: Duration::from_secs(3_600),
+        batch_threshold,
+        batch_poll_delay: Duration::from_millis(0),
         ..ForwarderSettings::default()
     };
     Forwarder::new(store.clone(), account, settings, system_clock()).unwrap()
@@ -90,7 +96,7 @@ async fn settle(forwarders: &[&Forwarder], store: &Store, within: Duration) {
             .await
             .unwrap()
             .iter()
-            .filter(|record| record.iys.state == "pending")
+            .filter(|record| matches!(record.iys.state.as_str(), "pending" | "batched"))
             .count();
         if pending == 0 {
             return;
@@ -363,10 +369,9 @@ async fn faults_and_lost_answers_end_with_each_record_accepted_once() {
     assert_eq!(distinct.len(), 3);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_rate_stays_under_the_limit_and_no_429_is_met() {
+async fn two_relays_share_the_rate_and_send_each_record_once(backend: Backend) {
     let base = start_sandbox().await;
-    let (_database, store) = open_store(Backend::Sqlite).await;
+    let (_database, store) = open_store(backend).await;
     let records: Vec<_> = (0..40)
         .map(|index| {
             new_consent(
@@ -405,6 +410,10 @@ async fn the_rate_stays_under_the_limit_and_no_429_is_met() {
         "40 records at 8 a second took only {elapsed:?}"
     );
 }
+both_backends!(
+    two_relays,
+    two_relays_share_the_rate_and_send_each_record_once
+);
 
 async fn a_refusal_made_in_iys_reaches_the_preference_centre(backend: Backend) {
     let base = start_sandbox().await;
@@ -586,3 +595,45 @@ async fn the_sandbox_enforces_iys_rules_with_iys_codes() {
     }
     assert_eq!(last, 429);
 }
+
+async fn a_backlog_goes_in_batches(backend: Backend) {
+    let base = start_sandbox().await;
+    let (_database, store) = open_store(backend).await;
+    let mut records: Vec<_> = (0..60)
+        .map(|index| {
+            new_consent(
+                "email",
+                &format!("yigin{index}@example.com"),
+                "granted",
+                None,
+            )
+        })
+        .collect();
+    // A first-ever refusal in the backlog is settled before the batch, never sent.
+    records.push(new_consent("email", "hic@example.com", "rejected", None));
+    store.store_batch(&records).await.unwrap();
+    let forwarder = forwarder_with(&store, &base, Duration::from_secs(5), 10);
+    settle(&[&forwarder], &store, Duration::from_secs(30)).await;
+    let stored = store.records(None, None).await.unwrap();
+    let accepted = stored
+        .iter()
+        .filter(|record| record.iys.state == "accepted")
+        .count();
+    assert_eq!(accepted, 60);
+    assert_eq!(
+        stored
+            .iter()
+            .filter(|record| record.iys.state == "skipped")
+            .count(),
+        1
+    );
+    let log = sandbox_get(&base, "/sandbox/log").await;
+    assert_eq!(log["batches"], 1, "sixty records in one batch request");
+    assert_eq!(log["requests"].as_array().unwrap().len(), 60);
+    let validator = schema::consent_validator();
+    for body in log["requests"].as_array().unwrap() {
+        assert!(validator.is_valid(body), "{body}");
+    }
+    assert_eq!(store.verify().await.unwrap().problem, None);
+}
+both_backends!(backlog_batches, a_backlog_goes_in_batches);
