@@ -29,20 +29,37 @@ struct Relay {
 
 impl Relay {
     fn start(folder: &std::path::Path) -> Result<Relay, String> {
+        Relay::start_with(folder, None, &[])
+    }
+
+    /// Starts the release relay on `folder`'s database with `data_key` (a new one when `None`)
+    /// and extra settings.
+    fn start_with(
+        folder: &std::path::Path,
+        data_key: Option<&str>,
+        extra: &[(&str, String)],
+    ) -> Result<Relay, String> {
         let binary = root().join("target/release/iys-relay");
-        let data_key = {
-            use std::io::Read;
-            let mut key = [0_u8; 32];
-            std::fs::File::open("/dev/urandom")
-                .and_then(|mut random| random.read_exact(&mut key))
-                .map_err(|error| error.to_string())?;
-            base64(&key)
+        let data_key = match data_key {
+            Some(key) => key.to_owned(),
+            None => {
+                use std::io::Read;
+                let mut key = [0_u8; 32];
+                std::fs::File::open("/dev/urandom")
+                    .and_then(|mut random| random.read_exact(&mut key))
+                    .map_err(|error| error.to_string())?;
+                base64(&key)
+            }
         };
         let database_url = format!("sqlite://{}", folder.join("relay.db").display());
-        let log =
-            std::fs::File::create(folder.join("relay.log")).map_err(|error| error.to_string())?;
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(folder.join("relay.log"))
+            .map_err(|error| error.to_string())?;
         let mut child = Command::new(binary)
             .args(["serve", "--listen", "127.0.0.1:0"])
+            .envs(extra.iter().map(|(name, value)| (*name, value.as_str())))
             .env("DATABASE_URL", &database_url)
             .env("RELAY_DATA_KEY", &data_key)
             .env("RELAY_RATE_LIMIT_PER_MINUTE", "100000000")
@@ -147,9 +164,9 @@ fn verdict(met: bool) -> &'static str {
 }
 
 pub fn run(arguments: &[String]) -> Result<(), String> {
-    let seconds = match arguments {
-        [] => 15,
-        [flag] if flag == "--quick" => 3,
+    let (seconds, backlog) = match arguments {
+        [] => (15, 100_000),
+        [flag] if flag == "--quick" => (3, 5_000),
         _ => return Err("usage: cargo xtask bench [--quick]".to_owned()),
     };
     let root = root();
@@ -244,12 +261,204 @@ pub fn run(arguments: &[String]) -> Result<(), String> {
         report,
         "Records acknowledged over the whole run, warm-up included: {acknowledged}; `iys-relay verify` afterwards: \"{verify}\"."
     );
+    let _ = writeln!(report);
+    report.push_str(&forwarder_section(&folder, backlog)?);
     let results = root.join("bench");
     std::fs::create_dir_all(&results).map_err(|error| error.to_string())?;
     std::fs::write(results.join("RESULTS.md"), &report).map_err(|error| error.to_string())?;
     let _ = std::fs::remove_dir_all(&folder);
     print!("{report}");
     Ok(())
+}
+
+/// A running İYS sandbox (release build).
+struct SandboxProcess {
+    child: Child,
+    url: String,
+}
+
+impl SandboxProcess {
+    fn start(folder: &std::path::Path) -> Result<SandboxProcess, String> {
+        let log =
+            std::fs::File::create(folder.join("sandbox.log")).map_err(|error| error.to_string())?;
+        let mut child = Command::new(root().join("target/release/iys-relay"))
+            .args([
+                "sandbox",
+                "--listen",
+                "127.0.0.1:0",
+                "--batch-delay-seconds",
+                "1",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(log)
+            .spawn()
+            .map_err(|error| format!("starting the sandbox: {error}"))?;
+        let mut line = String::new();
+        if let Some(stdout) = child.stdout.take() {
+            BufReader::new(stdout)
+                .read_line(&mut line)
+                .map_err(|error| error.to_string())?;
+        }
+        let url = line
+            .trim()
+            .rsplit(' ')
+            .next()
+            .unwrap_or_default()
+            .to_owned();
+        if !url.starts_with("http://127.0.0.1:") {
+            return Err(format!("the sandbox did not start: {line:?}"));
+        }
+        Ok(SandboxProcess { child, url })
+    }
+
+    fn get(&self, path: &str) -> Result<serde_json::Value, String> {
+        let address = self.url.trim_start_matches("http://");
+        let mut stream =
+            std::net::TcpStream::connect(address).map_err(|error| error.to_string())?;
+        use std::io::{Read, Write};
+        write!(
+            stream,
+            "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+        )
+        .map_err(|error| error.to_string())?;
+        let mut answer = String::new();
+        stream
+            .read_to_string(&mut answer)
+            .map_err(|error| error.to_string())?;
+        let body = answer.split_once("\r\n\r\n").map_or("", |(_, body)| body);
+        serde_json::from_str(body).map_err(|error| format!("sandbox answer: {error}"))
+    }
+
+    fn stop(mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+/// The relay's `/metrics` figure for records in `state`.
+fn accepted(port: u16) -> u64 {
+    let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return 0;
+    };
+    use std::io::{Read, Write};
+    let _ = write!(
+        stream,
+        "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    );
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    answer
+        .lines()
+        .find(|line| line.starts_with("iys_relay_records{state=\"accepted\"}"))
+        .and_then(|line| line.split_whitespace().nth(1))
+        .and_then(|count| count.parse().ok())
+        .unwrap_or(0)
+}
+
+fn iys_settings(sandbox: &SandboxProcess, batch_threshold: u64) -> Vec<(&'static str, String)> {
+    vec![
+        ("IYS_BASE_URL", sandbox.url.clone()),
+        ("IYS_USERNAME", "sandbox".to_owned()),
+        ("IYS_PASSWORD", "sandbox".to_owned()),
+        ("IYS_CODE", "700001".to_owned()),
+        ("IYS_BRAND_CODE", "700001".to_owned()),
+        ("IYS_REQUESTS_PER_SECOND", "8".to_owned()),
+        ("IYS_BATCH_THRESHOLD", batch_threshold.to_string()),
+        ("IYS_BATCH_POLL_SECONDS", "1".to_owned()),
+        ("RELAY_LOG", "warn".to_owned()),
+    ]
+}
+
+/// Waits until the relay reports `target` records accepted by İYS; returns the time it took.
+fn until_accepted(port: u16, target: u64, limit: Duration) -> Result<Duration, String> {
+    let started = std::time::Instant::now();
+    loop {
+        if accepted(port) >= target {
+            return Ok(started.elapsed());
+        }
+        if started.elapsed() > limit {
+            return Err(format!(
+                "only {} of {target} accepted after {limit:?}",
+                accepted(port)
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// Measures forwarding to the sandbox: the sustained single-add rate, and draining a backlog
+/// through batch add. Returns the report's section.
+fn forwarder_section(folder: &std::path::Path, backlog: u64) -> Result<String, String> {
+    let mut report = String::new();
+    // The sustained rate: 480 records through single add V2 at 8 requests a second.
+    let rate_folder = folder.join("rate");
+    std::fs::create_dir_all(&rate_folder).map_err(|error| error.to_string())?;
+    let sandbox = SandboxProcess::start(&rate_folder)?;
+    let relay = Relay::start_with(&rate_folder, None, &iys_settings(&sandbox, 1_000_000_000))?;
+    let count = 480;
+    eprintln!("xtask: forwarding {count} records one by one at 8 per second");
+    let sent = loadgen::send_count(relay.port, 8, count, 1);
+    let took = until_accepted(relay.port, count, Duration::from_secs(180))?;
+    let rate = count as f64 / took.as_secs_f64();
+    let log = sandbox.get("/sandbox/log")?;
+    let limited = log["rateLimited"].as_u64().unwrap_or(u64::MAX);
+    relay.stop();
+    sandbox.stop();
+    let _ = writeln!(report, "## Forwarding to İYS (the relay's sandbox)\n");
+    let _ = writeln!(report, "| measure | target | result | |");
+    let _ = writeln!(report, "|---|---|---|---|");
+    let _ = writeln!(
+        report,
+        "| sustained single-add rate with the budget at 8 per second | at least 95 % of 8 (7.6 per second) | {rate:.2} per second ({:.0} %), {count} records in {:.1} s | {} |",
+        rate / 8.0 * 100.0,
+        took.as_secs_f64(),
+        verdict(rate >= 7.6)
+    );
+    let _ = writeln!(
+        report,
+        "| answers 429 from İYS's 10 per second limit during that run | 0 | {limited} | {} |",
+        verdict(limited == 0)
+    );
+
+    // The backlog: records stored while İYS was out of reach, then drained through batch add.
+    let backlog_folder = folder.join("backlog");
+    std::fs::create_dir_all(&backlog_folder).map_err(|error| error.to_string())?;
+    let offline = Relay::start_with(&backlog_folder, None, &[])?;
+    eprintln!("xtask: storing a backlog of {backlog} records with forwarding off");
+    let stored = loadgen::send_count(offline.port, 8, backlog / 16, 16);
+    let data_key = offline.data_key.clone();
+    offline.stop();
+    let sandbox = SandboxProcess::start(&backlog_folder)?;
+    let relay = Relay::start_with(
+        &backlog_folder,
+        Some(&data_key),
+        &iys_settings(&sandbox, 100),
+    )?;
+    eprintln!("xtask: draining the backlog through batch add");
+    let drained = until_accepted(relay.port, stored.records, Duration::from_secs(900))?;
+    let log = sandbox.get("/sandbox/log")?;
+    let batches = log["batches"].as_u64().unwrap_or(u64::MAX);
+    let limited = log["rateLimited"].as_u64().unwrap_or(u64::MAX);
+    relay.stop();
+    sandbox.stop();
+    let allowed = stored.records.div_ceil(1_000);
+    let _ = writeln!(
+        report,
+        "| batch requests to drain a backlog of {} records | at most {allowed} | {batches}, drained in {:.0} s, {limited} answers 429 | {} |",
+        stored.records,
+        drained.as_secs_f64(),
+        verdict(batches <= allowed && limited == 0)
+    );
+    let _ = writeln!(
+        report,
+        "\nThe rate run stored its {count} records in {:.1} s ({} answered 200) while the forwarder was already sending; the backlog was stored with forwarding off ({} records answered 200), then a relay with forwarding on drained it.",
+        sent.elapsed.as_secs_f64(),
+        sent.ok,
+        stored.records
+    );
+    Ok(report)
 }
 
 fn today() -> String {

@@ -235,3 +235,42 @@ pub fn open_loop(
         .collect();
     merge(parts, start.elapsed())
 }
+
+/// Sends exactly `requests` requests of `records_per_request` records over `connections`
+/// connections, as fast as they are answered.
+pub fn send_count(port: u16, connections: usize, requests: u64, records_per_request: usize) -> Run {
+    let started = Instant::now();
+    let next = Arc::new(AtomicU64::new(0));
+    let threads: Vec<_> = (0..connections)
+        .map(|_| {
+            let next = next.clone();
+            std::thread::spawn(move || {
+                let mut part = Run::default();
+                let Ok(mut connection) = Connection::open(port) else {
+                    part.failed += 1;
+                    return part;
+                };
+                while next.fetch_add(1, Ordering::Relaxed) < requests {
+                    match connection.post(port, &body(records_per_request)) {
+                        Ok(200) => {
+                            part.ok += 1;
+                            part.records += records_per_request as u64;
+                        }
+                        _ => {
+                            part.failed += 1;
+                            if let Ok(fresh) = Connection::open(port) {
+                                connection = fresh;
+                            }
+                        }
+                    }
+                }
+                part
+            })
+        })
+        .collect();
+    let parts = threads
+        .into_iter()
+        .filter_map(|thread| thread.join().ok())
+        .collect();
+    merge(parts, started.elapsed())
+}

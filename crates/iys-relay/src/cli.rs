@@ -32,7 +32,10 @@ use crate::token;
 /// characters), RELAY_CLIENT_CLOCK_SKEW_SECONDS (600), RELAY_MAX_BODY_BYTES (65536),
 /// RELAY_MAX_RECORDS_PER_REQUEST (16), RELAY_RATE_LIMIT_PER_MINUTE (600), RELAY_RETENTION_DAYS
 /// (1096, can only be raised), IYS_BASE_URL, IYS_USERNAME, IYS_PASSWORD, IYS_CODE,
-/// IYS_BRAND_CODE. The TOML keys are the same names in lower case without the RELAY_ prefix.
+/// IYS_BRAND_CODE (forwarding runs when all five are set), IYS_REQUESTS_PER_SECOND (8, shared by
+/// every relay on one database), IYS_PULL_INTERVAL_SECONDS (60), IYS_BATCH_THRESHOLD (100),
+/// IYS_BATCH_POLL_SECONDS (300). The TOML keys are the same names in lower case without the
+/// RELAY_ prefix.
 #[derive(Debug, Parser)]
 #[command(name = "iys-relay", version)]
 pub struct Cli {
@@ -306,6 +309,10 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
                 requests_per_second: config.iys.requests_per_second,
                 pull_interval: std::time::Duration::from_secs(u64::from(
                     config.iys.pull_interval_seconds,
+                )),
+                batch_threshold: i64::from(config.iys.batch_threshold),
+                batch_poll_delay: std::time::Duration::from_secs(u64::from(
+                    config.iys.batch_poll_seconds,
                 )),
                 ..crate::forwarder::ForwarderSettings::default()
             };

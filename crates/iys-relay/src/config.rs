@@ -64,6 +64,10 @@ pub struct IysSettings {
     pub requests_per_second: u32,
     /// Seconds between pulls of İYS's changes.
     pub pull_interval_seconds: u32,
+    /// With more records than this due, they go in batches.
+    pub batch_threshold: u32,
+    /// Seconds before a batch's results are first read (İYS: at least 300).
+    pub batch_poll_seconds: u32,
 }
 
 impl fmt::Debug for Config {
@@ -102,6 +106,8 @@ impl fmt::Debug for IysSettings {
             .field("brand_code", &self.brand_code)
             .field("requests_per_second", &self.requests_per_second)
             .field("pull_interval_seconds", &self.pull_interval_seconds)
+            .field("batch_threshold", &self.batch_threshold)
+            .field("batch_poll_seconds", &self.batch_poll_seconds)
             .finish()
     }
 }
@@ -142,6 +148,8 @@ struct FileSettings {
     iys_brand_code: Option<u64>,
     iys_requests_per_second: Option<u32>,
     iys_pull_interval_seconds: Option<u32>,
+    iys_batch_threshold: Option<u32>,
+    iys_batch_poll_seconds: Option<u32>,
 }
 
 /// A setting that could not be used.
@@ -344,6 +352,18 @@ impl Config {
                 60,
             )?
             .clamp(1, 3_600) as u32,
+            batch_threshold: number(
+                "IYS_BATCH_THRESHOLD",
+                file.iys_batch_threshold.map(u64::from),
+                100,
+            )?
+            .min(u64::from(u32::MAX)) as u32,
+            batch_poll_seconds: number(
+                "IYS_BATCH_POLL_SECONDS",
+                file.iys_batch_poll_seconds.map(u64::from),
+                300,
+            )?
+            .min(86_400) as u32,
         };
         Ok(Config {
             listen,

@@ -30,7 +30,8 @@ use tokio::sync::Mutex;
 
 use crate::api::Clock;
 use crate::store::Store;
-use crate::store::forwarding::{Claimed, PulledMovement};
+use crate::store::StoreError;
+use crate::store::forwarding::{BatchMember, Claimed, Holder, PulledMovement};
 
 /// How to reach İYS, checked.
 #[derive(Clone)]
@@ -120,6 +121,8 @@ enum CallError {
     Iys { status: u16, code: String },
     /// No token can be had until this moment (after H084).
     Halted(i64),
+    /// İYS refused the account itself: credentials, rights or subscription.
+    Account(String),
 }
 
 /// Sends records to İYS and pulls its changes.
@@ -130,6 +133,9 @@ pub struct Forwarder {
     settings: ForwarderSettings,
     client: reqwest::Client,
     tokens: Arc<Mutex<Tokens>>,
+    /// Until when forwarding rests because İYS refused the account (credentials, rights,
+    /// subscription): records wait instead of being refused.
+    paused_until: Arc<std::sync::atomic::AtomicI64>,
     owner: String,
     clock: Clock,
 }
@@ -145,8 +151,14 @@ impl std::fmt::Debug for Forwarder {
     }
 }
 
-const LEASE_MILLIS: i64 = 60_000;
-const BATCH: i64 = 32;
+/// How long a claim holds: longer than a pass over `BATCH` records takes even when every
+/// request runs into its timeout.
+const LEASE_MILLIS: i64 = 600_000;
+const BATCH: i64 = 16;
+/// How long forwarding rests after İYS refused the account.
+const ACCOUNT_PAUSE_MILLIS: i64 = 300_000;
+/// How long a batch may go unanswered before its records are sent again one by one.
+const BATCH_GIVE_UP_MILLIS: i64 = 2 * 3_600_000;
 
 fn backoff_millis(attempts: u32) -> i64 {
     let step = 1_000_i64.saturating_mul(1 << attempts.min(9));
@@ -172,6 +184,7 @@ impl Forwarder {
             settings,
             client,
             tokens: Arc::default(),
+            paused_until: Arc::default(),
             owner,
             clock,
         })
@@ -240,12 +253,21 @@ impl Forwarder {
         &self,
         record: &Claimed,
         now: Timestamp,
-    ) -> Result<Option<(IysConsent, IysDateTime)>, crate::store::StoreError> {
+    ) -> Result<Option<(IysConsent, IysDateTime)>, StoreError> {
         let store = &self.store;
+        let holder = Holder::Claimant(&self.owner);
         if now > registration_deadline(record.consent_date.to_instant()) {
             tracing::warn!(record = %record.id, "record missed İYS's three-business-day window");
             store
-                .finish_forwarding(&record.id, "missed_deadline", None, None, Some("H467"), now)
+                .finish_forwarding(
+                    &record.id,
+                    holder,
+                    "missed_deadline",
+                    None,
+                    None,
+                    Some("H467"),
+                    now,
+                )
                 .await?;
             return Ok(None);
         }
@@ -265,12 +287,22 @@ impl Forwarder {
         let consent_date = match decision {
             Decision::Send { consent_date } => consent_date,
             Decision::WaitUntil(moment) => {
-                store.defer_forwarding(&record.id, moment, false).await?;
+                store
+                    .defer_forwarding(&record.id, &self.owner, moment, false)
+                    .await?;
                 return Ok(None);
             }
             Decision::SkipAlreadyRefused | Decision::SkipNothingToRefuse => {
                 store
-                    .finish_forwarding(&record.id, "skipped", None, None, decision.iys_code(), now)
+                    .finish_forwarding(
+                        &record.id,
+                        holder,
+                        "skipped",
+                        None,
+                        None,
+                        decision.iys_code(),
+                        now,
+                    )
                     .await?;
                 return Ok(None);
             }
@@ -278,6 +310,7 @@ impl Forwarder {
                 store
                     .finish_forwarding(
                         &record.id,
+                        holder,
                         "superseded",
                         None,
                         None,
@@ -289,7 +322,7 @@ impl Forwarder {
             }
             _ => {
                 store
-                    .defer_forwarding(&record.id, now.add_millis(1_000), false)
+                    .defer_forwarding(&record.id, &self.owner, now.add_millis(1_000), false)
                     .await?;
                 return Ok(None);
             }
@@ -298,22 +331,18 @@ impl Forwarder {
         if let Some((_, last_sent)) = held
             && last_sent / 1_000 == now.unix_seconds()
         {
+            let next_second = Timestamp::from_unix_seconds(now.unix_seconds() + 1);
             store
-                .defer_forwarding(
-                    &record.id,
-                    Timestamp::from_unix_seconds(now.unix_seconds() + 1),
-                    false,
-                )
+                .defer_forwarding(&record.id, &self.owner, next_second, false)
                 .await?;
             return Ok(None);
         }
-        let source: Source = record.source.into();
         let movement = Movement {
             recipient: &record.recipient,
             channel: record.channel,
             recipient_type: record.recipient_type,
             status: record.status,
-            source,
+            source: Source::from(record.source),
             consent_date,
             retailer_code: None,
             retailer_access: &[],
@@ -324,6 +353,7 @@ impl Forwarder {
                 store
                     .finish_forwarding(
                         &record.id,
+                        holder,
                         "refused",
                         None,
                         None,
@@ -336,8 +366,18 @@ impl Forwarder {
         }
     }
 
+    /// Puts claimed records back to be tried at `at`.
+    async fn release(&self, ids: &[String], at: Timestamp) -> Result<(), StoreError> {
+        for id in ids {
+            self.store
+                .defer_forwarding(id, &self.owner, at, false)
+                .await?;
+        }
+        Ok(())
+    }
+
     /// Sends up to 1000 due records, one per address and channel, in one asynchronous batch.
-    async fn send_batch(&self) -> Result<usize, crate::store::StoreError> {
+    async fn send_batch(&self) -> Result<usize, StoreError> {
         let now = (self.clock)();
         let claimed = self
             .store
@@ -355,25 +395,6 @@ impl Forwarder {
         if bodies.is_empty() {
             return Ok(count);
         }
-        let release = |store: Store, ids: Vec<String>, at: Timestamp| async move {
-            for id in ids {
-                store.defer_forwarding(&id, at, false).await?;
-            }
-            Ok::<(), crate::store::StoreError>(())
-        };
-        if !self
-            .store
-            .take_request_permit(now, self.settings.requests_per_second)
-            .await?
-        {
-            release(
-                self.store.clone(),
-                members,
-                Timestamp::from_unix_seconds(now.unix_seconds() + 1),
-            )
-            .await?;
-            return Ok(count);
-        }
         let path = format!(
             "/v2/sps/{}/brands/{}/consents/request",
             self.account.iys_code, self.account.brand_code
@@ -381,7 +402,7 @@ impl Forwarder {
         match self.call(reqwest::Method::POST, &path, Some(&bodies)).await {
             Ok(answer) => {
                 let Some(request_id) = answer["requestId"].as_str() else {
-                    release(self.store.clone(), members, now.add_millis(1_000)).await?;
+                    self.release(&members, now.add_millis(30_000)).await?;
                     return Ok(count);
                 };
                 let entries: Vec<(String, usize, String)> = members
@@ -398,139 +419,170 @@ impl Forwarder {
                     .collect();
                 let poll_at = now.add_millis(self.settings.batch_poll_delay.as_millis() as i64);
                 self.store
-                    .mark_batched(&entries, request_id, poll_at)
+                    .mark_batched(&entries, request_id, now, poll_at)
                     .await?;
                 tracing::info!(records = entries.len(), "sent a batch to İYS");
             }
             Err(CallError::Halted(until)) => {
-                release(
-                    self.store.clone(),
-                    members,
-                    Timestamp::from_unix_seconds(until),
-                )
-                .await?
+                self.release(&members, Timestamp::from_unix_seconds(until))
+                    .await?
             }
-            Err(_) => release(self.store.clone(), members, now.add_millis(5_000)).await?,
+            Err(CallError::Account(code)) => {
+                let until = self.pause(&code, now);
+                self.release(&members, until).await?;
+            }
+            Err(CallError::Iys { status, code })
+                if !disposition(&code, Some(status)).is_retryable() =>
+            {
+                // İYS refused the batch as a whole (one bad item fails it): settle each record
+                // on its own, so one bad item neither holds the others back nor is resent forever.
+                tracing::warn!(code = %code, status, "İYS refused a batch; sending its records one by one");
+                for record in claimed {
+                    if members.contains(&record.id) {
+                        self.settle(record).await?;
+                    }
+                }
+            }
+            Err(_) => self.release(&members, now.add_millis(30_000)).await?,
         }
         Ok(count)
     }
 
+    /// Settles one record of a batch from its result.
+    async fn settle_member(
+        &self,
+        member: &BatchMember,
+        result: &Value,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let store = &self.store;
+        match result["status"].as_str() {
+            Some("success") => {
+                store
+                    .set_held(
+                        &member.recipient_hash,
+                        member.channel,
+                        member.recipient_type,
+                        member.status,
+                        member.consent_date,
+                        now,
+                    )
+                    .await?;
+                store
+                    .finish_forwarding(
+                        &member.id,
+                        Holder::Batch,
+                        "accepted",
+                        result["transactionId"].as_str(),
+                        result["creationDate"].as_str(),
+                        None,
+                        now,
+                    )
+                    .await?;
+                Ok(true)
+            }
+            Some("failure") => {
+                let code = result["error"]["code"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned();
+                match disposition(&code, None) {
+                    Disposition::StateConflict => {
+                        let state = if code == "H178" {
+                            "superseded"
+                        } else {
+                            "skipped"
+                        };
+                        store
+                            .finish_forwarding(
+                                &member.id,
+                                Holder::Batch,
+                                state,
+                                None,
+                                None,
+                                Some(&code),
+                                now,
+                            )
+                            .await?;
+                    }
+                    Disposition::Late => {
+                        store
+                            .finish_forwarding(
+                                &member.id,
+                                Holder::Batch,
+                                "missed_deadline",
+                                None,
+                                None,
+                                Some(&code),
+                                now,
+                            )
+                            .await?;
+                    }
+                    retryable if retryable.is_retryable() || retryable == Disposition::Account => {
+                        store.unbatch(&member.id, now.add_millis(5_000)).await?;
+                    }
+                    _ => {
+                        store
+                            .finish_forwarding(
+                                &member.id,
+                                Holder::Batch,
+                                "refused",
+                                None,
+                                None,
+                                Some(&code),
+                                now,
+                            )
+                            .await?;
+                    }
+                }
+                Ok(true)
+            }
+            // `enqueue`: still waiting at İYS.
+            _ => Ok(false),
+        }
+    }
+
     /// Reads the results of every batch that is due and settles its records.
-    async fn poll_batches(&self) -> Result<usize, crate::store::StoreError> {
+    async fn poll_batches(&self) -> Result<usize, StoreError> {
         let now = (self.clock)();
         let mut settled = 0;
         for batch_id in self.store.due_batches(now).await? {
-            if !self
-                .store
-                .take_request_permit(now, self.settings.requests_per_second)
-                .await?
-            {
-                break;
-            }
             let path = format!(
                 "/v2/sps/{}/brands/{}/consents/request/{batch_id}",
                 self.account.iys_code, self.account.brand_code
             );
+            let members = self.store.batch_members(&batch_id).await?;
             let results = match self.call::<()>(reqwest::Method::GET, &path, None).await {
                 Ok(Value::Array(results)) if !results.is_empty() => results,
                 _ => {
-                    // Not processed yet, or no answer: ask again later.
-                    self.store
-                        .repoll_batch(&batch_id, now.add_millis(30_000))
-                        .await?;
+                    // Not processed yet, or no answer: ask again later, and after two hours
+                    // without results send the records again one by one.
+                    if members
+                        .iter()
+                        .all(|member| now.unix_millis() - member.sent_at_ms > BATCH_GIVE_UP_MILLIS)
+                    {
+                        tracing::warn!(batch = %batch_id, "no results for a batch after two hours; sending its records one by one");
+                        for member in &members {
+                            self.store.unbatch(&member.id, now).await?;
+                        }
+                    } else {
+                        self.store
+                            .repoll_batch(&batch_id, now.add_millis(30_000))
+                            .await?;
+                    }
                     continue;
                 }
             };
-            for member in self.store.batch_members(&batch_id).await? {
-                let Some(result) = results
+            for member in &members {
+                let result = results
                     .iter()
-                    .find(|result| result["index"].as_u64() == Some(member.index as u64))
-                else {
-                    continue;
-                };
-                match result["status"].as_str() {
-                    Some("success") => {
-                        self.store
-                            .set_held(
-                                &member.recipient_hash,
-                                member.channel,
-                                member.recipient_type,
-                                member.status,
-                                member.consent_date,
-                                now,
-                            )
-                            .await?;
-                        self.store
-                            .finish_forwarding(
-                                &member.id,
-                                "accepted",
-                                result["transactionId"].as_str(),
-                                result["creationDate"].as_str(),
-                                None,
-                                now,
-                            )
-                            .await?;
-                        settled += 1;
-                    }
-                    Some("failure") => {
-                        let code = result["error"]["code"]
-                            .as_str()
-                            .unwrap_or_default()
-                            .to_owned();
-                        match disposition(&code, None) {
-                            Disposition::StateConflict => {
-                                let state = if code == "H178" {
-                                    "superseded"
-                                } else {
-                                    "skipped"
-                                };
-                                self.store
-                                    .finish_forwarding(
-                                        &member.id,
-                                        state,
-                                        None,
-                                        None,
-                                        Some(&code),
-                                        now,
-                                    )
-                                    .await?;
-                            }
-                            Disposition::Late => {
-                                self.store
-                                    .finish_forwarding(
-                                        &member.id,
-                                        "missed_deadline",
-                                        None,
-                                        None,
-                                        Some(&code),
-                                        now,
-                                    )
-                                    .await?
-                            }
-                            retryable if retryable.is_retryable() => {
-                                self.store
-                                    .unbatch(&member.id, now.add_millis(5_000))
-                                    .await?
-                            }
-                            _ => {
-                                self.store
-                                    .finish_forwarding(
-                                        &member.id,
-                                        "refused",
-                                        None,
-                                        None,
-                                        Some(&code),
-                                        now,
-                                    )
-                                    .await?
-                            }
-                        }
-                        settled += 1;
-                    }
-                    _ => {}
+                    .find(|result| result["index"].as_u64() == Some(member.index as u64));
+                if let Some(result) = result
+                    && self.settle_member(member, result, now).await?
+                {
+                    settled += 1;
                 }
             }
-            // Anything still waiting (`enqueue`) is asked about again later.
             self.store
                 .repoll_batch(&batch_id, now.add_millis(30_000))
                 .await?;
@@ -539,7 +591,7 @@ impl Forwarder {
     }
 
     /// Calls İYS with the cached token, renewing it once if İYS says it expired; the answer's
-    /// JSON body (or `null` for an empty one).
+    /// JSON body (or `null` for an empty one). Every request takes from the shared budget.
     async fn call<B: serde::Serialize>(
         &self,
         method: reqwest::Method,
@@ -548,6 +600,7 @@ impl Forwarder {
     ) -> Result<Value, CallError> {
         for _ in 0..2 {
             let token = self.token().await?;
+            self.permit().await.map_err(|_| CallError::Network)?;
             let mut request = self
                 .client
                 .request(method.clone(), self.url(path))
@@ -559,16 +612,21 @@ impl Forwarder {
             let status = response.status().as_u16();
             let text = response.text().await.map_err(|_| CallError::Network)?;
             if (200..300).contains(&status) {
-                return Ok(if text.trim().is_empty() {
-                    Value::Null
-                } else {
-                    serde_json::from_str(&text).unwrap_or(Value::Null)
-                });
+                if text.trim().is_empty() {
+                    return Ok(Value::Null);
+                }
+                // An answer that does not parse counts as no answer: the same body goes again,
+                // and V2 answers an identical repeat with the same transaction.
+                return serde_json::from_str(&text).map_err(|_| CallError::Network);
             }
             let code = error_code(&text);
             if status == 401 || code == "H351" {
+                // The token expired early or was revoked: forget it and try once more.
                 self.tokens.lock().await.access = None;
                 continue;
+            }
+            if disposition(&code, Some(status)) == Disposition::Account {
+                return Err(CallError::Account(code));
             }
             return Err(CallError::Iys { status, code });
         }
@@ -581,20 +639,10 @@ impl Forwarder {
     async fn settle(&self, record: Claimed) -> Result<(), crate::store::StoreError> {
         let now = (self.clock)();
         let store = &self.store;
+        let holder = Holder::Claimant(&self.owner);
         let Some((body, consent_date)) = self.prepare(&record, now).await? else {
             return Ok(());
         };
-        if !store
-            .take_request_permit(now, self.settings.requests_per_second)
-            .await?
-        {
-            let next_second = Timestamp::from_unix_seconds(now.unix_seconds() + 1);
-            tokio::time::sleep(Duration::from_millis(
-                (next_second.unix_millis() - now.unix_millis()).max(1) as u64,
-            ))
-            .await;
-            return store.defer_forwarding(&record.id, next_second, false).await;
-        }
         let path = format!(
             "/v2/sps/{}/brands/{}/consents",
             self.account.iys_code, self.account.brand_code
@@ -615,19 +663,22 @@ impl Forwarder {
                 store
                     .finish_forwarding(
                         &record.id,
+                        holder,
                         "accepted",
                         Some(&answer.transaction_id),
                         Some(&answer.creation_date),
                         None,
                         (self.clock)(),
                     )
-                    .await
+                    .await?;
+                Ok(())
             }
             Err(CallError::Network) => {
-                tracing::warn!(record = %record.id, "no answer from İYS; retrying with the same body");
+                tracing::warn!(record = %record.id, "no clear answer from İYS; trying again later");
                 store
                     .defer_forwarding(
                         &record.id,
+                        &self.owner,
                         now.add_millis(backoff_millis(record.attempts)),
                         true,
                     )
@@ -635,7 +686,18 @@ impl Forwarder {
             }
             Err(CallError::Halted(until)) => {
                 store
-                    .defer_forwarding(&record.id, Timestamp::from_unix_seconds(until), false)
+                    .defer_forwarding(
+                        &record.id,
+                        &self.owner,
+                        Timestamp::from_unix_seconds(until),
+                        false,
+                    )
+                    .await
+            }
+            Err(CallError::Account(code)) => {
+                let until = self.pause(&code, now);
+                store
+                    .defer_forwarding(&record.id, &self.owner, until, false)
                     .await
             }
             Err(CallError::Iys { status, code }) => {
@@ -649,44 +711,101 @@ impl Forwarder {
                             "skipped"
                         };
                         store
-                            .finish_forwarding(&record.id, state, None, None, Some(&code), now)
-                            .await
+                            .finish_forwarding(
+                                &record.id,
+                                holder,
+                                state,
+                                None,
+                                None,
+                                Some(&code),
+                                now,
+                            )
+                            .await?;
                     }
                     Disposition::Late => {
                         store
                             .finish_forwarding(
                                 &record.id,
+                                holder,
                                 "missed_deadline",
                                 None,
                                 None,
                                 Some(&code),
                                 now,
                             )
-                            .await
+                            .await?;
+                    }
+                    Disposition::Account => {
+                        let until = self.pause(&code, now);
+                        store
+                            .defer_forwarding(&record.id, &self.owner, until, false)
+                            .await?;
                     }
                     retryable if retryable.is_retryable() => {
                         let wait = (retryable.min_wait_seconds() as i64 * 1_000)
                             .max(backoff_millis(record.attempts));
                         store
-                            .defer_forwarding(&record.id, now.add_millis(wait), true)
-                            .await
+                            .defer_forwarding(&record.id, &self.owner, now.add_millis(wait), true)
+                            .await?;
                     }
                     _ => {
                         store
-                            .finish_forwarding(&record.id, "refused", None, None, Some(&code), now)
-                            .await
+                            .finish_forwarding(
+                                &record.id,
+                                holder,
+                                "refused",
+                                None,
+                                None,
+                                Some(&code),
+                                now,
+                            )
+                            .await?;
                     }
                 }
+                Ok(())
             }
         }
     }
 
+    /// Rests forwarding after İYS refused the account; returns until when.
+    fn pause(&self, code: &str, now: Timestamp) -> Timestamp {
+        let until = now.add_millis(ACCOUNT_PAUSE_MILLIS);
+        self.paused_until
+            .store(until.unix_millis(), std::sync::atomic::Ordering::Relaxed);
+        tracing::error!(
+            code,
+            "İYS refused the account (credentials, rights or subscription); forwarding rests for five minutes and no record is given up"
+        );
+        until
+    }
+
     async fn call_add(&self, path: &str, body: &IysConsent) -> Result<AddAnswer, CallError> {
         let answer = self.call(reqwest::Method::POST, path, Some(body)).await?;
-        serde_json::from_value(answer).map_err(|_| CallError::Iys {
-            status: 200,
-            code: String::new(),
-        })
+        // A 2xx whose body is not İYS's answer counts as no answer; the same body goes again.
+        serde_json::from_value(answer).map_err(|_| CallError::Network)
+    }
+
+    /// Takes one request from the budget shared through the database, waiting for the next
+    /// second when this one's is spent.
+    async fn permit(&self) -> Result<(), crate::store::StoreError> {
+        for _ in 0..50 {
+            let now = (self.clock)();
+            if self
+                .store
+                .take_request_permit(now, self.settings.requests_per_second)
+                .await?
+            {
+                return Ok(());
+            }
+            let next_second = (now.unix_seconds() + 1) * 1_000;
+            tokio::time::sleep(Duration::from_millis(
+                (next_second - now.unix_millis()).max(1) as u64,
+            ))
+            .await;
+        }
+        Err(crate::store::StoreError::Corrupt(
+            "no request budget for 50 seconds".to_owned(),
+        ))
     }
 
     /// A valid access token: cached, refreshed, or new.
@@ -713,6 +832,7 @@ impl Forwarder {
                 serde_json::json!({"grant_type": "password", "username": self.account.username, "password": self.account.password})
             }
         };
+        self.permit().await.map_err(|_| CallError::Network)?;
         let response = self
             .client
             .post(self.url("/oauth2/token"))
@@ -733,10 +853,11 @@ impl Forwarder {
                 tokens.refresh = None;
             }
             tracing::error!(status, "İYS refused the token request");
-            return Err(CallError::Iys {
-                status,
-                code: error_code(&text),
-            });
+            if refresh.is_some() {
+                return Err(CallError::Network);
+            }
+            // The credentials are wrong: nothing to do but wait for an operator.
+            return Err(CallError::Account(format!("token_{status}")));
         }
         let answer: TokenAnswer = serde_json::from_str(&text).map_err(|_| CallError::Network)?;
         tokens.access = Some((answer.access_token.clone(), now + answer.expires_in));
@@ -767,15 +888,7 @@ impl Forwarder {
             if let Some(after) = &after {
                 request = request.query(&[("after", after)]);
             }
-            if !self
-                .store
-                .take_request_permit((self.clock)(), self.settings.requests_per_second)
-                .await
-                .map_err(|error| error.to_string())?
-            {
-                tokio::time::sleep(Duration::from_millis(1_000)).await;
-                continue;
-            }
+            self.permit().await.map_err(|error| error.to_string())?;
             let response = request.send().await.map_err(|error| error.to_string())?;
             if response.status().as_u16() == 204 {
                 return Ok(applied);

@@ -9,6 +9,15 @@ use sqlx::Row;
 
 use super::{Store, StoreError, context, hex, kind, ledger_hash, parse_column};
 
+/// Who may settle a record.
+#[derive(Debug, Clone, Copy)]
+pub enum Holder<'a> {
+    /// The instance that claimed it.
+    Claimant(&'a str),
+    /// Whoever reads its batch's results.
+    Batch,
+}
+
 /// A record claimed for forwarding.
 #[derive(Debug, Clone)]
 pub struct Claimed {
@@ -131,34 +140,42 @@ impl Store {
         Ok(claimed)
     }
 
-    /// Puts a claimed record back to be tried again at `next_at`.
+    /// Puts a record `owner` claimed back to be tried again at `next_at`. Does nothing when
+    /// `owner` no longer holds it.
     pub async fn defer_forwarding(
         &self,
         id: &str,
+        owner: &str,
         next_at: Timestamp,
         count_attempt: bool,
     ) -> Result<(), StoreError> {
         sqlx::query(
-            "UPDATE consents SET iys_next_at_ms = $1, iys_attempts = iys_attempts + $2, iys_lease_owner = NULL, iys_lease_until_ms = 0 WHERE id = $3",
+            "UPDATE consents SET iys_next_at_ms = $1, iys_attempts = iys_attempts + $2, iys_lease_owner = NULL, iys_lease_until_ms = 0 \
+             WHERE id = $3 AND iys_state = 'pending' AND iys_lease_owner = $4",
         )
         .bind(next_at.unix_millis())
         .bind(i64::from(count_attempt))
         .bind(id)
+        .bind(owner)
         .execute(&self.pool)
         .await?;
         Ok(())
     }
 
-    /// Records a record's final İYS outcome and appends it to the ledger.
+    /// Records a record's final İYS outcome and appends it to the ledger, when `holder` still
+    /// holds it: the instance that claimed it, or anyone for a record waiting in a batch.
+    /// Returns whether it did.
+    #[allow(clippy::too_many_arguments, reason = "one argument per column of the outcome")]
     pub async fn finish_forwarding(
         &self,
         id: &str,
+        holder: Holder<'_>,
         state: &str,
         transaction_id: Option<&str>,
         creation_date: Option<&str>,
         error: Option<&str>,
         now: Timestamp,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         let mut transaction = self.pool.begin().await?;
         sqlx::query("UPDATE ledger_head SET seq = seq WHERE id = 1")
             .execute(&mut *transaction)
@@ -183,17 +200,28 @@ impl Store {
             now.unix_millis(),
             &prev_hash,
         );
-        sqlx::query(
-            "UPDATE consents SET iys_state = $1, iys_transaction_id = $2, iys_creation_date = $3, iys_error = $4, iys_updated_at_ms = $5, iys_lease_owner = NULL, iys_lease_until_ms = 0 WHERE id = $6",
-        )
+        let (guard, owner) = match holder {
+            Holder::Claimant(owner) => ("iys_state = 'pending' AND iys_lease_owner = $7", owner),
+            Holder::Batch => ("iys_state = 'batched' AND $7 = $7", ""),
+        };
+        let updated = sqlx::query(&format!(
+            "UPDATE consents SET iys_state = $1, iys_transaction_id = $2, iys_creation_date = $3, iys_error = $4, iys_updated_at_ms = $5, iys_lease_owner = NULL, iys_lease_until_ms = 0 WHERE id = $6 AND {guard}"
+        ))
         .bind(state)
         .bind(transaction_id.map(str::to_owned))
         .bind(creation_date.map(str::to_owned))
         .bind(error.map(str::to_owned))
         .bind(now.unix_millis())
         .bind(id)
+        .bind(owner)
         .execute(&mut *transaction)
-        .await?;
+        .await?
+        .rows_affected();
+        if updated != 1 {
+            // Another instance settled it meanwhile: its outcome and ledger entry stand.
+            transaction.rollback().await?;
+            return Ok(false);
+        }
         sqlx::query("INSERT INTO ledger (seq, kind, record_id, payload_hash, at_ms, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7)")
             .bind(seq)
             .bind(kind::IYS)
@@ -210,7 +238,7 @@ impl Store {
             .execute(&mut *transaction)
             .await?;
         transaction.commit().await?;
-        Ok(())
+        Ok(true)
     }
 
     /// What İYS holds for a key, and when the relay last sent a movement for it.
@@ -278,7 +306,7 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let second = now.unix_seconds();
         let taken = sqlx::query(
-            "UPDATE iys_rate SET used = CASE WHEN second = $1 THEN used + 1 ELSE 1 END, second = $2 WHERE id = 1 AND (second <> $3 OR used < $4)",
+            "UPDATE iys_rate SET used = CASE WHEN second = $1 THEN used + 1 ELSE 1 END, second = $2 WHERE id = 1 AND (second < $3 OR (second = $3 AND used < $4))",
         )
         .bind(second)
         .bind(second)
@@ -298,7 +326,8 @@ impl Store {
             .try_get("after")?)
     }
 
-    /// Applies movements pulled from İYS and moves the cursor, in one transaction.
+    /// Applies movements pulled from İYS, then moves the cursor. A movement applied before a
+    /// crash is applied again (its `iys_held` update is idempotent) when the cursor did not move.
     pub async fn apply_pulled(
         &self,
         movements: &[PulledMovement],
@@ -326,8 +355,8 @@ impl Store {
             .execute(&self.pool)
             .await?
             .rows_affected();
-            if inserted == 1 {
-                applied += 1;
+            applied += inserted as usize;
+            {
                 self.set_held(
                     &hash,
                     movement.channel,
@@ -403,17 +432,19 @@ impl Store {
         &self,
         entries: &[(String, usize, String)],
         batch_id: &str,
+        sent_at: Timestamp,
         poll_at: Timestamp,
     ) -> Result<(), StoreError> {
         let mut transaction = self.pool.begin().await?;
         for (id, index, body) in entries {
             sqlx::query(
-                "UPDATE consents SET iys_state = 'batched', iys_batch_id = $1, iys_batch_index = $2, iys_batch_body = $3, iys_next_at_ms = $4, iys_lease_owner = NULL, iys_lease_until_ms = 0 WHERE id = $5",
+                "UPDATE consents SET iys_state = 'batched', iys_batch_id = $1, iys_batch_index = $2, iys_batch_body = $3, iys_next_at_ms = $4, iys_updated_at_ms = $5, iys_lease_owner = NULL, iys_lease_until_ms = 0 WHERE id = $6",
             )
             .bind(batch_id)
             .bind(*index as i64)
             .bind(body.clone())
             .bind(poll_at.unix_millis())
+            .bind(sent_at.unix_millis())
             .bind(id.clone())
             .execute(&mut *transaction)
             .await?;
@@ -438,7 +469,7 @@ impl Store {
 
     /// The records of a batch: id, position, key and what was sent.
     pub async fn batch_members(&self, batch_id: &str) -> Result<Vec<BatchMember>, StoreError> {
-        let rows = sqlx::query("SELECT id, iys_batch_index, recipient_hash, channel, recipient_type, status, consent_date FROM consents WHERE iys_state = 'batched' AND iys_batch_id = $1")
+        let rows = sqlx::query("SELECT id, iys_batch_index, iys_updated_at_ms, recipient_hash, channel, recipient_type, status, consent_date FROM consents WHERE iys_state = 'batched' AND iys_batch_id = $1")
             .bind(batch_id)
             .fetch_all(&self.pool)
             .await?;
@@ -448,6 +479,9 @@ impl Store {
                 Ok(BatchMember {
                     id: row.try_get("id")?,
                     index: row.try_get::<i64, _>("iys_batch_index")? as usize,
+                    sent_at_ms: row
+                        .try_get::<Option<i64>, _>("iys_updated_at_ms")?
+                        .unwrap_or(0),
                     recipient_hash: row.try_get("recipient_hash")?,
                     channel: parse_column(row, "channel")?,
                     recipient_type: parse_column(row, "recipient_type")?,
@@ -461,7 +495,7 @@ impl Store {
 
     /// Puts a batched record back to pending, to go again on its own at `next_at`.
     pub async fn unbatch(&self, id: &str, next_at: Timestamp) -> Result<(), StoreError> {
-        sqlx::query("UPDATE consents SET iys_state = 'pending', iys_batch_id = NULL, iys_batch_index = NULL, iys_next_at_ms = $1, iys_attempts = iys_attempts + 1 WHERE id = $2")
+        sqlx::query("UPDATE consents SET iys_state = 'pending', iys_batch_id = NULL, iys_batch_index = NULL, iys_next_at_ms = $1, iys_attempts = iys_attempts + 1 WHERE id = $2 AND iys_state = 'batched'")
             .bind(next_at.unix_millis())
             .bind(id)
             .execute(&self.pool)
@@ -496,6 +530,8 @@ pub struct BatchMember {
     pub id: String,
     /// Its position in the batch.
     pub index: usize,
+    /// When the batch was sent.
+    pub sent_at_ms: i64,
     /// Its lookup hash.
     pub recipient_hash: Vec<u8>,
     /// The channel.
