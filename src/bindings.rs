@@ -11,7 +11,12 @@ use wasm_bindgen::prelude::*;
 export function with_lock(name, task) {
   const locks = globalThis.navigator && navigator.locks;
   if (locks && typeof locks.request === 'function') {
-    return locks.request(name, () => task());
+    // Where Web Locks are refused (an opaque origin), run without one rather than never.
+    let ran = false;
+    return locks.request(name, () => { ran = true; return task(); }).catch((error) => {
+      if (ran) throw error;
+      return task();
+    });
   }
   return Promise.resolve().then(() => task());
 }
@@ -30,6 +35,16 @@ export async function send(method, url, body, headers, timeout_ms, keepalive) {
   } finally {
     clearTimeout(timer);
   }
+}
+
+export function storage_keys(prefix) {
+  const storage = globalThis.localStorage;
+  const keys = [];
+  for (let index = 0; index < storage.length; index += 1) {
+    const key = storage.key(index);
+    if (key !== null && key.startsWith(prefix)) keys.push(key);
+  }
+  return keys;
 }
 
 export function storage_read(key) {
@@ -75,6 +90,10 @@ extern "C" {
         timeout_ms: u32,
         keepalive: bool,
     ) -> Promise;
+
+    /// The `localStorage` keys that start with `prefix`; throws when storage is disabled.
+    #[wasm_bindgen(catch)]
+    pub fn storage_keys(prefix: &str) -> Result<Vec<String>, JsValue>;
 
     /// `localStorage.getItem`; throws when storage is disabled.
     #[wasm_bindgen(catch)]

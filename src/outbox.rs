@@ -1,10 +1,11 @@
 //! The durable outbox: records are written to `localStorage` before anything is sent, delivered
 //! to the relay with retries, and resumed by the next page load of the same origin.
 //!
-//! - One tab at a time leases records (under the Web Lock `iys-consent-outbox`, or without it
-//!   in browsers that lack Web Locks), so two tabs never both send the same record; a lease
-//!   expires a little after a request's timeout, so records of a tab that closed are picked up
-//!   again.
+//! - Each record has its own storage key, so tabs adding records never rewrite each other's.
+//! - One tab at a time leases records under the Web Lock `iys-consent-outbox`, so two tabs never
+//!   both send the same record (in a browser without Web Locks the leases alone narrow that race
+//!   without closing it, and the relay's deduplication keeps it harmless); a lease expires a
+//!   little after a request's timeout, so records of a tab that closed are picked up again.
 //! - The relay deduplicates by record id, so a retry after a lost answer is harmless.
 //! - Network errors, timeouts, 408, 429 and 5xx are retried with back-off ([`crate::policy`]);
 //!   other 4xx answers are final: the record is kept as failed and the page is told.
@@ -26,8 +27,9 @@ use crate::events::{Events, object};
 use crate::policy::{self, Verdict};
 use crate::record::BuiltRecord;
 
-/// The storage key; the version lets a later format live beside this one.
-pub const STORAGE_KEY: &str = "iys-consent:outbox:v1";
+/// The prefix of the storage keys, one per record (`<prefix><id>`), so that tabs adding records
+/// never rewrite each other's; the version lets a later format live beside this one.
+pub const STORAGE_PREFIX: &str = "iys-consent:outbox:v1:";
 /// The Web Lock that serialises outbox passes across tabs.
 const LOCK_NAME: &str = "iys-consent-outbox";
 /// How much longer than a request's timeout a lease holds, in milliseconds.
@@ -37,6 +39,8 @@ const LEASE_MARGIN_MILLIS: f64 = 5_000.0;
 const EXIT_LEASE_MILLIS: f64 = 3_000.0;
 /// The most records in one request (the relay's default limit).
 pub const MAX_RECORDS_PER_REQUEST: usize = 16;
+/// The most bytes of records in one request, under the relay's default body limit.
+const MAX_REQUEST_BYTES: usize = 48 * 1024;
 /// Failed records kept for the page to inspect, at most.
 const MAX_FAILED_KEPT: usize = 50;
 
@@ -155,40 +159,54 @@ impl Outbox {
 
     /// Every entry: the persisted ones, then those only in memory.
     fn load(&self) -> Vec<JsValue> {
-        let mut entries: Vec<JsValue> = bindings::storage_read(STORAGE_KEY)
-            .ok()
-            .flatten()
-            .and_then(|text| JSON::parse(&text).ok())
-            .filter(Array::is_array)
-            .map(|array| Array::from(&array).iter().collect())
-            .unwrap_or_default();
-        entries.extend(self.volatile.borrow().iter().cloned());
+        let mut entries: Vec<JsValue> = bindings::storage_keys(STORAGE_PREFIX)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|key| bindings::storage_read(key).ok().flatten())
+            .filter_map(|text| JSON::parse(&text).ok())
+            .filter(|entry| entry.is_object())
+            .collect();
+        let stored: HashSet<String> = entries.iter().map(|entry| text(entry, "id")).collect();
+        entries.extend(
+            self.volatile
+                .borrow()
+                .iter()
+                .filter(|entry| !stored.contains(&text(entry, "id")))
+                .cloned(),
+        );
         entries
     }
 
-    /// Writes the persisted entries back; returns whether storage took them.
-    fn save(&self, entries: &[JsValue]) -> bool {
-        let (volatile, persisted): (Vec<JsValue>, Vec<JsValue>) = entries
-            .iter()
-            .cloned()
-            .partition(|entry| get(entry, "volatile").is_truthy());
-        *self.volatile.borrow_mut() = volatile;
-        let array: Array = persisted.iter().collect();
-        let value = if array.length() == 0 {
-            None
-        } else {
-            JSON::stringify(&array)
+    /// Writes `entries` back, each under its own key, and forgets the `removed` ids. Entries only
+    /// in memory are the very objects `load` handed out, so they need no writing. Returns whether
+    /// storage took every write.
+    fn save(&self, entries: &[JsValue], removed: &[String]) -> bool {
+        let mut stored = true;
+        for id in removed {
+            stored &= bindings::storage_write(&format!("{STORAGE_PREFIX}{id}"), None).is_ok();
+        }
+        self.volatile
+            .borrow_mut()
+            .retain(|entry| !removed.contains(&text(entry, "id")));
+        for entry in entries {
+            if get(entry, "volatile").is_truthy() {
+                continue;
+            }
+            let value = JSON::stringify(entry)
                 .ok()
-                .and_then(|text| text.as_string())
-        };
-        bindings::storage_write(STORAGE_KEY, value).is_ok()
+                .and_then(|text| text.as_string());
+            stored &=
+                bindings::storage_write(&format!("{STORAGE_PREFIX}{}", text(entry, "id")), value)
+                    .is_ok();
+        }
+        stored
     }
 
-    /// Queues `records`, writing them to storage first. Returns whether they were persisted.
+    /// Queues `records`, writing each to storage before anything is sent. Returns whether they
+    /// were all persisted; those that could not be are kept in memory and still sent.
     pub fn enqueue(&self, records: &[BuiltRecord]) -> bool {
         let now = bindings::now_millis();
-        let mut entries = self.load();
-        let mut fresh = Vec::new();
+        let mut persisted = true;
         for record in records {
             let Ok(parsed) = JSON::parse(&record.json) else {
                 continue;
@@ -207,17 +225,13 @@ impl Outbox {
                 "consentedAt",
                 &(record.at.unix_millis() as f64).into(),
             );
-            fresh.push(entry);
+            if !self.save(std::slice::from_ref(&entry), &[]) {
+                set(&entry, "volatile", &JsValue::TRUE);
+                self.volatile.borrow_mut().push(entry);
+                persisted = false;
+            }
         }
-        entries.extend(fresh.iter().cloned());
-        if self.save(&entries) {
-            return true;
-        }
-        for entry in &fresh {
-            set(entry, "volatile", &JsValue::TRUE);
-        }
-        self.save(&entries);
-        false
+        persisted
     }
 
     /// Entries of this endpoint that are due and not leased by another tab or in flight here.
@@ -235,7 +249,21 @@ impl Outbox {
             .cloned()
             .collect();
         due.sort_by(|a, b| number(a, "consentedAt").total_cmp(&number(b, "consentedAt")));
-        due.truncate(MAX_RECORDS_PER_REQUEST);
+        // Keep each request well under the relay's default body limit of 64 KiB.
+        let mut bytes = 0;
+        let mut fits = 0;
+        for entry in &due {
+            let size = JSON::stringify(&get(entry, "record"))
+                .ok()
+                .and_then(|text| text.as_string())
+                .map_or(0, |text| text.len());
+            if fits == MAX_RECORDS_PER_REQUEST || (fits > 0 && bytes + size > MAX_REQUEST_BYTES) {
+                break;
+            }
+            bytes += size;
+            fits += 1;
+        }
+        due.truncate(fits);
         due
     }
 
@@ -253,7 +281,7 @@ impl Outbox {
                 set(entry, "leaseUntil", &(now + outbox.lease_millis()).into());
                 outbox.in_flight.borrow_mut().insert(text(entry, "id"));
             }
-            outbox.save(&entries);
+            outbox.save(&due, &[]);
             *result.borrow_mut() = due
                 .iter()
                 .map(|entry| Leased {
@@ -274,10 +302,16 @@ impl Outbox {
         let change = RefCell::new(Some(change));
         let task = Closure::wrap(Box::new(move || {
             let mut entries = outbox.load();
+            let before: Vec<String> = entries.iter().map(|entry| text(entry, "id")).collect();
             if let Some(change) = change.borrow_mut().take() {
                 change(&mut entries);
             }
-            outbox.save(&entries);
+            let after: HashSet<String> = entries.iter().map(|entry| text(entry, "id")).collect();
+            let removed: Vec<String> = before
+                .into_iter()
+                .filter(|id| !after.contains(id))
+                .collect();
+            outbox.save(&entries, &removed);
             Promise::resolve(&JsValue::UNDEFINED)
         }) as Box<dyn FnMut() -> Promise>);
         let _ = JsFuture::from(bindings::with_lock(LOCK_NAME, &task)).await;
@@ -357,7 +391,7 @@ impl Outbox {
             body.into(),
             &self.headers,
             self.timeout_ms,
-            true,
+            false,
         ))
         .await
         .unwrap_or(JsValue::UNDEFINED);
@@ -450,7 +484,8 @@ impl Outbox {
             let late = at.is_some_and(|at| registration_deadline(at) < now);
             set(receipt, "late", &late.into());
         }
-        // Records the relay did not mention stay pending for the next pass.
+        // Records the answer did not mention (a portal or proxy answering 200 with something
+        // else) stay pending and wait as after a network error.
         let missing: Vec<String> = ids
             .iter()
             .filter(|id| !done.contains(id))
@@ -458,14 +493,22 @@ impl Outbox {
             .collect();
         if !missing.is_empty() {
             let missing_ids = missing.clone();
+            let now = bindings::now_millis();
+            let jitter = random_unit();
             self.update(move |entries| {
                 for entry in entries.iter() {
                     if missing_ids.contains(&text(entry, "id")) {
+                        let attempts = number(entry, "attempts") as u32;
+                        let wait = policy::backoff_millis(attempts, jitter) as f64;
+                        set(entry, "attempts", &f64::from(attempts + 1).into());
+                        set(entry, "nextAt", &(now + wait).into());
+                        set(entry, "leaseOwner", &JsValue::NULL);
                         set(entry, "leaseUntil", &0.into());
                     }
                 }
             })
             .await;
+            report.queued.extend(missing);
         }
         if !done.is_empty() {
             let receipts: Array = report
@@ -564,6 +607,7 @@ impl Outbox {
         let now = bindings::now_millis();
         let entries = self.load();
         let mut chosen = Vec::new();
+        let mut leased = Vec::new();
         let mut bytes = 0;
         for entry in entries.iter() {
             let leased_elsewhere =
@@ -586,11 +630,12 @@ impl Outbox {
             set(entry, "leaseOwner", &self.tab.as_str().into());
             set(entry, "leaseUntil", &(now + EXIT_LEASE_MILLIS).into());
             chosen.push(record);
+            leased.push(entry.clone());
         }
         if chosen.is_empty() {
             return;
         }
-        self.save(&entries);
+        self.save(&leased, &[]);
         let body = format!("{{\"records\":[{}]}}", chosen.join(","));
         let _ = bindings::send(
             "POST",
@@ -641,14 +686,16 @@ impl Outbox {
         if let Some((handle, _)) = self.timer.borrow_mut().take() {
             bindings::clear_timer(&handle);
         }
-        let entries = self.load();
-        for entry in &entries {
-            if text(entry, "leaseOwner") == self.tab {
-                set(entry, "leaseOwner", &JsValue::NULL);
-                set(entry, "leaseUntil", &0.into());
-            }
+        let mine: Vec<JsValue> = self
+            .load()
+            .into_iter()
+            .filter(|entry| text(entry, "leaseOwner") == self.tab)
+            .collect();
+        for entry in &mine {
+            set(entry, "leaseOwner", &JsValue::NULL);
+            set(entry, "leaseUntil", &0.into());
         }
-        self.save(&entries);
+        self.save(&mine, &[]);
     }
 
     /// Failed records of this endpoint, as `{ id, error }` objects.

@@ -256,11 +256,13 @@ async fn a_refused_connection_keeps_the_records_queued_on_the_device() {
     assert_eq!(prop(&queued.get(0), "status"), 0);
     assert_eq!(prop(&queued.get(0), "persisted"), JsValue::TRUE);
     assert_eq!(prop(&widget.state().unwrap(), "pending"), 2);
-    let stored = bindings::storage_read(iys_consent::outbox::STORAGE_KEY)
-        .unwrap()
-        .unwrap();
     for id in ids_of(&result) {
-        assert!(stored.contains(&id), "record {id} is not in localStorage");
+        let key = format!("{}{id}", iys_consent::outbox::STORAGE_PREFIX);
+        let stored = bindings::storage_read(&key).unwrap();
+        assert!(
+            stored.is_some_and(|entry| entry.contains(&id)),
+            "record {id} is not in localStorage"
+        );
     }
 }
 
@@ -281,18 +283,14 @@ async fn the_next_page_load_resumes_a_send_cut_short() {
     first.destroy();
     drop(promise);
     let second = headless(&endpoint, "");
-    let stored = bindings::storage_read(iys_consent::outbox::STORAGE_KEY)
+    let ids: Vec<String> = bindings::storage_keys(iys_consent::outbox::STORAGE_PREFIX)
         .unwrap()
-        .unwrap_or_default();
-    let ids: Vec<String> = JSON::parse(&stored)
-        .map(|entries| {
-            Array::from(&entries)
-                .iter()
-                .filter(|entry| prop(entry, "endpoint") == endpoint.as_str())
-                .map(|entry| prop(&entry, "id").as_string().unwrap())
-                .collect()
-        })
-        .unwrap_or_default();
+        .iter()
+        .filter_map(|key| bindings::storage_read(key).unwrap())
+        .map(|text| JSON::parse(&text).unwrap())
+        .filter(|entry| prop(entry, "endpoint") == endpoint.as_str())
+        .map(|entry| prop(&entry, "id").as_string().unwrap())
+        .collect();
     assert_eq!(ids.len(), 2, "both records survived the page");
     let log = until_stored(&scenario, &second, &ids, 10_000).await;
     for id in &ids {
@@ -428,20 +426,15 @@ async fn records_past_the_deadline_are_delivered_and_reported_late() {
     let built =
         iys_consent::record::build(&options_struct, &decision, iys_consent::record::new_id(at))
             .unwrap();
+    // As an earlier page load would have left it.
     let entry = format!(
-        r#"[{{"id":"{}","endpoint":"{endpoint}","record":{},"state":"pending","attempts":0,"nextAt":0,"leaseOwner":null,"leaseUntil":0,"consentedAt":{}}}]"#,
+        r#"{{"id":"{}","endpoint":"{endpoint}","record":{},"state":"pending","attempts":0,"nextAt":0,"leaseOwner":null,"leaseUntil":0,"consentedAt":{}}}"#,
         built.id,
         built.json,
         at.unix_millis()
     );
-    let earlier = bindings::storage_read(iys_consent::outbox::STORAGE_KEY).unwrap();
-    let merged = match earlier {
-        Some(earlier) if earlier.starts_with('[') && earlier.len() > 2 => {
-            format!("{},{}", &earlier[..earlier.len() - 1], &entry[1..])
-        }
-        _ => entry,
-    };
-    bindings::storage_write(iys_consent::outbox::STORAGE_KEY, Some(merged)).unwrap();
+    let key = format!("{}{}", iys_consent::outbox::STORAGE_PREFIX, built.id);
+    bindings::storage_write(&key, Some(entry)).unwrap();
     let widget = headless(&endpoint, "");
     let sent = collect(&widget, "iys:sent");
     until_stored(&scenario, &widget, std::slice::from_ref(&built.id), 5_000).await;

@@ -165,7 +165,10 @@ impl Store {
     /// Records a record's final İYS outcome and appends it to the ledger, when `holder` still
     /// holds it: the instance that claimed it, or anyone for a record waiting in a batch.
     /// Returns whether it did.
-    #[allow(clippy::too_many_arguments, reason = "one argument per column of the outcome")]
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "one argument per column of the outcome"
+    )]
     pub async fn finish_forwarding(
         &self,
         id: &str,
