@@ -227,6 +227,82 @@ pub fn ledger_hash(
     hex(&Sha256::digest(text.as_bytes()))
 }
 
+/// The ledger's newest entry, read inside a transaction that holds its lock.
+#[derive(Debug)]
+pub(crate) struct LedgerHead {
+    seq: i64,
+    hash: String,
+}
+
+type Transaction<'a> = sqlx::Transaction<'a, sqlx::Any>;
+
+impl LedgerHead {
+    /// Takes the head row's write lock and reads it. The lock serialises appends: in SQLite by
+    /// taking the database's write lock at once, in Postgres by locking the row across instances.
+    pub(crate) async fn lock(transaction: &mut Transaction<'_>) -> Result<LedgerHead, StoreError> {
+        sqlx::query("UPDATE ledger_head SET seq = seq WHERE id = 1")
+            .execute(&mut **transaction)
+            .await?;
+        let head = sqlx::query("SELECT seq, hash FROM ledger_head WHERE id = 1")
+            .fetch_one(&mut **transaction)
+            .await?;
+        Ok(LedgerHead {
+            seq: head.try_get("seq")?,
+            hash: head.try_get("hash")?,
+        })
+    }
+
+    /// The position and hash the next entry would get.
+    pub(crate) fn next(
+        &self,
+        kind: &str,
+        record_id: &str,
+        payload_hash: &str,
+        at_ms: i64,
+    ) -> (i64, String) {
+        let seq = self.seq + 1;
+        (
+            seq,
+            ledger_hash(seq, kind, record_id, payload_hash, at_ms, &self.hash),
+        )
+    }
+
+    /// Appends an entry and returns its hash.
+    pub(crate) async fn append(
+        &mut self,
+        transaction: &mut Transaction<'_>,
+        kind: &str,
+        record_id: &str,
+        payload_hash: &str,
+        at_ms: i64,
+    ) -> Result<String, StoreError> {
+        let (seq, hash) = self.next(kind, record_id, payload_hash, at_ms);
+        sqlx::query("INSERT INTO ledger (seq, kind, record_id, payload_hash, at_ms, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+            .bind(seq)
+            .bind(kind)
+            .bind(record_id)
+            .bind(payload_hash)
+            .bind(at_ms)
+            .bind(self.hash.clone())
+            .bind(hash.clone())
+            .execute(&mut **transaction)
+            .await?;
+        self.seq = seq;
+        self.hash = hash.clone();
+        Ok(hash)
+    }
+
+    /// Writes the head back; the transaction's commit publishes every append at once.
+    pub(crate) async fn save(&self, transaction: &mut Transaction<'_>) -> Result<(), StoreError> {
+        sqlx::query("UPDATE ledger_head SET seq = $1, hash = $2 WHERE id = 1")
+            .bind(self.seq)
+            .bind(self.hash.clone())
+            .execute(&mut **transaction)
+            .await?;
+        Ok(())
+    }
+}
+
 /// Ledger entry kinds.
 pub mod kind {
     /// A record was stored.
@@ -325,31 +401,14 @@ impl Store {
         batch: &[NewConsent],
     ) -> Result<Vec<StoredReceipt>, StoreError> {
         let mut transaction = self.pool.begin().await?;
-        // Take the head row's write lock first: it serialises appends, in SQLite by taking the
-        // database's write lock at once and in Postgres by locking the row across instances.
-        sqlx::query("UPDATE ledger_head SET seq = seq WHERE id = 1")
-            .execute(&mut *transaction)
-            .await?;
-        let head = sqlx::query("SELECT seq, hash FROM ledger_head WHERE id = 1")
-            .fetch_one(&mut *transaction)
-            .await?;
-        let mut seq: i64 = head.try_get("seq")?;
-        let mut prev_hash: String = head.try_get("hash")?;
+        let mut head = LedgerHead::lock(&mut transaction).await?;
         let mut receipts = Vec::with_capacity(batch.len());
         for new in batch {
             let id = new.record.id().to_string();
             let plain = plain_record(new);
             let payload_hash = plain.payload_hash();
             let at_ms = new.received_at.unix_millis();
-            let next_seq = seq + 1;
-            let hash = ledger_hash(
-                next_seq,
-                kind::STORED,
-                &id,
-                &payload_hash,
-                at_ms,
-                &prev_hash,
-            );
+            let (next_seq, hash) = head.next(kind::STORED, &id, &payload_hash, at_ms);
             let details = serde_json::to_vec(&plain.details).unwrap_or_default();
             let inserted = sqlx::query(
                 "INSERT INTO consents (id, recipient_hash, recipient_sealed, channel, recipient_type, status, source, consented_at_ms, received_at_ms, consent_date, consent_date_origin, consent_at_ms, details_sealed, key_id, ledger_seq, ledger_hash) \
@@ -375,20 +434,8 @@ impl Store {
             .await?
             .rows_affected();
             if inserted == 1 {
-                sqlx::query(
-                    "INSERT INTO ledger (seq, kind, record_id, payload_hash, at_ms, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                )
-                .bind(next_seq)
-                .bind(kind::STORED)
-                .bind(id.clone())
-                .bind(payload_hash)
-                .bind(at_ms)
-                .bind(prev_hash.clone())
-                .bind(hash.clone())
-                .execute(&mut *transaction)
-                .await?;
-                seq = next_seq;
-                prev_hash = hash.clone();
+                head.append(&mut transaction, kind::STORED, &id, &payload_hash, at_ms)
+                    .await?;
                 receipts.push(StoredReceipt {
                     id,
                     outcome: Outcome::Stored,
@@ -409,11 +456,7 @@ impl Store {
                 });
             }
         }
-        sqlx::query("UPDATE ledger_head SET seq = $1, hash = $2 WHERE id = 1")
-            .bind(seq)
-            .bind(prev_hash)
-            .execute(&mut *transaction)
-            .await?;
+        head.save(&mut transaction).await?;
         transaction.commit().await?;
         Ok(receipts)
     }
@@ -678,14 +721,7 @@ impl Store {
             let recipient_type: String = ending.try_get("recipient_type")?;
             let ended_at: i64 = ending.try_get("ended_at")?;
             let mut transaction = self.pool.begin().await?;
-            sqlx::query("UPDATE ledger_head SET seq = seq WHERE id = 1")
-                .execute(&mut *transaction)
-                .await?;
-            let head = sqlx::query("SELECT seq, hash FROM ledger_head WHERE id = 1")
-                .fetch_one(&mut *transaction)
-                .await?;
-            let mut seq: i64 = head.try_get("seq")?;
-            let mut prev_hash: String = head.try_get("hash")?;
+            let mut head = LedgerHead::lock(&mut transaction).await?;
             let doomed = sqlx::query(
                 "SELECT id FROM consents WHERE recipient_hash = $1 AND channel = $2 AND recipient_type = $3 AND consent_at_ms <= $4 ORDER BY consent_at_ms, ledger_seq",
             )
@@ -697,42 +733,23 @@ impl Store {
             .await?;
             for row in doomed {
                 let id: String = row.try_get("id")?;
-                let payload_hash = hex(&Sha256::digest(
-                    format!("purged {id} ended {ended_at} retention {retention_days}").as_bytes(),
-                ));
-                seq += 1;
-                let hash = ledger_hash(
-                    seq,
-                    kind::PURGED,
-                    &id,
-                    &payload_hash,
-                    now.unix_millis(),
-                    &prev_hash,
-                );
+                let payload = format!("purged {id} ended {ended_at} retention {retention_days}");
+                let payload_hash = hex(&Sha256::digest(payload.as_bytes()));
                 sqlx::query("DELETE FROM consents WHERE id = $1")
                     .bind(id.clone())
                     .execute(&mut *transaction)
                     .await?;
-                sqlx::query(
-                    "INSERT INTO ledger (seq, kind, record_id, payload_hash, at_ms, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                head.append(
+                    &mut transaction,
+                    kind::PURGED,
+                    &id,
+                    &payload_hash,
+                    now.unix_millis(),
                 )
-                .bind(seq)
-                .bind(kind::PURGED)
-                .bind(id)
-                .bind(payload_hash)
-                .bind(now.unix_millis())
-                .bind(prev_hash.clone())
-                .bind(hash.clone())
-                .execute(&mut *transaction)
                 .await?;
-                prev_hash = hash;
                 report.purged += 1;
             }
-            sqlx::query("UPDATE ledger_head SET seq = $1, hash = $2 WHERE id = 1")
-                .bind(seq)
-                .bind(prev_hash)
-                .execute(&mut *transaction)
-                .await?;
+            head.save(&mut transaction).await?;
             transaction.commit().await?;
         }
         Ok(report)

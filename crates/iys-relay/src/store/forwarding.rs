@@ -7,7 +7,7 @@ use consent_core::{Channel, ConsentStatus, Recipient, RecipientType};
 use sha2::{Digest, Sha256};
 use sqlx::Row;
 
-use super::{Store, StoreError, context, hex, kind, ledger_hash, parse_column};
+use super::{LedgerHead, Store, StoreError, context, hex, kind, parse_column};
 
 /// Who may settle a record.
 #[derive(Debug, Clone, Copy)]
@@ -180,14 +180,7 @@ impl Store {
         now: Timestamp,
     ) -> Result<bool, StoreError> {
         let mut transaction = self.pool.begin().await?;
-        sqlx::query("UPDATE ledger_head SET seq = seq WHERE id = 1")
-            .execute(&mut *transaction)
-            .await?;
-        let head = sqlx::query("SELECT seq, hash FROM ledger_head WHERE id = 1")
-            .fetch_one(&mut *transaction)
-            .await?;
-        let seq: i64 = head.try_get::<i64, _>("seq")? + 1;
-        let prev_hash: String = head.try_get("hash")?;
+        let mut head = LedgerHead::lock(&mut transaction).await?;
         let payload = format!(
             "iys {id} {state} {} {} {}",
             transaction_id.unwrap_or(""),
@@ -195,14 +188,6 @@ impl Store {
             error.unwrap_or("")
         );
         let payload_hash = hex(&Sha256::digest(payload.as_bytes()));
-        let hash = ledger_hash(
-            seq,
-            kind::IYS,
-            id,
-            &payload_hash,
-            now.unix_millis(),
-            &prev_hash,
-        );
         let (guard, owner) = match holder {
             Holder::Claimant(owner) => ("iys_state = 'pending' AND iys_lease_owner = $7", owner),
             Holder::Batch => ("iys_state = 'batched' AND $7 = $7", ""),
@@ -225,21 +210,15 @@ impl Store {
             transaction.rollback().await?;
             return Ok(false);
         }
-        sqlx::query("INSERT INTO ledger (seq, kind, record_id, payload_hash, at_ms, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7)")
-            .bind(seq)
-            .bind(kind::IYS)
-            .bind(id)
-            .bind(payload_hash)
-            .bind(now.unix_millis())
-            .bind(prev_hash)
-            .bind(hash.clone())
-            .execute(&mut *transaction)
-            .await?;
-        sqlx::query("UPDATE ledger_head SET seq = $1, hash = $2 WHERE id = 1")
-            .bind(seq)
-            .bind(hash)
-            .execute(&mut *transaction)
-            .await?;
+        head.append(
+            &mut transaction,
+            kind::IYS,
+            id,
+            &payload_hash,
+            now.unix_millis(),
+        )
+        .await?;
+        head.save(&mut transaction).await?;
         transaction.commit().await?;
         Ok(true)
     }
