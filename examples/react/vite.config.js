@@ -1,0 +1,4 @@
+// JSX through esbuild's automatic runtime; no React plugin is needed for a build.
+export default {
+  esbuild: { jsx: 'automatic' },
+};
