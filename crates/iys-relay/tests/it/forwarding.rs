@@ -637,3 +637,67 @@ async fn a_backlog_goes_in_batches(backend: Backend) {
     assert_eq!(store.verify().await.unwrap().problem, None);
 }
 both_backends!(backlog_batches, a_backlog_goes_in_batches);
+
+async fn records_a_dead_relay_held_are_taken_over_after_its_claim_expires(backend: Backend) {
+    let base = start_sandbox().await;
+    let (_database, store) = open_store(backend).await;
+    let records: Vec<_> = (0..12)
+        .map(|index| {
+            new_consent(
+                "email",
+                &format!("devral{index}@example.com"),
+                "granted",
+                None,
+            )
+        })
+        .collect();
+    store.store_batch(&records).await.unwrap();
+    // An instance claims a third of them and dies before settling them.
+    let now = system_clock()();
+    let orphaned = store
+        .claim_for_forwarding("killed-relay", now, 1_500, 4)
+        .await
+        .unwrap();
+    assert_eq!(orphaned.len(), 4);
+    let survivor = forwarder(&store, &base, Duration::from_secs(5));
+    survivor.forward_once().await.unwrap();
+    let accepted = |records: &[iys_relay::store::StoredRecord]| {
+        records
+            .iter()
+            .filter(|record| record.iys.state == "accepted")
+            .count()
+    };
+    assert_eq!(
+        accepted(&store.records(None, None).await.unwrap()),
+        8,
+        "the claimed records wait for the claim to expire"
+    );
+    tokio::time::sleep(Duration::from_millis(1_600)).await;
+    settle(&[&survivor], &store, Duration::from_secs(20)).await;
+    assert_eq!(accepted(&store.records(None, None).await.unwrap()), 12);
+    let log = sandbox_get(&base, "/sandbox/log").await;
+    assert_eq!(
+        log["requests"].as_array().unwrap().len(),
+        12,
+        "each record went to İYS once"
+    );
+    // The dead instance's late outcome cannot overwrite what the survivor recorded.
+    let late = store
+        .finish_forwarding(
+            &orphaned[0].id,
+            iys_relay::store::forwarding::Holder::Claimant("killed-relay"),
+            "refused",
+            None,
+            None,
+            Some("H015"),
+            now,
+        )
+        .await
+        .unwrap();
+    assert!(!late);
+    assert_eq!(store.verify().await.unwrap().problem, None);
+}
+both_backends!(
+    takeover,
+    records_a_dead_relay_held_are_taken_over_after_its_claim_expires
+);
