@@ -1,0 +1,68 @@
+// Main-thread time the widget costs per submit, in headless Chromium against the demo shop's
+// relay (IYS_BENCH_ORIGIN): Chrome's own TaskDuration over many submits, less the same number of
+// empty round trips through the debugging protocol, and the synchronous part of each call.
+// Prints one JSON object.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+
+const origin = process.env.IYS_BENCH_ORIGIN;
+const submits = Number(process.env.IYS_BENCH_SUBMITS ?? 60);
+const context = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'iys-bench-')), {
+  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+  headless: true,
+  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+});
+try {
+  const page = await context.newPage();
+  await page.goto(`${origin}/kvkk/`);
+  await page.evaluate(async () => {
+    const { default: init, mount } = await import('/pkg/iys_consent.js');
+    await init();
+    const host = document.createElement('div');
+    document.body.append(host);
+    window.benchWidget = mount(host, { endpoint: '/v1/consents', mode: 'headless', brand: 'Örnek Mağaza', channels: ['sms', 'email'] });
+  });
+  const session = await context.newCDPSession(page);
+  await session.send('Performance.enable');
+  const taskDuration = async () => (await session.send('Performance.getMetrics')).metrics.find((metric) => metric.name === 'TaskDuration').value;
+  // Warm up, then measure.
+  const once = () => page.evaluate(async () => {
+    const started = performance.now();
+    const promise = window.benchWidget.record([
+      { channel: 'sms', status: 'granted', recipient: '0532 123 45 67' },
+      { channel: 'email', status: 'granted', recipient: 'ornek@example.com' },
+    ]);
+    const synchronous = performance.now() - started;
+    const result = await promise;
+    return { synchronous, status: result.status };
+  });
+  for (let index = 0; index < 5; index += 1) await once();
+  // The harness's own cost: the same round trips through the debugging protocol, doing nothing.
+  const idle = () => page.evaluate(async () => {
+    const started = performance.now();
+    const promise = Promise.resolve({ status: 'idle' });
+    const synchronous = performance.now() - started;
+    const result = await promise;
+    return { synchronous, status: result.status };
+  });
+  const baselineBefore = await taskDuration();
+  for (let index = 0; index < submits; index += 1) await idle();
+  const baseline = (await taskDuration()) - baselineBefore;
+  const before = await taskDuration();
+  const samples = [];
+  for (let index = 0; index < submits; index += 1) samples.push(await once());
+  const after = await taskDuration();
+  const synchronous = samples.map((sample) => sample.synchronous).sort((a, b) => a - b);
+  console.log(JSON.stringify({
+    submits,
+    sent: samples.filter((sample) => sample.status === 'sent').length,
+    mainThreadMsPerSubmit: ((after - before - baseline) * 1000) / submits,
+    harnessMsPerCall: (baseline * 1000) / submits,
+    synchronousMedianMs: synchronous[Math.floor(synchronous.length / 2)],
+    synchronousMaxMs: synchronous[synchronous.length - 1],
+  }));
+} finally {
+  await context.close();
+}
