@@ -6,7 +6,8 @@
 //! `POST /sandbox/citizen` records a movement "made in İYS" (a citizen refusing by SMS to 3338),
 //! `POST /sandbox/faults` queues faults for the next consent requests (`500`, `503`, `429`,
 //! `timeout`, `lost`: stored, then the answer never comes), `POST /sandbox/clock` moves the
-//! sandbox's clock, and `GET /sandbox/log` shows every add request body it received.
+//! sandbox's clock, and `GET /sandbox/log` shows every add request body it received and the
+//! grant type and outcome of every token request.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -94,6 +95,8 @@ struct World {
     access_tokens: HashMap<String, i64>,
     refresh_tokens: HashMap<String, i64>,
     token_calls: VecDeque<i64>,
+    /// Each token request's grant type and what it got: `issued`, `H084` or `invalid`.
+    token_log: Vec<Value>,
     held: HashMap<(String, String, String), Held>,
     movements: Vec<(i64, Value, bool)>,
     idempotent: HashMap<String, Value>,
@@ -279,9 +282,13 @@ async fn token(State(sandbox): State<Sandbox>, headers: HeaderMap, body: Bytes) 
     let now = sandbox.now(&world).unix_seconds();
     // Over the hourly limit, and a retry before the hour is over restarts the counter.
     world.token_calls.retain(|at| now - at < 3_600);
+    let grant = fields.get("grant_type").cloned().unwrap_or_default();
     if world.token_calls.len() >= TOKEN_REQUESTS_PER_HOUR {
         world.token_calls.push_back(now);
         world.token_calls.pop_front();
+        world
+            .token_log
+            .push(json!({"grant": grant, "outcome": "H084"}));
         return single_error(
             StatusCode::TOO_MANY_REQUESTS,
             "H084",
@@ -289,6 +296,9 @@ async fn token(State(sandbox): State<Sandbox>, headers: HeaderMap, body: Bytes) 
         );
     }
     world.token_calls.push_back(now);
+    world
+        .token_log
+        .push(json!({"grant": grant, "outcome": "invalid"}));
     let invalid = |description: &str| {
         (
             StatusCode::BAD_REQUEST,
@@ -318,6 +328,9 @@ async fn token(State(sandbox): State<Sandbox>, headers: HeaderMap, body: Bytes) 
             )
                 .into_response();
         }
+    }
+    if let Some(last) = world.token_log.last_mut() {
+        last["outcome"] = json!("issued");
     }
     let access = Sandbox::next_id(&mut world);
     let refresh = Sandbox::next_id(&mut world);
@@ -1051,6 +1064,7 @@ async fn log(State(sandbox): State<Sandbox>) -> Response {
     let world = sandbox.lock();
     Json(json!({
         "requests": world.log,
+        "tokenRequests": world.token_log,
         "rateLimited": world.rate_limited,
         "batches": world.batches.len(),
         "held": world.held.len(),

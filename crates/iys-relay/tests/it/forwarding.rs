@@ -2,11 +2,13 @@
 //! forwarder sends is checked against İYS's official OpenAPI schema.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use consent_core::Timestamp;
 use iys_relay::Store;
-use iys_relay::api::system_clock;
+use iys_relay::api::{Clock, system_clock};
 use iys_relay::crypto::Keyring;
 use iys_relay::forwarder::{Forwarder, ForwarderSettings, IysAccount};
 use iys_relay::sandbox::{Sandbox, SandboxConfig, router};
@@ -36,6 +38,16 @@ fn forwarder(store: &Store, base: &str, timeout: Duration) -> Forwarder {
 }
 
 fn forwarder_with(store: &Store, base: &str, timeout: Duration, batch_threshold: i64) -> Forwarder {
+    forwarder_on(store, base, timeout, batch_threshold, system_clock())
+}
+
+fn forwarder_on(
+    store: &Store,
+    base: &str,
+    timeout: Duration,
+    batch_threshold: i64,
+    clock: Clock,
+) -> Forwarder {
     let account = IysAccount {
         base_url: base.to_owned(),
         username: "sandbox".to_owned(),
@@ -50,7 +62,7 @@ fn forwarder_with(store: &Store, base: &str, timeout: Duration, batch_threshold:
         batch_poll_delay: Duration::from_millis(0),
         ..ForwarderSettings::default()
     };
-    Forwarder::new(store.clone(), account, settings, system_clock()).unwrap()
+    Forwarder::new(store.clone(), account, settings, clock).unwrap()
 }
 
 /// A record as the relay stores it, decided at `at` (now by default).
@@ -701,3 +713,133 @@ both_backends!(
     takeover,
     records_a_dead_relay_held_are_taken_over_after_its_claim_expires
 );
+
+/// The sandbox's token requests so far, as (grant type, outcome).
+async fn token_requests(base: &str) -> Vec<(String, String)> {
+    sandbox_get(base, "/sandbox/log").await["tokenRequests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|entry| {
+            (
+                entry["grant"].as_str().unwrap().to_owned(),
+                entry["outcome"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_are_reused_refreshed_renewed_and_not_asked_for_an_hour_after_h084() {
+    let base = start_sandbox().await;
+    let (_database, store) = open_store(Backend::Sqlite).await;
+    // The forwarder's clock and the sandbox's move forward together.
+    let offset = Arc::new(AtomicI64::new(0));
+    let clock: Clock = {
+        let offset = Arc::clone(&offset);
+        Arc::new(move || system_clock()().add_millis(offset.load(Ordering::SeqCst)))
+    };
+    let advance = async |seconds: i64| {
+        offset.fetch_add(seconds * 1_000, Ordering::SeqCst);
+        sandbox_post(&base, "/sandbox/clock", json!({"advanceSeconds": seconds})).await;
+    };
+    let forwarder = forwarder_on(
+        &store,
+        &base,
+        Duration::from_secs(5),
+        100,
+        Arc::clone(&clock),
+    );
+    let mut phones = (11..).map(|n| format!("0532 400 00 {n}"));
+    let mut send_one = async || {
+        let consent = new_consent("sms", &phones.next().unwrap(), "granted", Some(clock()));
+        store
+            .store_batch(std::slice::from_ref(&consent))
+            .await
+            .unwrap();
+        consent.record.id().to_string()
+    };
+    let grant = |grant: &str, outcome: &str| (grant.to_owned(), outcome.to_owned());
+
+    // A first record takes a token with the password; a second one an hour later reuses it.
+    send_one().await;
+    settle(&[&forwarder], &store, Duration::from_secs(10)).await;
+    advance(3_600).await;
+    send_one().await;
+    settle(&[&forwarder], &store, Duration::from_secs(10)).await;
+    assert_eq!(token_requests(&base).await, [grant("password", "issued")]);
+
+    // Near the end of the access token's two hours, the refresh token is used.
+    advance(3_400).await;
+    send_one().await;
+    settle(&[&forwarder], &store, Duration::from_secs(10)).await;
+    assert_eq!(
+        token_requests(&base).await,
+        [
+            grant("password", "issued"),
+            grant("refresh_token", "issued")
+        ]
+    );
+
+    // After both tokens have lapsed, the password again.
+    advance(5 * 3_600).await;
+    send_one().await;
+    settle(&[&forwarder], &store, Duration::from_secs(10)).await;
+    assert_eq!(
+        token_requests(&base).await,
+        [
+            grant("password", "issued"),
+            grant("refresh_token", "issued"),
+            grant("password", "issued"),
+        ]
+    );
+
+    // Somebody else spends the hour's 100 token requests; the forwarder's token then lapses.
+    advance(5 * 3_600).await;
+    let client = reqwest::Client::new();
+    let mut spent = 0;
+    while spent < 100 {
+        let answer = client
+            .post(format!("{base}/oauth2/token"))
+            .json(&json!({"grant_type": "password", "username": "sandbox", "password": "sandbox"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 200);
+        spent += 1;
+    }
+    let waiting = send_one().await;
+    let pending = async || {
+        let stored = store.records(None, None).await.unwrap();
+        outcome(&stored, &waiting).0
+    };
+    forwarder.forward_once().await.unwrap();
+    let after_h084 = token_requests(&base).await;
+    assert_eq!(after_h084.len(), 104);
+    assert_eq!(after_h084[103], grant("password", "H084"));
+    assert_eq!(pending().await, "pending");
+
+    // For the rest of the hour the forwarder makes no token request at all, and the record waits.
+    for _ in 0..3 {
+        forwarder.forward_once().await.unwrap();
+    }
+    advance(1_800).await;
+    forwarder.forward_once().await.unwrap();
+    assert_eq!(token_requests(&base).await.len(), 104);
+    assert_eq!(pending().await, "pending");
+
+    // Once the hour is over, one token request, and the record is accepted.
+    advance(1_801).await;
+    settle(&[&forwarder], &store, Duration::from_secs(10)).await;
+    let tokens = token_requests(&base).await;
+    assert_eq!(tokens.len(), 105);
+    assert_eq!(tokens[104], grant("password", "issued"));
+    let stored = store.records(None, None).await.unwrap();
+    let (state, transaction, _) = outcome(&stored, &waiting);
+    assert_eq!(state, "accepted");
+    assert!(transaction.is_some());
+    assert!(
+        stored.iter().all(|record| record.iys.state == "accepted"),
+        "every record is accepted in the end"
+    );
+}
