@@ -1,4 +1,4 @@
-//! `cargo xtask bench`: measures the relay and writes `bench/RESULTS.md`.
+//! `cargo xtask bench`: measures the relay, the forwarder and the widget, and writes `bench/RESULTS.md`.
 //!
 //! The relay runs as its release binary on a fresh SQLite file with durable commits (WAL,
 //! `synchronous = FULL`) and its default logging, and the load comes from `loadgen` over
@@ -508,6 +508,29 @@ fn widget_section(folder: &std::path::Path) -> Result<String, String> {
         report,
         "\n{} of {} submits were stored by the relay.",
         figures["sent"], figures["submits"]
+    );
+    report.push_str(&size_section()?);
+    Ok(report)
+}
+
+/// The package's size as a page downloads it: the wasm, the JS and the CSS under `pkg/`.
+fn size_section() -> Result<String, String> {
+    const TARGET_BROTLI: u64 = 60 * 1024;
+    let (raw, gzip, brotli) = crate::package::sizes(&root().join("pkg"))?;
+    let mut report = String::new();
+    let _ = writeln!(report, "\n## Widget: package size\n");
+    let _ = writeln!(
+        report,
+        "Every `.wasm`, `.js` and `.css` file of `pkg/` as `cargo xtask dist` builds it (wasm-opt -Oz), compressed one by one: gzip level 9 and brotli quality 11. The test command enforces the budget in `npm/size-budget.json`.\n"
+    );
+    let _ = writeln!(report, "| measure | target | result | |");
+    let _ = writeln!(report, "|---|---|---|---|");
+    let _ = writeln!(report, "| raw | | {raw} bytes | |");
+    let _ = writeln!(report, "| gzip | | {gzip} bytes | |");
+    let _ = writeln!(
+        report,
+        "| brotli | at most 60 KB ({TARGET_BROTLI} bytes) | {brotli} bytes | {} |",
+        verdict(brotli <= TARGET_BROTLI)
     );
     Ok(report)
 }
