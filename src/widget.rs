@@ -285,18 +285,10 @@ impl Widget {
         }
         let persisted = self.outbox.enqueue(records);
         self.dispatch(Action::Persisted(persisted));
-        let list: Array = records
-            .iter()
-            .map(|record| {
-                object(&[
-                    ("id", record.id.as_str().into()),
-                    ("channel", record.channel.as_str().into()),
-                    ("status", record.status.as_str().into()),
-                ])
-            })
-            .collect();
-        self.events
-            .emit("iys:submit", &object(&[("records", list.into())]));
+        self.events.emit(
+            "iys:submit",
+            &object(&[("records", summaries(records).into())]),
+        );
         if !persisted {
             self.events.emit(
                 "iys:error",
@@ -622,14 +614,9 @@ fn overall(records: &[BuiltRecord], report: &PassReport) -> Overall {
     }
 }
 
-fn result(
-    overall: Overall,
-    records: &[BuiltRecord],
-    report: &PassReport,
-    rejected: &[(Channel, &'static str)],
-) -> JsValue {
-    let ids: Vec<&str> = records.iter().map(|record| record.id.as_str()).collect();
-    let listed: Array = records
+/// Each record as events and results name it: `{ id, channel, status }`.
+fn summaries(records: &[BuiltRecord]) -> Array {
+    records
         .iter()
         .map(|record| {
             object(&[
@@ -638,7 +625,17 @@ fn result(
                 ("status", record.status.as_str().into()),
             ])
         })
-        .collect();
+        .collect()
+}
+
+fn result(
+    overall: Overall,
+    records: &[BuiltRecord],
+    report: &PassReport,
+    rejected: &[(Channel, &'static str)],
+) -> JsValue {
+    let ids: Vec<&str> = records.iter().map(|record| record.id.as_str()).collect();
+    let listed = summaries(records);
     let receipts: Array = report
         .receipts
         .iter()

@@ -160,6 +160,16 @@ const ACCOUNT_PAUSE_MILLIS: i64 = 300_000;
 /// How long a batch may go unanswered before its records are sent again one by one.
 const BATCH_GIVE_UP_MILLIS: i64 = 2 * 3_600_000;
 
+/// The state a record ends in when İYS refuses it for good with `code`.
+fn settled_state(code: &str, disposition: Disposition) -> &'static str {
+    match disposition {
+        Disposition::StateConflict if Some(code) == Decision::Supersede.iys_code() => "superseded",
+        Disposition::StateConflict => "skipped",
+        Disposition::Late => "missed_deadline",
+        _ => "refused",
+    }
+}
+
 fn backoff_millis(attempts: u32) -> i64 {
     let step = 1_000_i64.saturating_mul(1 << attempts.min(9));
     step.min(300_000)
@@ -487,46 +497,15 @@ impl Forwarder {
                     .unwrap_or_default()
                     .to_owned();
                 match disposition(&code, None) {
-                    Disposition::StateConflict => {
-                        let state = if code == "H178" {
-                            "superseded"
-                        } else {
-                            "skipped"
-                        };
-                        store
-                            .finish_forwarding(
-                                &member.id,
-                                Holder::Batch,
-                                state,
-                                None,
-                                None,
-                                Some(&code),
-                                now,
-                            )
-                            .await?;
-                    }
-                    Disposition::Late => {
-                        store
-                            .finish_forwarding(
-                                &member.id,
-                                Holder::Batch,
-                                "missed_deadline",
-                                None,
-                                None,
-                                Some(&code),
-                                now,
-                            )
-                            .await?;
-                    }
                     retryable if retryable.is_retryable() || retryable == Disposition::Account => {
                         store.unbatch(&member.id, now.add_millis(5_000)).await?;
                     }
-                    _ => {
+                    final_refusal => {
                         store
                             .finish_forwarding(
                                 &member.id,
                                 Holder::Batch,
-                                "refused",
+                                settled_state(&code, final_refusal),
                                 None,
                                 None,
                                 Some(&code),
@@ -704,37 +683,6 @@ impl Forwarder {
                 let disposition = disposition(&code, Some(status));
                 tracing::info!(record = %record.id, code = %code, status, ?disposition, "İYS refused a request");
                 match disposition {
-                    Disposition::StateConflict => {
-                        let state = if code == "H178" {
-                            "superseded"
-                        } else {
-                            "skipped"
-                        };
-                        store
-                            .finish_forwarding(
-                                &record.id,
-                                holder,
-                                state,
-                                None,
-                                None,
-                                Some(&code),
-                                now,
-                            )
-                            .await?;
-                    }
-                    Disposition::Late => {
-                        store
-                            .finish_forwarding(
-                                &record.id,
-                                holder,
-                                "missed_deadline",
-                                None,
-                                None,
-                                Some(&code),
-                                now,
-                            )
-                            .await?;
-                    }
                     Disposition::Account => {
                         let until = self.pause(&code, now);
                         store
@@ -748,12 +696,12 @@ impl Forwarder {
                             .defer_forwarding(&record.id, &self.owner, now.add_millis(wait), true)
                             .await?;
                     }
-                    _ => {
+                    final_refusal => {
                         store
                             .finish_forwarding(
                                 &record.id,
                                 holder,
-                                "refused",
+                                settled_state(&code, final_refusal),
                                 None,
                                 None,
                                 Some(&code),
