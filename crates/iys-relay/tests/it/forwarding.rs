@@ -843,3 +843,72 @@ async fn tokens_are_reused_refreshed_renewed_and_not_asked_for_an_hour_after_h08
         "every record is accepted in the end"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn when_iys_knows_more_its_refusals_settle_records_without_retry() {
+    let base = start_sandbox().await;
+    let (_database, store) = open_store(Backend::Sqlite).await;
+    let now = system_clock()();
+    // Two addresses the relay sent consents for two minutes ago.
+    let earlier = [
+        new_consent(
+            "sms",
+            "0532 500 00 01",
+            "granted",
+            Some(now.add_millis(-120_000)),
+        ),
+        new_consent(
+            "sms",
+            "0532 500 00 02",
+            "granted",
+            Some(now.add_millis(-120_000)),
+        ),
+    ];
+    store.store_batch(&earlier).await.unwrap();
+    let forwarder = forwarder(&store, &base, Duration::from_secs(5));
+    settle(&[&forwarder], &store, Duration::from_secs(10)).await;
+    // Both people then refuse in İYS, and the relay has not pulled that yet.
+    for phone in ["+905325000001", "+905325000002"] {
+        sandbox_post(
+            &base,
+            "/sandbox/citizen",
+            json!({"recipient": phone, "type": "MESAJ", "recipientType": "BIREYSEL", "status": "RET"}),
+        )
+        .await;
+    }
+    // Decisions the shop took a minute ago reach the relay late.
+    let stale_consent = new_consent(
+        "sms",
+        "0532 500 00 01",
+        "granted",
+        Some(now.add_millis(-60_000)),
+    );
+    let repeated_refusal = new_consent(
+        "sms",
+        "0532 500 00 02",
+        "rejected",
+        Some(now.add_millis(-60_000)),
+    );
+    store
+        .store_batch(&[stale_consent.clone(), repeated_refusal.clone()])
+        .await
+        .unwrap();
+    settle(&[&forwarder], &store, Duration::from_secs(10)).await;
+    let stored = store.records(None, None).await.unwrap();
+    assert_eq!(
+        outcome(&stored, &stale_consent.record.id().to_string()),
+        ("superseded".to_owned(), None, Some("H178".to_owned()))
+    );
+    assert_eq!(
+        outcome(&stored, &repeated_refusal.record.id().to_string()),
+        ("skipped".to_owned(), None, Some("H174".to_owned()))
+    );
+    assert_eq!(
+        sandbox_get(&base, "/sandbox/log").await["requests"]
+            .as_array()
+            .unwrap()
+            .len(),
+        4,
+        "each record went to İYS once: İYS's final answers are not retried"
+    );
+}
