@@ -34,7 +34,8 @@ use crate::token;
 /// (1096, can only be raised), IYS_BASE_URL, IYS_USERNAME, IYS_PASSWORD, IYS_CODE,
 /// IYS_BRAND_CODE (forwarding runs when all five are set), IYS_REQUESTS_PER_SECOND (8, shared by
 /// every relay on one database), IYS_PULL_INTERVAL_SECONDS (60), IYS_BATCH_THRESHOLD (100),
-/// IYS_BATCH_POLL_SECONDS (300). The TOML keys are the same names in lower case without the
+/// IYS_BATCH_POLL_SECONDS (300), RELAY_INSTANCE (this relay's name among those on one database,
+/// kept across restarts, so a restarted relay takes back its claims at once). The TOML keys are the same names in lower case without the
 /// RELAY_ prefix.
 #[derive(Debug, Parser)]
 #[command(name = "iys-relay", version)]
@@ -314,12 +315,13 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
                 batch_poll_delay: std::time::Duration::from_secs(u64::from(
                     config.iys.batch_poll_seconds,
                 )),
+                instance: config.instance.clone(),
                 ..crate::forwarder::ForwarderSettings::default()
             };
             tracing::info!(iys = %account.base_url, "forwarding to İYS");
             let forwarder =
                 crate::forwarder::Forwarder::new(store.clone(), account, settings, system_clock())?;
-            Some(tokio::spawn(forwarder.run()))
+            Some((forwarder.clone(), tokio::spawn(forwarder.run())))
         }
         None => {
             tracing::warn!(
@@ -339,8 +341,13 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     )
     .with_graceful_shutdown(shutdown_signal())
     .await?;
-    if let Some(forwarder) = forwarder {
-        forwarder.abort();
+    if let Some((forwarder, task)) = forwarder {
+        task.abort();
+        let _cancelled = task.await;
+        // Whatever it held goes back at once to the other relays, or to the next run.
+        if let Err(error) = forwarder.release_claims().await {
+            tracing::warn!(%error, "could not let go of the forwarder's claims");
+        }
     }
     tracing::info!("stopped");
     Ok(())

@@ -43,6 +43,10 @@ pub struct Config {
     pub rate_limit_per_minute: u32,
     /// Days a record is kept after its consent ends; never less than [`MIN_RETENTION_DAYS`].
     pub retention_days: u32,
+    /// This relay's name among the relays on one database, kept across restarts (a host or pod
+    /// name). A relay started under a name takes back at once the records its earlier run had
+    /// claimed; without one, they wait for the claim to expire.
+    pub instance: Option<String>,
     /// İYS's address and account, for forwarding.
     pub iys: IysSettings,
 }
@@ -90,6 +94,7 @@ impl fmt::Debug for Config {
             .field("max_records_per_request", &self.max_records_per_request)
             .field("rate_limit_per_minute", &self.rate_limit_per_minute)
             .field("retention_days", &self.retention_days)
+            .field("instance", &self.instance)
             .field("iys", &self.iys)
             .finish()
     }
@@ -141,6 +146,7 @@ struct FileSettings {
     max_records_per_request: Option<usize>,
     rate_limit_per_minute: Option<u32>,
     retention_days: Option<u32>,
+    instance: Option<String>,
     iys_base_url: Option<String>,
     iys_username: Option<String>,
     iys_password: Option<String>,
@@ -325,6 +331,19 @@ impl Config {
                 "invalid limits: records per request and rate limit must be positive, the body limit at least 1024 bytes".to_owned(),
             ));
         }
+        let instance = pick("RELAY_INSTANCE", file.instance);
+        if let Some(name) = &instance
+            && (name.is_empty()
+                || name.len() > 64
+                || !name
+                    .bytes()
+                    .all(|byte| byte.is_ascii_alphanumeric() || b"._-".contains(&byte)))
+        {
+            return Err(invalid(
+                "RELAY_INSTANCE / instance",
+                "1 to 64 letters, digits, '.', '_' or '-'",
+            ));
+        }
         let iys_number = |name: &str, from_file: Option<u64>| -> Result<Option<u64>, ConfigError> {
             match environment(name) {
                 Some(text) => text
@@ -379,6 +398,7 @@ impl Config {
             max_records_per_request,
             rate_limit_per_minute,
             retention_days: retention_days as u32,
+            instance,
             iys,
         })
     }
@@ -450,6 +470,20 @@ mod tests {
         let longer =
             with_env(&[("RELAY_DATA_KEY", KEY), ("RELAY_RETENTION_DAYS", "3650")]).unwrap();
         assert_eq!(longer.retention_days, 3_650);
+    }
+
+    #[test]
+    fn an_instance_name_is_a_short_plain_word() {
+        let named = with_env(&[("RELAY_DATA_KEY", KEY), ("RELAY_INSTANCE", "relay-a.eu_1")]);
+        assert_eq!(named.unwrap().instance.as_deref(), Some("relay-a.eu_1"));
+        assert_eq!(with_env(&[("RELAY_DATA_KEY", KEY)]).unwrap().instance, None);
+        for bad in ["relay a", "relay/a", "ä", &"r".repeat(65)] {
+            let error = with_env(&[("RELAY_DATA_KEY", KEY), ("RELAY_INSTANCE", bad)]).unwrap_err();
+            assert!(
+                error.to_string().contains("RELAY_INSTANCE"),
+                "{bad}: {error}"
+            );
+        }
     }
 
     #[test]

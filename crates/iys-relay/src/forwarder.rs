@@ -75,6 +75,9 @@ pub struct ForwarderSettings {
     pub batch_threshold: i64,
     /// How long after sending a batch its results are first read (İYS: at least 300 s).
     pub batch_poll_delay: Duration,
+    /// The relay's stable name among those on the database; claims are held under it, so a
+    /// restarted relay of the same name takes its claims back at once.
+    pub instance: Option<String>,
 }
 
 impl Default for ForwarderSettings {
@@ -86,6 +89,7 @@ impl Default for ForwarderSettings {
             request_timeout: Duration::from_secs(15),
             batch_threshold: 100,
             batch_poll_delay: Duration::from_secs(300),
+            instance: None,
         }
     }
 }
@@ -187,7 +191,10 @@ impl Forwarder {
             .timeout(settings.request_timeout)
             .build()
             .map_err(|error| format!("cannot build the İYS client: {error}"))?;
-        let owner = format!("{}-{:x}", std::process::id(), clock().unix_millis());
+        let owner = settings
+            .instance
+            .clone()
+            .unwrap_or_else(|| format!("{}-{:x}", std::process::id(), clock().unix_millis()));
         Ok(Forwarder {
             store,
             account: Arc::new(account),
@@ -204,8 +211,33 @@ impl Forwarder {
         format!("{}{path}", self.account.base_url.trim_end_matches('/'))
     }
 
-    /// Runs the forwarding and pull loops until the task is dropped.
+    /// The name the forwarder holds its claims under.
+    pub fn owner(&self) -> &str {
+        &self.owner
+    }
+
+    /// Lets go of every record claimed under this forwarder's name, for whoever looks next: a
+    /// relay that stops, or one that starts under a name an earlier run of it used. Returns how
+    /// many records it let go.
+    pub async fn release_claims(&self) -> Result<u64, String> {
+        self.store
+            .release_claims(&self.owner)
+            .await
+            .map_err(|error| error.to_string())
+    }
+
+    /// Runs the forwarding and pull loops until the task is dropped. Under a stable instance
+    /// name it first takes back what an earlier run of the same name had claimed.
     pub async fn run(self) {
+        if self.settings.instance.is_some() {
+            match self.release_claims().await {
+                Ok(0) => {}
+                Ok(count) => {
+                    tracing::info!(count, "took back the records an earlier run had claimed");
+                }
+                Err(error) => tracing::warn!(%error, "could not take back earlier claims"),
+            }
+        }
         let puller = self.clone();
         tokio::spawn(async move {
             loop {

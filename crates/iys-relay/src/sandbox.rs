@@ -89,6 +89,14 @@ struct Held {
     consent_date: IysDateTime,
 }
 
+/// One asynchronous batch: when it came, its consents, and its results once processed.
+#[derive(Debug)]
+struct Batch {
+    submitted_ms: i64,
+    items: Vec<Value>,
+    results: Option<Value>,
+}
+
 #[derive(Debug, Default)]
 struct World {
     clock_offset_ms: i64,
@@ -100,7 +108,11 @@ struct World {
     held: HashMap<(String, String, String), Held>,
     movements: Vec<(i64, Value, bool)>,
     idempotent: HashMap<String, Value>,
-    batches: HashMap<String, (i64, Vec<Value>)>,
+    /// Every consent registered through a batch, by its exact body: where it was registered.
+    registered: HashMap<String, Value>,
+    batches: HashMap<String, Batch>,
+    /// Batches not processed yet, in the order they came.
+    queued_batches: VecDeque<String>,
     faults: VecDeque<String>,
     second: (i64, u32),
     log: Vec<Value>,
@@ -143,10 +155,27 @@ impl Sandbox {
         }
     }
 
+    /// The world, with every batch whose delay has passed processed, in the order the batches
+    /// came: İYS works through its queue whether or not anyone asks for the results.
     fn lock(&self) -> std::sync::MutexGuard<'_, World> {
-        self.world
+        let mut world = self
+            .world
             .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let now = self.now(&world);
+        let delay = self.config.batch_delay.as_millis() as i64;
+        while let Some(request) = world.queued_batches.front().cloned() {
+            let due = world
+                .batches
+                .get(&request)
+                .is_some_and(|batch| now.unix_millis() - batch.submitted_ms >= delay);
+            if !due {
+                break;
+            }
+            world.queued_batches.pop_front();
+            process_batch(&mut world, &request, now);
+        }
+        world
     }
 
     fn now(&self, world: &World) -> Timestamp {
@@ -629,6 +658,37 @@ fn store(world: &mut World, checked: Checked, now: Timestamp) -> Value {
     json!({ "transactionId": transaction_id, "creationDate": creation_date })
 }
 
+/// The answer a planned fault gives instead of doing the work: `500`, `503`, `429`, or
+/// `timeout` (no answer for a minute, then 503). `lost` does the work and is handled after it.
+async fn failure(fault: Option<&str>) -> Option<Response> {
+    match fault {
+        Some("500") => Some(single_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "H015",
+            "an unexpected error",
+        )),
+        Some("503") => Some(single_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "H192",
+            "the request timed out",
+        )),
+        Some("429") => Some(single_error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "H124",
+            "more than 10 requests per second",
+        )),
+        Some("timeout") => {
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            Some(single_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "H192",
+                "the request timed out",
+            ))
+        }
+        _ => None,
+    }
+}
+
 /// Takes the next planned fault, if any.
 fn next_fault(sandbox: &Sandbox) -> Option<String> {
     sandbox.lock().faults.pop_front()
@@ -647,37 +707,8 @@ async fn add(
         return response;
     }
     let fault = next_fault(&sandbox);
-    match fault.as_deref() {
-        Some("500") => {
-            return single_error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "H015",
-                "an unexpected error",
-            );
-        }
-        Some("503") => {
-            return single_error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "H192",
-                "the request timed out",
-            );
-        }
-        Some("429") => {
-            return single_error(
-                StatusCode::TOO_MANY_REQUESTS,
-                "H124",
-                "more than 10 requests per second",
-            );
-        }
-        Some("timeout") => {
-            tokio::time::sleep(Duration::from_secs(60)).await;
-            return single_error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "H192",
-                "the request timed out",
-            );
-        }
-        _ => {}
+    if let Some(response) = failure(fault.as_deref()).await {
+        return response;
     }
     let Ok(value) = serde_json::from_slice::<Value>(&body) else {
         return single_error(
@@ -753,6 +784,10 @@ async fn batch_add(
     if let Err(response) = gate(&sandbox, &headers, &iys, &brand) {
         return response;
     }
+    let fault = next_fault(&sandbox);
+    if let Some(response) = failure(fault.as_deref()).await {
+        return response;
+    }
     let Ok(Value::Array(items)) = serde_json::from_slice::<Value>(&body) else {
         return single_error(
             StatusCode::BAD_REQUEST,
@@ -789,32 +824,45 @@ async fn batch_add(
             );
         }
     }
-    let mut world = sandbox.lock();
-    world.log.extend(items.iter().cloned());
-    let now = sandbox.now(&world);
-    let request_id = {
-        let id = Sandbox::next_id(&mut world);
-        format!(
-            "{}-{}-{}-{}-{}",
-            &id[..8],
-            &id[8..12],
-            &id[12..16],
-            &id[16..20],
-            &id[20..32]
-        )
+    let (request_id, sub_requests) = {
+        let mut world = sandbox.lock();
+        world.log.extend(items.iter().cloned());
+        let now = sandbox.now(&world);
+        let request_id = {
+            let id = Sandbox::next_id(&mut world);
+            format!(
+                "{}-{}-{}-{}-{}",
+                &id[..8],
+                &id[8..12],
+                &id[12..16],
+                &id[16..20],
+                &id[20..32]
+            )
+        };
+        let sub_requests: Vec<Value> = items
+            .iter()
+            .enumerate()
+            .map(|(index, item)| {
+                let mut sub = item.clone();
+                sub["subRequestId"] = json!(format!("{request_id}-{index}"));
+                sub
+            })
+            .collect();
+        world.batches.insert(
+            request_id.clone(),
+            Batch {
+                submitted_ms: now.unix_millis(),
+                items,
+                results: None,
+            },
+        );
+        world.queued_batches.push_back(request_id.clone());
+        (request_id, sub_requests)
     };
-    let sub_requests: Vec<Value> = items
-        .iter()
-        .enumerate()
-        .map(|(index, item)| {
-            let mut sub = item.clone();
-            sub["subRequestId"] = json!(format!("{request_id}-{index}"));
-            sub
-        })
-        .collect();
-    world
-        .batches
-        .insert(request_id.clone(), (now.unix_millis(), items));
+    if fault.as_deref() == Some("lost") {
+        // Queued, but the answer never arrives.
+        tokio::time::sleep(Duration::from_secs(60)).await;
+    }
     (
         StatusCode::ACCEPTED,
         Json(json!({ "requestId": request_id, "subRequests": sub_requests })),
@@ -830,36 +878,50 @@ async fn batch_result(
     if let Err(response) = gate(&sandbox, &headers, &iys, &brand) {
         return response;
     }
-    let mut world = sandbox.lock();
-    let now = sandbox.now(&world);
-    let Some((submitted, items)) = world.batches.get(&request).cloned() else {
-        return single_error(StatusCode::NOT_FOUND, "H093", "the request was not found");
-    };
-    if now.unix_millis() - submitted < sandbox.config.batch_delay.as_millis() as i64 {
+    let world = sandbox.lock();
+    match world.batches.get(&request) {
+        None => single_error(StatusCode::NOT_FOUND, "H093", "the request was not found"),
+        Some(Batch {
+            results: Some(results),
+            ..
+        }) => Json(results.clone()).into_response(),
         // Not processed yet: İYS answers with an empty body.
-        return StatusCode::OK.into_response();
+        Some(_) => StatusCode::OK.into_response(),
     }
-    // Processed once, in order, when first asked after the delay; later reads see the results.
-    let cache_key = format!("batch {request}");
-    if let Some(results) = world.idempotent.get(&cache_key) {
-        return Json(results.clone()).into_response();
-    }
+}
+
+/// Registers a batch's consents in order. A consent already registered through a batch with the
+/// very same data and date is not registered again: its result points to the original, as İYS's
+/// V2 batch does.
+fn process_batch(world: &mut World, request: &str, now: Timestamp) {
+    let Some(items) = world.batches.get(request).map(|batch| batch.items.clone()) else {
+        return;
+    };
     let mut results = Vec::new();
     for (index, item) in items.iter().enumerate() {
         let sub_request_id = format!("{request}-{index}");
-        match check(item, &world, now, Some(index)) {
+        let fingerprint = item.to_string();
+        if let Some(original) = world.registered.get(&fingerprint) {
+            results.push(json!({"index": index, "status": "success", "subrequestId": sub_request_id, "requestId": request, "transactionId": original["transactionId"], "creationDate": original["creationDate"], "isAddConsentV2Service": true, "originalRequestInformation": {"requestId": original["requestId"], "subRequestId": original["subRequestId"]}}));
+            continue;
+        }
+        match check(item, world, now, Some(index)) {
             Ok(checked) => {
-                let answer = store(&mut world, checked, now);
-                results.push(json!({"index": index, "status": "success", "subrequestId": sub_request_id, "requestId": request, "transactionId": answer["transactionId"], "creationDate": answer["creationDate"]}));
+                let answer = store(world, checked, now);
+                world.registered.insert(
+                    fingerprint,
+                    json!({"transactionId": answer["transactionId"], "creationDate": answer["creationDate"], "requestId": request, "subRequestId": sub_request_id}),
+                );
+                results.push(json!({"index": index, "status": "success", "subrequestId": sub_request_id, "requestId": request, "transactionId": answer["transactionId"], "creationDate": answer["creationDate"], "isAddConsentV2Service": true}));
             }
             Err(entries) => {
                 results.push(json!({"index": index, "status": "failure", "subrequestId": sub_request_id, "requestId": request, "error": {"code": entries[0]["code"], "message": entries[0]["message"]}}));
             }
         }
     }
-    let results = Value::Array(results);
-    world.idempotent.insert(cache_key, results.clone());
-    Json(results).into_response()
+    if let Some(batch) = world.batches.get_mut(request) {
+        batch.results = Some(Value::Array(results));
+    }
 }
 
 async fn single_status(
@@ -1068,6 +1130,7 @@ async fn log(State(sandbox): State<Sandbox>) -> Response {
         "rateLimited": world.rate_limited,
         "batches": world.batches.len(),
         "held": world.held.len(),
+        "movements": world.movements.len(),
     }))
     .into_response()
 }

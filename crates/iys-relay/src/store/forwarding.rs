@@ -162,6 +162,17 @@ impl Store {
         Ok(())
     }
 
+    /// Lets go of every pending record `owner` holds. Returns how many.
+    pub async fn release_claims(&self, owner: &str) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "UPDATE consents SET iys_lease_owner = NULL, iys_lease_until_ms = 0 WHERE iys_state = 'pending' AND iys_lease_owner = $1",
+        )
+        .bind(owner)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
     /// Records a record's final İYS outcome and appends it to the ledger, when `holder` still
     /// holds it: the instance that claimed it, or anyone for a record waiting in a batch.
     /// Returns whether it did.

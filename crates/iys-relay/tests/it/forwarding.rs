@@ -912,3 +912,166 @@ async fn when_iys_knows_more_its_refusals_settle_records_without_retry() {
         "each record went to İYS once: İYS's final answers are not retried"
     );
 }
+
+/// A `iys-relay serve` process forwarding to the sandbox at `sandbox`, under the instance name
+/// `relay-a` unless `forwarding` is off. Returns the child and its address.
+fn spawn_relay(
+    database_url: &str,
+    sandbox: &str,
+    forwarding: bool,
+) -> (std::process::Child, String) {
+    use std::io::{BufRead, BufReader};
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_iys-relay"));
+    command
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("DATABASE_URL", database_url)
+        .env("RELAY_DATA_KEY", crate::support::base64_key(&DATA_KEY))
+        .env("RELAY_ALLOWED_ORIGINS", crate::support::ORIGIN)
+        .env("RELAY_RATE_LIMIT_PER_MINUTE", "100000")
+        .env("RELAY_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null());
+    if forwarding {
+        command
+            .env("RELAY_INSTANCE", "relay-a")
+            .env("IYS_BASE_URL", sandbox)
+            .env("IYS_USERNAME", "sandbox")
+            .env("IYS_PASSWORD", "sandbox")
+            .env("IYS_CODE", "123456")
+            .env("IYS_BRAND_CODE", "123456")
+            .env("IYS_BATCH_THRESHOLD", "20")
+            .env("IYS_BATCH_POLL_SECONDS", "0")
+            .env("IYS_PULL_INTERVAL_SECONDS", "3600");
+    }
+    let mut child = command.spawn().unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let base = line.trim().rsplit(' ').next().unwrap().to_owned();
+    assert!(base.starts_with("http://127.0.0.1:"), "{line}");
+    (child, base)
+}
+
+/// Posts records to a relay process, sixteen per request, and returns their ids.
+async fn post_records(relay: &str, phones: &[String]) -> Vec<String> {
+    let client = reqwest::Client::new();
+    let mut ids = Vec::new();
+    for chunk in phones.chunks(16) {
+        let records: Vec<Value> = chunk
+            .iter()
+            .map(|phone| record("sms", phone, "granted"))
+            .collect();
+        ids.extend(
+            records
+                .iter()
+                .map(|record| record["id"].as_str().unwrap().to_owned()),
+        );
+        let answer = client
+            .post(format!("{relay}/v1/consents"))
+            .json(&json!({ "records": records }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status().as_u16(), 200);
+    }
+    ids
+}
+
+/// Waits until the sandbox's log says `field` reached `count`.
+async fn wait_for_sandbox(base: &str, field: &str, count: u64) {
+    let started = std::time::Instant::now();
+    while sandbox_get(base, "/sandbox/log").await[field]
+        .as_u64()
+        .unwrap()
+        < count
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the sandbox never saw {count} {field}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Waits until a relay process has settled every record, reading its database.
+async fn wait_until_settled(store: &Store) {
+    let started = std::time::Instant::now();
+    loop {
+        let records = store.records(None, None).await.unwrap();
+        if records.iter().all(|record| record.iys.state == "accepted") {
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(90),
+            "not settled: {:?}",
+            records
+                .iter()
+                .map(|record| record.iys.state.as_str())
+                .collect::<Vec<_>>()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+async fn a_relay_killed_mid_send_resumes_without_loss_or_duplicates(backend: Backend) {
+    let sandbox = start_sandbox().await;
+    let database = TestDatabase::new(backend).await;
+    let phones: Vec<String> = (0..65)
+        .map(|n| format!("0532 4{:02} {:02} {:02}", n, n % 7, n % 11))
+        .collect();
+
+    // A backlog stored while forwarding was off.
+    let (mut relay, address) = spawn_relay(&database.url, &sandbox, false);
+    let mut ids = post_records(&address, &phones[..62]).await;
+    relay.kill().unwrap();
+    relay.wait().unwrap();
+
+    // Killed while İYS has the batch and its answer has not come back.
+    sandbox_post(&sandbox, "/sandbox/faults", json!(["lost"])).await;
+    let (mut relay, _) = spawn_relay(&database.url, &sandbox, true);
+    wait_for_sandbox(&sandbox, "batches", 1).await;
+    relay.kill().unwrap();
+    relay.wait().unwrap();
+
+    // The next run sends the batch again; İYS points its consents to the first registration.
+    let (mut relay, address) = spawn_relay(&database.url, &sandbox, true);
+    let store = Store::open(&database.url, Keyring::new(&DATA_KEY, &[]), 2)
+        .await
+        .unwrap();
+    wait_until_settled(&store).await;
+    assert_eq!(sandbox_get(&sandbox, "/sandbox/log").await["batches"], 2);
+
+    // Killed while İYS has registered a live record and its answer has not come back.
+    sandbox_post(&sandbox, "/sandbox/faults", json!(["lost"])).await;
+    ids.extend(post_records(&address, &phones[62..]).await);
+    wait_for_sandbox(&sandbox, "movements", 63).await;
+    relay.kill().unwrap();
+    relay.wait().unwrap();
+    let (mut relay, _) = spawn_relay(&database.url, &sandbox, true);
+    wait_until_settled(&store).await;
+    relay.kill().unwrap();
+    relay.wait().unwrap();
+
+    let stored = store.records(None, None).await.unwrap();
+    assert_eq!(stored.len(), ids.len());
+    let mut transactions = std::collections::HashSet::new();
+    for id in &ids {
+        let (state, transaction, error) = outcome(&stored, id);
+        assert_eq!((state.as_str(), error), ("accepted", None));
+        assert!(transactions.insert(transaction.unwrap()));
+    }
+    let log = sandbox_get(&sandbox, "/sandbox/log").await;
+    assert_eq!(log["held"], 65);
+    assert_eq!(log["movements"], 65, "İYS registered each record once");
+    let validator = schema::consent_validator();
+    for body in log["requests"].as_array().unwrap() {
+        assert!(validator.is_valid(body), "{body}");
+    }
+    assert_eq!(store.verify().await.unwrap().problem, None);
+}
+
+both_backends!(
+    killed_mid_send,
+    a_relay_killed_mid_send_resumes_without_loss_or_duplicates
+);
