@@ -1,14 +1,14 @@
 // Main-thread time the widget costs per submit, in headless Chromium against the demo shop's
 // relay (IYS_BENCH_ORIGIN): Chrome's own TaskDuration over many submits, less the same number of
-// empty round trips through the debugging protocol, and the synchronous part of each call.
-// Prints one JSON object.
+// empty round trips through the debugging protocol, and the synchronous part of each call; and
+// whether the requests left from the package's sending worker. Prints one JSON object.
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 
 const origin = process.env.IYS_BENCH_ORIGIN;
-const submits = Number(process.env.IYS_BENCH_SUBMITS ?? 60);
+const submits = Number(process.env.IYS_BENCH_SUBMITS ?? 150);
 const context = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'iys-bench-')), {
   executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
   headless: true,
@@ -16,6 +16,8 @@ const context = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir()
 });
 try {
   const page = await context.newPage();
+  const workers = [];
+  page.on('worker', (worker) => workers.push(new URL(worker.url()).pathname));
   await page.goto(`${origin}/kvkk/`);
   await page.evaluate(async () => {
     const { default: init, mount } = await import('/pkg/iys_consent.js');
@@ -62,6 +64,7 @@ try {
     harnessMsPerCall: (baseline * 1000) / submits,
     synchronousMedianMs: synchronous[Math.floor(synchronous.length / 2)],
     synchronousMaxMs: synchronous[synchronous.length - 1],
+    sentFrom: workers.includes('/pkg/iys-consent-worker.js') ? 'worker' : 'page',
   }));
 } finally {
   await context.close();

@@ -2,7 +2,8 @@
 //!
 //! A few small helpers are written in JavaScript because the browser APIs they wrap are either
 //! unstable in `web-sys` (Web Locks) or much smaller to call from JS (fetch with a timeout and
-//! `keepalive`, `localStorage` with its exceptions, `crypto.getRandomValues`).
+//! `keepalive` through the sending worker, `localStorage` with its exceptions,
+//! `crypto.getRandomValues`).
 
 use js_sys::{Object, Promise};
 use wasm_bindgen::prelude::*;
@@ -21,7 +22,7 @@ export function with_lock(name, task) {
   return Promise.resolve().then(() => task());
 }
 
-export async function send(method, url, body, headers, timeout_ms, keepalive) {
+async function sendHere(method, url, body, headers, timeout_ms, keepalive) {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), timeout_ms);
   try {
@@ -35,6 +36,63 @@ export async function send(method, url, body, headers, timeout_ms, keepalive) {
   } finally {
     clearTimeout(timer);
   }
+}
+
+// One worker per page sends for every widget on it: 0 not tried yet, 1 working, 2 unavailable.
+let worker = null;
+let workerState = 0;
+let lastRequest = 0;
+const waiting = new Map();
+
+function sendingWorker() {
+  if (workerState === 0) {
+    workerState = 2;
+    try {
+      // The package's iys-consent-worker.js, two folders up from this snippet; bundlers follow
+      // this form. A page whose policy refuses it, or a copy without the file, sends from here.
+      worker = new Worker(new URL('../../iys-consent-worker.js', import.meta.url));
+      worker.onmessage = (event) => {
+        const request = waiting.get(event.data.id);
+        if (request) {
+          waiting.delete(event.data.id);
+          clearTimeout(request.timer);
+          request.resolve(event.data);
+        }
+      };
+      worker.onerror = (event) => {
+        if (event && typeof event.preventDefault === 'function') event.preventDefault();
+        workerState = 2;
+        worker.terminate();
+        const stranded = [...waiting.values()];
+        waiting.clear();
+        for (const request of stranded) {
+          clearTimeout(request.timer);
+          request.again();
+        }
+      };
+      workerState = 1;
+    } catch (_) {
+      worker = null;
+    }
+  }
+  return workerState === 1;
+}
+
+export function send(method, url, body, headers, timeout_ms, keepalive) {
+  // Requests sent as the page goes away stay here: only the page's keepalive outlives it.
+  if (keepalive || !sendingWorker()) return sendHere(method, url, body, headers, timeout_ms, keepalive);
+  return new Promise((resolve) => {
+    lastRequest += 1;
+    const id = lastRequest;
+    const again = () => sendHere(method, url, body, headers, timeout_ms, false).then(resolve);
+    // Should the worker never answer, the request counts as timed out and is tried again later.
+    const timer = setTimeout(() => {
+      if (waiting.delete(id)) resolve({ status: 0, retryAfter: null, body: 'TimeoutError' });
+    }, timeout_ms + 2000);
+    waiting.set(id, { resolve, again, timer });
+    const target = new URL(url, document.baseURI).href;
+    worker.postMessage({ id, method, url: target, headers: { ...headers }, body, timeoutMs: timeout_ms });
+  });
 }
 
 export function storage_keys(prefix) {
@@ -81,7 +139,9 @@ extern "C" {
     pub fn with_lock(name: &str, task: &Closure<dyn FnMut() -> Promise>) -> Promise;
 
     /// Sends a request and resolves to `{status, retryAfter, body}`; status 0 means a network
-    /// error or the timeout.
+    /// error or the timeout. Requests go through the package's worker when the page allows
+    /// it, so that the main thread does not pay for them; `keepalive` requests, and every
+    /// request where the worker cannot run, go from the page.
     pub fn send(
         method: &str,
         url: &str,

@@ -25,7 +25,7 @@ use wasm_bindgen_futures::JsFuture;
 use crate::bindings;
 use crate::events::{Events, object};
 use crate::policy::{self, Verdict};
-use crate::record::BuiltRecord;
+use crate::record::{BuiltRecord, push_json_string};
 
 /// The prefix of the storage keys, one per record (`<prefix><id>`), so that tabs adding records
 /// never rewrite each other's; the version lets a later format live beside this one.
@@ -58,6 +58,10 @@ pub struct PassReport {
 /// An armed timer: its handle and the callback it will call.
 type Timer = (JsValue, Closure<dyn FnMut()>);
 
+/// A change to the stored entries, made under the lock, with the ids of the entries it may
+/// change; entries it drops are forgotten whatever their id.
+type Change = (Vec<String>, Box<dyn FnOnce(&mut Vec<JsValue>)>);
+
 /// The outbox of one mounted widget.
 pub struct Outbox {
     endpoint: String,
@@ -75,6 +79,11 @@ pub struct Outbox {
     chain: RefCell<Promise>,
     /// What this tab learned about each record it sent, whichever flush sent it.
     outcomes: RefCell<HashMap<String, Outcome>>,
+    /// Outcomes not written yet: the next pass under the lock writes them before it leases.
+    deferred: RefCell<Vec<Change>>,
+    /// When the next record waiting is due, as the last pass under the lock found it
+    /// (infinite when none waits); `None` when it has to be read again.
+    next_due: Cell<Option<f64>>,
 }
 
 /// What became of one record this tab sent.
@@ -149,6 +158,8 @@ impl Outbox {
             stopped: Cell::new(false),
             chain: RefCell::new(Promise::resolve(&JsValue::UNDEFINED)),
             outcomes: RefCell::new(HashMap::new()),
+            deferred: RefCell::new(Vec::new()),
+            next_due: Cell::new(None),
         })
     }
 
@@ -202,36 +213,51 @@ impl Outbox {
         stored
     }
 
-    /// Queues `records`, writing each to storage before anything is sent. Returns whether they
-    /// were all persisted; those that could not be are kept in memory and still sent.
-    pub fn enqueue(&self, records: &[BuiltRecord]) -> bool {
+    /// Queues `records`, writing each to storage before anything is sent, already leased to
+    /// this tab so that [`Outbox::flush_with`] can send them without a pass under the lock.
+    /// Returns whether they were all persisted (those that could not be are kept in memory and
+    /// still sent) and the leased records.
+    pub fn enqueue(&self, records: &[BuiltRecord]) -> (bool, Vec<Leased>) {
         let now = bindings::now_millis();
         let mut persisted = true;
+        let mut fresh = Vec::new();
+        let lease_until = now + self.lease_millis();
         for record in records {
-            let Ok(parsed) = JSON::parse(&record.json) else {
-                continue;
-            };
-            let entry: JsValue = Object::new().into();
-            set(&entry, "id", &record.id.as_str().into());
-            set(&entry, "endpoint", &self.endpoint.as_str().into());
-            set(&entry, "record", &parsed);
-            set(&entry, "state", &"pending".into());
-            set(&entry, "attempts", &0.into());
-            set(&entry, "nextAt", &now.into());
-            set(&entry, "leaseOwner", &JsValue::NULL);
-            set(&entry, "leaseUntil", &0.into());
-            set(
-                &entry,
-                "consentedAt",
-                &(record.at.unix_millis() as f64).into(),
-            );
-            if !self.save(std::slice::from_ref(&entry), &[]) {
-                set(&entry, "volatile", &JsValue::TRUE);
-                self.volatile.borrow_mut().push(entry);
+            let consented_at = record.at.unix_millis() as f64;
+            let mut entry = String::with_capacity(record.json.len() + 256);
+            entry.push_str("{\"id\":");
+            push_json_string(&mut entry, &record.id);
+            entry.push_str(",\"endpoint\":");
+            push_json_string(&mut entry, &self.endpoint);
+            entry.push_str(",\"record\":");
+            entry.push_str(&record.json);
+            entry.push_str(",\"state\":\"pending\",\"attempts\":0,\"nextAt\":");
+            entry.push_str(&(now as i64).to_string());
+            entry.push_str(",\"leaseOwner\":");
+            push_json_string(&mut entry, &self.tab);
+            entry.push_str(",\"leaseUntil\":");
+            entry.push_str(&(lease_until as i64).to_string());
+            entry.push_str(",\"consentedAt\":");
+            entry.push_str(&record.at.unix_millis().to_string());
+            entry.push('}');
+            let key = format!("{STORAGE_PREFIX}{}", record.id);
+            if bindings::storage_write(&key, Some(entry.clone())).is_err() {
+                let Ok(object) = JSON::parse(&entry) else {
+                    continue;
+                };
+                set(&object, "volatile", &JsValue::TRUE);
+                self.volatile.borrow_mut().push(object);
                 persisted = false;
             }
+            self.in_flight.borrow_mut().insert(record.id.clone());
+            fresh.push(Leased {
+                id: record.id.clone(),
+                json: record.json.clone(),
+                attempts: 0,
+                consented_at,
+            });
         }
-        persisted
+        (persisted, fresh)
     }
 
     /// Entries of this endpoint that are due and not leased by another tab or in flight here.
@@ -274,7 +300,8 @@ impl Outbox {
         let result = chosen.clone();
         let task = Closure::wrap(Box::new(move || {
             let now = bindings::now_millis();
-            let entries = outbox.load();
+            let mut entries = outbox.load();
+            outbox.apply_deferred(&mut entries);
             let due = outbox.due(&entries, now);
             for entry in &due {
                 set(entry, "leaseOwner", &outbox.tab.as_str().into());
@@ -282,12 +309,17 @@ impl Outbox {
                 outbox.in_flight.borrow_mut().insert(text(entry, "id"));
             }
             outbox.save(&due, &[]);
+            outbox.next_due.set(Some(outbox.next_due_in(&entries)));
             *result.borrow_mut() = due
                 .iter()
                 .map(|entry| Leased {
                     id: text(entry, "id"),
-                    record: get(entry, "record"),
+                    json: JSON::stringify(&get(entry, "record"))
+                        .ok()
+                        .and_then(|text| text.as_string())
+                        .unwrap_or_default(),
                     attempts: number(entry, "attempts") as u32,
+                    consented_at: number(entry, "consentedAt"),
                 })
                 .collect();
             Promise::resolve(&JsValue::UNDEFINED)
@@ -296,44 +328,108 @@ impl Outbox {
         chosen.take()
     }
 
-    /// Applies `change` to the entries under the lock.
-    async fn update(self: &Rc<Self>, change: impl FnOnce(&mut Vec<JsValue>) + 'static) {
+    /// Applies the deferred changes to `entries` and writes the entries they may have changed;
+    /// entries they drop are forgotten.
+    fn apply_deferred(&self, entries: &mut Vec<JsValue>) {
+        let changes: Vec<Change> = self.deferred.borrow_mut().drain(..).collect();
+        if changes.is_empty() {
+            return;
+        }
+        let before: Vec<String> = entries.iter().map(|entry| text(entry, "id")).collect();
+        let mut touched = HashSet::new();
+        for (ids, change) in changes {
+            touched.extend(ids);
+            change(entries);
+        }
+        let mut kept = HashSet::new();
+        let mut changed = Vec::new();
+        for entry in entries.iter() {
+            let id = text(entry, "id");
+            if touched.contains(&id) {
+                changed.push(entry.clone());
+            }
+            kept.insert(id);
+        }
+        let removed: Vec<String> = before.into_iter().filter(|id| !kept.contains(id)).collect();
+        self.save(&changed, &removed);
+    }
+
+    /// When the next pending record of this endpoint is due: infinite when none is pending.
+    fn next_due_in(&self, entries: &[JsValue]) -> f64 {
+        entries
+            .iter()
+            .filter(|entry| {
+                text(entry, "endpoint") == self.endpoint && text(entry, "state") == "pending"
+            })
+            .map(|entry| number(entry, "nextAt").max(number(entry, "leaseUntil") + 1.0))
+            .fold(f64::INFINITY, f64::min)
+    }
+
+    /// Writes the deferred changes under the lock.
+    async fn write_deferred(self: &Rc<Self>) {
         let outbox = self.clone();
-        let change = RefCell::new(Some(change));
         let task = Closure::wrap(Box::new(move || {
             let mut entries = outbox.load();
-            let before: Vec<String> = entries.iter().map(|entry| text(entry, "id")).collect();
-            if let Some(change) = change.borrow_mut().take() {
-                change(&mut entries);
-            }
-            let after: HashSet<String> = entries.iter().map(|entry| text(entry, "id")).collect();
-            let removed: Vec<String> = before
-                .into_iter()
-                .filter(|id| !after.contains(id))
-                .collect();
-            outbox.save(&entries, &removed);
+            outbox.apply_deferred(&mut entries);
             Promise::resolve(&JsValue::UNDEFINED)
         }) as Box<dyn FnMut() -> Promise>);
         let _ = JsFuture::from(bindings::with_lock(LOCK_NAME, &task)).await;
     }
 
+    /// Makes `change` to the entries in the next pass under the lock; it changes only the
+    /// entries of `ids`.
+    fn defer(&self, ids: &[String], change: impl FnOnce(&mut Vec<JsValue>) + 'static) {
+        self.deferred
+            .borrow_mut()
+            .push((ids.to_vec(), Box::new(change)));
+    }
+
     /// Delivers what is due: leases it, sends it, records the outcome, and keeps going while
     /// more is due. Flushes of one tab run one after another.
     pub async fn flush(self: &Rc<Self>) {
+        self.flush_with(Vec::new()).await;
+    }
+
+    /// Sends `fresh`, records [`Outbox::enqueue`] leased to this tab, first, then delivers
+    /// what else is due. Each pass under the lock writes the outcomes of the request before
+    /// and leases the next records, so a submit that finds nothing else waiting takes the lock
+    /// once.
+    pub async fn flush_with(self: &Rc<Self>, fresh: Vec<Leased>) {
         let mut release = None;
         let done = Promise::new(&mut |resolve, _| release = Some(resolve));
         let previous = self.chain.replace(done);
         let _ = JsFuture::from(previous).await;
         let mut report = PassReport::default();
+        let mut chosen = fresh;
+        // Whether the last pass under the lock found nothing more to send.
+        let mut drained = false;
         for _ in 0..64 {
             if self.stopped.get() {
                 break;
             }
-            let chosen = self.lease().await;
             if chosen.is_empty() {
+                chosen = self.lease().await;
+            }
+            if chosen.is_empty() {
+                drained = true;
                 break;
             }
-            self.send(&chosen, &mut report).await;
+            for part in chosen.chunks(MAX_RECORDS_PER_REQUEST) {
+                self.send(part, &mut report).await;
+            }
+            chosen = Vec::new();
+        }
+        {
+            let mut in_flight = self.in_flight.borrow_mut();
+            for leased in &chosen {
+                in_flight.remove(&leased.id);
+            }
+        }
+        if !self.deferred.borrow().is_empty() {
+            self.write_deferred().await;
+        }
+        if !drained {
+            self.next_due.set(None);
         }
         {
             let mut outcomes = self.outcomes.borrow_mut();
@@ -373,16 +469,11 @@ impl Outbox {
     async fn send(self: &Rc<Self>, chosen: &[Leased], report: &mut PassReport) {
         let ids: Vec<String> = chosen.iter().map(|leased| leased.id.clone()).collect();
         let mut body = String::from("{\"records\":[");
-        for (index, Leased { record, .. }) in chosen.iter().enumerate() {
+        for (index, leased) in chosen.iter().enumerate() {
             if index > 0 {
                 body.push(',');
             }
-            body.push_str(
-                &JSON::stringify(record)
-                    .ok()
-                    .and_then(|text| text.as_string())
-                    .unwrap_or_default(),
-            );
+            body.push_str(&leased.json);
         }
         body.push_str("]}");
         let answer = JsFuture::from(bindings::send(
@@ -411,11 +502,11 @@ impl Outbox {
             }
         }
         match verdict {
-            Verdict::Delivered => self.delivered(&ids, &body, report).await,
+            Verdict::Delivered => self.delivered(chosen, &body, report),
             Verdict::Retry { after_millis } => {
                 let now = bindings::now_millis();
                 let retry_ids = ids.clone();
-                self.update(move |entries| {
+                self.defer(&ids, move |entries| {
                     for entry in entries.iter() {
                         if retry_ids.contains(&text(entry, "id")) {
                             set(entry, "attempts", &(number(entry, "attempts") + 1.0).into());
@@ -424,8 +515,7 @@ impl Outbox {
                             set(entry, "leaseUntil", &0.into());
                         }
                     }
-                })
-                .await;
+                });
                 let persisted = self.volatile.borrow().is_empty();
                 self.events.emit(
                     "iys:queued",
@@ -438,11 +528,12 @@ impl Outbox {
                 );
                 report.queued.extend(ids);
             }
-            Verdict::Final => self.refused(&ids, status, &body, report).await,
+            Verdict::Final => self.refused(&ids, status, &body, report),
         }
     }
 
-    async fn delivered(self: &Rc<Self>, ids: &[String], body: &str, report: &mut PassReport) {
+    fn delivered(&self, chosen: &[Leased], body: &str, report: &mut PassReport) {
+        let ids: Vec<String> = chosen.iter().map(|leased| leased.id.clone()).collect();
         let receipts: Vec<JsValue> = JSON::parse(body)
             .ok()
             .map(|answer| get(&answer, "records"))
@@ -453,37 +544,17 @@ impl Outbox {
         let mut done = Vec::new();
         for receipt in &receipts {
             let id = text(receipt, "id");
-            if ids.contains(&id) {
+            if let Some(leased) = chosen.iter().find(|leased| leased.id == id) {
+                let at = Timestamp::from_unix_millis(leased.consented_at as i64);
+                set(receipt, "late", &(registration_deadline(at) < now).into());
                 done.push(id.clone());
                 report.receipts.push((id, receipt.clone()));
             }
         }
         let removed = done.clone();
-        let consented: Rc<RefCell<Vec<(String, f64)>>> = Rc::default();
-        let consented_out = consented.clone();
-        self.update(move |entries| {
-            entries.retain(|entry| {
-                let id = text(entry, "id");
-                if removed.contains(&id) {
-                    consented_out
-                        .borrow_mut()
-                        .push((id, number(entry, "consentedAt")));
-                    false
-                } else {
-                    true
-                }
-            });
-        })
-        .await;
-        let consented = consented.take();
-        for (id, receipt) in &report.receipts {
-            let at = consented
-                .iter()
-                .find(|(known, _)| known == id)
-                .map(|(_, at)| Timestamp::from_unix_millis(*at as i64));
-            let late = at.is_some_and(|at| registration_deadline(at) < now);
-            set(receipt, "late", &late.into());
-        }
+        self.defer(&[], move |entries| {
+            entries.retain(|entry| !removed.contains(&text(entry, "id")));
+        });
         // Records the answer did not mention (a portal or proxy answering 200 with something
         // else) stay pending and wait as after a network error.
         let missing: Vec<String> = ids
@@ -495,7 +566,7 @@ impl Outbox {
             let missing_ids = missing.clone();
             let now = bindings::now_millis();
             let jitter = random_unit();
-            self.update(move |entries| {
+            self.defer(&missing, move |entries| {
                 for entry in entries.iter() {
                     if missing_ids.contains(&text(entry, "id")) {
                         let attempts = number(entry, "attempts") as u32;
@@ -506,8 +577,7 @@ impl Outbox {
                         set(entry, "leaseUntil", &0.into());
                     }
                 }
-            })
-            .await;
+            });
             report.queued.extend(missing);
         }
         if !done.is_empty() {
@@ -522,13 +592,7 @@ impl Outbox {
         }
     }
 
-    async fn refused(
-        self: &Rc<Self>,
-        ids: &[String],
-        status: u16,
-        body: &str,
-        report: &mut PassReport,
-    ) {
+    fn refused(&self, ids: &[String], status: u16, body: &str, report: &mut PassReport) {
         let answer = JSON::parse(body).unwrap_or(JsValue::UNDEFINED);
         let relay_code = get(&answer, "code")
             .as_string()
@@ -560,7 +624,7 @@ impl Outbox {
         let failed_ids = failed.clone();
         let innocent_ids = innocent.clone();
         let stored_error = error.clone();
-        self.update(move |entries| {
+        self.defer(ids, move |entries| {
             for entry in entries.iter() {
                 let id = text(entry, "id");
                 if failed_ids.contains(&id) {
@@ -586,8 +650,7 @@ impl Outbox {
                     true
                 }
             });
-        })
-        .await;
+        });
         let mut detail = vec![
             ("code", JsValue::from_str("delivery_failed")),
             ("relayCode", relay_code.as_str().into()),
@@ -653,14 +716,10 @@ impl Outbox {
             return;
         }
         let now = bindings::now_millis();
-        let next = self
-            .load()
-            .iter()
-            .filter(|entry| {
-                text(entry, "endpoint") == self.endpoint && text(entry, "state") == "pending"
-            })
-            .map(|entry| number(entry, "nextAt").max(number(entry, "leaseUntil") + 1.0))
-            .fold(f64::INFINITY, f64::min);
+        let next = match self.next_due.take() {
+            Some(next) => next,
+            None => self.next_due_in(&self.load()),
+        };
         if !next.is_finite() {
             return;
         }
@@ -721,10 +780,14 @@ impl Outbox {
 }
 
 /// A record leased for one request.
-struct Leased {
+#[derive(Debug)]
+pub struct Leased {
     id: String,
-    record: JsValue,
+    /// The record as JSON text.
+    json: String,
     attempts: u32,
+    /// When the person decided, in Unix milliseconds.
+    consented_at: f64,
 }
 
 fn ids_array(ids: &[String]) -> JsValue {

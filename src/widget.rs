@@ -14,7 +14,7 @@ use yew::UseReducerDispatcher;
 use crate::bindings;
 use crate::events::{Events, object};
 use crate::options::Options;
-use crate::outbox::{Outbox, PassReport};
+use crate::outbox::{Leased, Outbox, PassReport};
 use crate::record::{self, BuiltRecord, Decision};
 use crate::state::{Action, State, Status};
 use crate::texts::{self, Message};
@@ -279,11 +279,12 @@ impl Widget {
     }
 
     /// Queues records at once (written to storage before anything is sent) and announces them.
-    fn queue(&self, records: &[BuiltRecord]) {
+    /// Returns them leased to this tab, for [`Outbox::flush_with`].
+    fn queue(&self, records: &[BuiltRecord]) -> Vec<Leased> {
         if records.is_empty() {
-            return;
+            return Vec::new();
         }
-        let persisted = self.outbox.enqueue(records);
+        let (persisted, fresh) = self.outbox.enqueue(records);
         self.dispatch(Action::Persisted(persisted));
         self.events.emit(
             "iys:submit",
@@ -301,6 +302,7 @@ impl Widget {
                 ]),
             );
         }
+        fresh
     }
 
     /// Builds, queues and sends `decisions`, and reports the outcome.
@@ -331,9 +333,9 @@ impl Widget {
                 &rejected,
             );
         }
-        self.queue(&records);
+        let fresh = self.queue(&records);
         self.dispatch(Action::Status(Status::Recording));
-        self.outbox.flush().await;
+        self.outbox.flush_with(fresh).await;
         let ids: Vec<String> = records.iter().map(|record| record.id.clone()).collect();
         let report = self.outbox.outcomes(&ids);
         let overall = overall(&records, &report);
@@ -426,11 +428,11 @@ impl Widget {
         if records.is_empty() {
             return;
         }
-        self.queue(&records);
+        let fresh = self.queue(&records);
         let widget = self.clone();
         wasm_bindgen_futures::spawn_local(async move {
             widget.dispatch(Action::Status(Status::Recording));
-            widget.outbox.flush().await;
+            widget.outbox.flush_with(fresh).await;
             let ids: Vec<String> = records.iter().map(|record| record.id.clone()).collect();
             let status = match overall(&records, &widget.outbox.outcomes(&ids)) {
                 Overall::Sent | Overall::Nothing => Status::Recorded,

@@ -81,6 +81,48 @@ test('turning a channel off in the preference centre records a refusal', async (
   }
 });
 
+test('records leave from the sending worker, and from the page where a policy refuses workers', async () => {
+  const context = await browser();
+  try {
+    const page = await newPage(context);
+    const workers = [];
+    page.on('worker', (worker) => workers.push(worker.url()));
+    await page.goto(`${origin}/newsletter/`);
+    let before = (await stored()).length;
+    await page.fill('input[type=email]', 'worker@example.com');
+    await page.check('[data-channel=email] input');
+    await page.click('button.iys-consent__submit');
+    await page.waitForSelector('text=İzniniz kaydedildi.');
+    let [record] = await newRecords(before, 1, 'the record sent by the worker');
+    assert.equal(record.recipient, 'worker@example.com');
+    assert.deepEqual(workers.map((url) => new URL(url).pathname), ['/pkg/iys-consent-worker.js']);
+    assert.deepEqual(page.problems, []);
+
+    // The same page under a policy that refuses every worker: the record goes from the page.
+    const refusing = await newPage(context);
+    const refusedWorkers = [];
+    refusing.on('worker', (worker) => refusedWorkers.push(worker.url()));
+    await refusing.route(`${origin}/newsletter/`, async (route) => {
+      const response = await route.fetch();
+      const policy = `${response.headers()['content-security-policy']}; worker-src 'none'`;
+      await route.fulfill({ response, headers: { ...response.headers(), 'content-security-policy': policy } });
+    });
+    await refusing.goto(`${origin}/newsletter/`);
+    before = (await stored()).length;
+    await refusing.fill('input[type=email]', 'no-worker@example.com');
+    await refusing.check('[data-channel=email] input');
+    await refusing.click('button.iys-consent__submit');
+    await refusing.waitForSelector('text=İzniniz kaydedildi.');
+    [record] = await newRecords(before, 1, 'the record sent from the page');
+    assert.equal(record.recipient, 'no-worker@example.com');
+    assert.deepEqual(refusedWorkers, []);
+    // The refusal itself is the only problem the page reports.
+    assert.ok(refusing.problems.length > 0 && refusing.problems.every((problem) => /worker-src|iys-consent-worker/.test(problem)), refusing.problems.join('\n'));
+  } finally {
+    await context.close();
+  }
+});
+
 test('offline at submit, then back online after a reload: the records arrive exactly once', async () => {
   const context = await browser();
   try {

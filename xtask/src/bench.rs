@@ -506,8 +506,13 @@ fn widget_section(folder: &std::path::Path) -> Result<String, String> {
     );
     let _ = writeln!(
         report,
-        "\n{} of {} submits were stored by the relay.",
-        figures["sent"], figures["submits"]
+        "\n{} of {} submits were stored by the relay; the requests left from the {}.",
+        figures["sent"],
+        figures["submits"],
+        match figures["sentFrom"].as_str() {
+            Some("worker") => "package's sending worker",
+            _ => "page itself (the sending worker did not start)",
+        }
     );
     report.push_str(&size_section()?);
     Ok(report)

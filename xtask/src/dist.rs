@@ -23,7 +23,13 @@ const WASM_FEATURES: &[&str] = &[
 ];
 
 /// The files of `npm/` copied into the package as they are.
-const STATIC_FILES: &[&str] = &["style.css", "README.md", "element.js", "element.d.ts"];
+const STATIC_FILES: &[&str] = &[
+    "style.css",
+    "README.md",
+    "element.js",
+    "element.d.ts",
+    "iys-consent-worker.js",
+];
 
 pub fn run(arguments: &[String]) -> Result<(), String> {
     let bless = match arguments {
@@ -151,6 +157,7 @@ fn package_json(version: &str) -> String {
     "snippets/",
     "element.js",
     "element.d.ts",
+    "iys-consent-worker.js",
     "style.css",
     "README.md",
     "LICENSE"
