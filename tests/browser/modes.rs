@@ -483,3 +483,127 @@ async fn texts_from_options_are_rendered_as_text_not_html() {
             .is_undefined()
     );
 }
+
+/// Script and markup payloads put in every text the widget shows and every address it reads.
+const XSS_PAYLOADS: &[&str] = &[
+    "<img src=x onerror=\"window.__xss=1\">",
+    "<script>window.__xss=1</script>",
+    "\"><svg onload=\"window.__xss=1\"></svg>",
+    "<iframe srcdoc=\"<script>parent.__xss=1</script>\"></iframe>",
+    "</label><a href=\"javascript:window.__xss=1\" id=\"xss-link\">x</a>",
+    "javascript:window.__xss=1",
+];
+
+/// Fails when the page ran a payload or the widget's DOM holds an element a payload brought.
+async fn assert_inert(host: &Element, payload: &str) {
+    // Long enough for an image's error and a frame's load to have fired.
+    crate::pause(100).await;
+    assert!(
+        host.query_selector("img, script, svg, iframe, #xss-link")
+            .unwrap()
+            .is_none(),
+        "{payload} became markup"
+    );
+    assert!(
+        Reflect::get(&web_sys::window().unwrap(), &"__xss".into())
+            .unwrap()
+            .is_undefined(),
+        "{payload} ran"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn payloads_in_every_text_and_address_stay_text_in_every_mode() {
+    for payload in XSS_PAYLOADS {
+        let quoted = js_sys::JSON::stringify(&(*payload).into())
+            .unwrap()
+            .as_string()
+            .unwrap();
+        let texts = format!(
+            r#", "brand": {quoted}, "channels": ["sms", "call", "email"], "texts": {{"sms": {quoted}, "call": {quoted}, "email": {quoted}, "textVersion": "drill"}}"#
+        );
+
+        // Checkout: the texts, and the payload typed into the shop's own inputs.
+        let (host, slot) = shop_form();
+        let checkout = mount(slot.into(), checkout_options(&texts)).unwrap();
+        settle().await;
+        assert!(host.text_content().unwrap().contains(payload));
+        for channel in ["sms", "call", "email"] {
+            checkbox(&host, channel).click();
+        }
+        type_into(&find(&host, ".shop-phone").unchecked_into(), payload);
+        type_into(&find(&host, ".shop-email").unchecked_into(), payload);
+        settle().await;
+        assert!(
+            host.query_selector(".iys-consent__error")
+                .unwrap()
+                .is_some()
+        );
+        let result = wasm_bindgen_futures::JsFuture::from(checkout.submit().unwrap())
+            .await
+            .unwrap();
+        assert_ne!(prop(&result, "status"), "sent");
+        assert_inert(&host, payload).await;
+
+        // Newsletter: the texts, and the payload typed into its own fields.
+        let host = fresh_host();
+        let signup = mount(
+            host.clone().into(),
+            options(&format!(
+                r#"{{"endpoint": "{ENDPOINT}", "mode": "newsletter", "locale": "en"{texts}}}"#
+            )),
+        )
+        .unwrap();
+        settle().await;
+        for channel in ["sms", "call", "email"] {
+            checkbox(&host, channel).click();
+        }
+        type_into(&find(&host, "input[type=tel]").unchecked_into(), payload);
+        type_into(&find(&host, "input[type=email]").unchecked_into(), payload);
+        settle().await;
+        let result = wasm_bindgen_futures::JsFuture::from(signup.submit().unwrap())
+            .await
+            .unwrap();
+        assert_ne!(prop(&result, "status"), "sent");
+        settle().await;
+        assert_inert(&host, payload).await;
+
+        // Headless: the payload as the address and as the text the page showed.
+        let host = fresh_host();
+        let headless = mount(
+            host.clone().into(),
+            options(&format!(
+                r#"{{"endpoint": "{ENDPOINT}", "mode": "headless"{texts}}}"#
+            )),
+        )
+        .unwrap();
+        let decisions = js_sys::JSON::parse(&format!(
+            r#"[{{"channel": "email", "status": "granted", "recipient": {quoted}, "text": {quoted}}}]"#
+        ))
+        .unwrap();
+        let result = wasm_bindgen_futures::JsFuture::from(headless.record(decisions).unwrap())
+            .await
+            .unwrap();
+        assert_ne!(prop(&result, "status"), "sent");
+        assert_inert(&host, payload).await;
+    }
+    // A link to the privacy notice never takes a script URL.
+    for url in [
+        "javascript:window.__xss=1",
+        " JavaScript:window.__xss=1",
+        "data:text/html,<script>window.__xss=1</script>",
+    ] {
+        let error = mount(
+            fresh_host().into(),
+            newsletter(&format!(
+                r#", "privacyNoticeUrl": {}"#,
+                js_sys::JSON::stringify(&url.into())
+                    .unwrap()
+                    .as_string()
+                    .unwrap()
+            )),
+        )
+        .unwrap_err();
+        assert_eq!(error_code(&error), "invalid_option", "{url}");
+    }
+}

@@ -15,7 +15,7 @@ use iys_relay::sandbox::{Sandbox, SandboxConfig, router};
 use serde_json::{Value, json};
 
 use crate::both_backends;
-use crate::support::{Backend, DATA_KEY, TestDatabase, record};
+use crate::support::{Backend, DATA_KEY, RelayProcess, TestDatabase, record};
 
 #[path = "../../../consent-core/tests/support/iys_schema.rs"]
 mod schema;
@@ -914,43 +914,25 @@ async fn when_iys_knows_more_its_refusals_settle_records_without_retry() {
 }
 
 /// A `iys-relay serve` process forwarding to the sandbox at `sandbox`, under the instance name
-/// `relay-a` unless `forwarding` is off. Returns the child and its address.
-fn spawn_relay(
-    database_url: &str,
-    sandbox: &str,
-    forwarding: bool,
-) -> (std::process::Child, String) {
-    use std::io::{BufRead, BufReader};
-    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_iys-relay"));
-    command
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .env("DATABASE_URL", database_url)
-        .env("RELAY_DATA_KEY", crate::support::base64_key(&DATA_KEY))
-        .env("RELAY_ALLOWED_ORIGINS", crate::support::ORIGIN)
-        .env("RELAY_RATE_LIMIT_PER_MINUTE", "100000")
-        .env("RELAY_LOG", "warn")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null());
-    if forwarding {
-        command
-            .env("RELAY_INSTANCE", "relay-a")
-            .env("IYS_BASE_URL", sandbox)
-            .env("IYS_USERNAME", "sandbox")
-            .env("IYS_PASSWORD", "sandbox")
-            .env("IYS_CODE", "123456")
-            .env("IYS_BRAND_CODE", "123456")
-            .env("IYS_BATCH_THRESHOLD", "20")
-            .env("IYS_BATCH_POLL_SECONDS", "0")
-            .env("IYS_PULL_INTERVAL_SECONDS", "3600");
-    }
-    let mut child = command.spawn().unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let base = line.trim().rsplit(' ').next().unwrap().to_owned();
-    assert!(base.starts_with("http://127.0.0.1:"), "{line}");
-    (child, base)
+/// `relay-a` unless `forwarding` is off. Returns the process and its address.
+fn spawn_relay(database_url: &str, sandbox: &str, forwarding: bool) -> (RelayProcess, String) {
+    let forwarding_settings = [
+        ("RELAY_INSTANCE", "relay-a"),
+        ("IYS_BASE_URL", sandbox),
+        ("IYS_USERNAME", "sandbox"),
+        ("IYS_PASSWORD", "sandbox"),
+        ("IYS_CODE", "123456"),
+        ("IYS_BRAND_CODE", "123456"),
+        ("IYS_BATCH_THRESHOLD", "20"),
+        ("IYS_BATCH_POLL_SECONDS", "0"),
+        ("IYS_PULL_INTERVAL_SECONDS", "3600"),
+    ];
+    let settings: &[(&str, &str)] = if forwarding {
+        &forwarding_settings
+    } else {
+        &[]
+    };
+    RelayProcess::start(database_url, settings)
 }
 
 /// Posts records to a relay process, sixteen per request, and returns their ids.
@@ -1024,15 +1006,13 @@ async fn a_relay_killed_mid_send_resumes_without_loss_or_duplicates(backend: Bac
     // A backlog stored while forwarding was off.
     let (mut relay, address) = spawn_relay(&database.url, &sandbox, false);
     let mut ids = post_records(&address, &phones[..62]).await;
-    relay.kill().unwrap();
-    relay.wait().unwrap();
+    relay.kill();
 
     // Killed while İYS has the batch and its answer has not come back.
     sandbox_post(&sandbox, "/sandbox/faults", json!(["lost"])).await;
     let (mut relay, _) = spawn_relay(&database.url, &sandbox, true);
     wait_for_sandbox(&sandbox, "batches", 1).await;
-    relay.kill().unwrap();
-    relay.wait().unwrap();
+    relay.kill();
 
     // The next run sends the batch again; İYS points its consents to the first registration.
     let (mut relay, address) = spawn_relay(&database.url, &sandbox, true);
@@ -1046,12 +1026,10 @@ async fn a_relay_killed_mid_send_resumes_without_loss_or_duplicates(backend: Bac
     sandbox_post(&sandbox, "/sandbox/faults", json!(["lost"])).await;
     ids.extend(post_records(&address, &phones[62..]).await);
     wait_for_sandbox(&sandbox, "movements", 63).await;
-    relay.kill().unwrap();
-    relay.wait().unwrap();
+    relay.kill();
     let (mut relay, _) = spawn_relay(&database.url, &sandbox, true);
     wait_until_settled(&store).await;
-    relay.kill().unwrap();
-    relay.wait().unwrap();
+    relay.kill();
 
     let stored = store.records(None, None).await.unwrap();
     assert_eq!(stored.len(), ids.len());

@@ -10,6 +10,7 @@
 #![allow(unreachable_pub, reason = "test modules share helpers")]
 
 mod contract;
+mod drills;
 mod forwarding;
 mod process;
 mod storage;

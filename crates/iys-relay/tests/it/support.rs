@@ -214,6 +214,54 @@ pub fn batch(records: Vec<Value>) -> Value {
     json!({ "records": records })
 }
 
+/// An `iys-relay serve` process a test started on 127.0.0.1; killed with SIGKILL when dropped,
+/// so that a failing test leaves none behind.
+pub struct RelayProcess(pub std::process::Child);
+
+impl RelayProcess {
+    /// Starts `iys-relay serve` on `database_url` with the test key and origin, a rate limit
+    /// tests do not reach, and `settings` on top; returns it with its address once it listens.
+    pub fn start(database_url: &str, settings: &[(&str, &str)]) -> (RelayProcess, String) {
+        use std::io::{BufRead, BufReader};
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_iys-relay"));
+        command
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .env("DATABASE_URL", database_url)
+            .env("RELAY_DATA_KEY", base64_key(&DATA_KEY))
+            .env("RELAY_ALLOWED_ORIGINS", ORIGIN)
+            .env("RELAY_RATE_LIMIT_PER_MINUTE", "1000000")
+            .env("RELAY_LOG", "warn")
+            .envs(settings.iter().copied())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null());
+        let mut relay = RelayProcess(command.spawn().unwrap());
+        let mut line = String::new();
+        BufReader::new(relay.0.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let base = line.trim().rsplit(' ').next().unwrap().to_owned();
+        assert!(base.starts_with("http://127.0.0.1:"), "{line}");
+        (relay, base)
+    }
+
+    /// Its process id.
+    pub fn pid(&self) -> u32 {
+        self.0.id()
+    }
+
+    /// Kills it with SIGKILL, as a crash or an out-of-memory kill would, and reaps it.
+    pub fn kill(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for RelayProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
 /// Declares one test per backend: `sqlite` runs always, `postgres` when asked for.
 #[macro_export]
 macro_rules! both_backends {
