@@ -84,7 +84,10 @@ export function send(method, url, body, headers, timeout_ms, keepalive) {
   return new Promise((resolve) => {
     lastRequest += 1;
     const id = lastRequest;
-    const again = () => sendHere(method, url, body, headers, timeout_ms, false).then(resolve);
+    const started = Date.now();
+    // Sent again from the page within what is left of the request's time, so that it still
+    // ends before the record's lease does.
+    const again = () => sendHere(method, url, body, headers, Math.max(1000, timeout_ms - (Date.now() - started)), false).then(resolve);
     // Should the worker never answer, the request counts as timed out and is tried again later.
     const timer = setTimeout(() => {
       if (waiting.delete(id)) resolve({ status: 0, retryAfter: null, body: 'TimeoutError' });

@@ -13,7 +13,7 @@
 //!   is told they could not be persisted.
 
 use std::cell::{Cell, RefCell};
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::rc::Rc;
 
 use consent_core::Timestamp;
@@ -34,6 +34,9 @@ pub const STORAGE_PREFIX: &str = "iys-consent:outbox:v1:";
 const LOCK_NAME: &str = "iys-consent-outbox";
 /// How much longer than a request's timeout a lease holds, in milliseconds.
 const LEASE_MARGIN_MILLIS: f64 = 5_000.0;
+/// How much longer than a request's timeout a lease must still hold for the tab to send the
+/// record on it: a request that meets no answer is given up a little after its timeout.
+const SEND_MARGIN_MILLIS: f64 = 2_500.0;
 /// How long the records sent as a page goes away stay leased: the next page load of the same
 /// origin confirms them after this (the relay answers `duplicate` if they arrived).
 const EXIT_LEASE_MILLIS: f64 = 3_000.0;
@@ -255,6 +258,7 @@ impl Outbox {
                 json: record.json.clone(),
                 attempts: 0,
                 consented_at,
+                lease_until,
             });
         }
         (persisted, fresh)
@@ -320,6 +324,7 @@ impl Outbox {
                         .unwrap_or_default(),
                     attempts: number(entry, "attempts") as u32,
                     consented_at: number(entry, "consentedAt"),
+                    lease_until: number(entry, "leaseUntil"),
                 })
                 .collect();
             Promise::resolve(&JsValue::UNDEFINED)
@@ -400,7 +405,7 @@ impl Outbox {
         let previous = self.chain.replace(done);
         let _ = JsFuture::from(previous).await;
         let mut report = PassReport::default();
-        let mut chosen = fresh;
+        let mut chosen: VecDeque<Leased> = fresh.into();
         // Whether the last pass under the lock found nothing more to send.
         let mut drained = false;
         for _ in 0..64 {
@@ -408,16 +413,32 @@ impl Outbox {
                 break;
             }
             if chosen.is_empty() {
-                chosen = self.lease().await;
+                chosen = self.lease().await.into();
             }
             if chosen.is_empty() {
                 drained = true;
                 break;
             }
-            for part in chosen.chunks(MAX_RECORDS_PER_REQUEST) {
-                self.send(part, &mut report).await;
+            while !chosen.is_empty() && !self.stopped.get() {
+                let part = next_request(&mut chosen);
+                // A record is sent only while this tab's lease on it outlasts a whole request
+                // (waiting behind an earlier flush ages it); the others go back to the next
+                // pass under the lock, which leases them again unless another tab has.
+                let now = bindings::now_millis();
+                let (fit, stale): (Vec<Leased>, Vec<Leased>) =
+                    part.into_iter().partition(|leased| {
+                        leased.lease_until - now >= f64::from(self.timeout_ms) + SEND_MARGIN_MILLIS
+                    });
+                {
+                    let mut in_flight = self.in_flight.borrow_mut();
+                    for leased in &stale {
+                        in_flight.remove(&leased.id);
+                    }
+                }
+                if !fit.is_empty() {
+                    self.send(&fit, &mut report).await;
+                }
             }
-            chosen = Vec::new();
         }
         {
             let mut in_flight = self.in_flight.borrow_mut();
@@ -506,9 +527,12 @@ impl Outbox {
             Verdict::Retry { after_millis } => {
                 let now = bindings::now_millis();
                 let retry_ids = ids.clone();
+                let tab = self.tab.clone();
                 self.defer(&ids, move |entries| {
                     for entry in entries.iter() {
-                        if retry_ids.contains(&text(entry, "id")) {
+                        if retry_ids.contains(&text(entry, "id"))
+                            && text(entry, "leaseOwner") == tab
+                        {
                             set(entry, "attempts", &(number(entry, "attempts") + 1.0).into());
                             set(entry, "nextAt", &(now + after_millis as f64).into());
                             set(entry, "leaseOwner", &JsValue::NULL);
@@ -566,9 +590,11 @@ impl Outbox {
             let missing_ids = missing.clone();
             let now = bindings::now_millis();
             let jitter = random_unit();
+            let tab = self.tab.clone();
             self.defer(&missing, move |entries| {
                 for entry in entries.iter() {
-                    if missing_ids.contains(&text(entry, "id")) {
+                    if missing_ids.contains(&text(entry, "id")) && text(entry, "leaseOwner") == tab
+                    {
                         let attempts = number(entry, "attempts") as u32;
                         let wait = policy::backoff_millis(attempts, jitter) as f64;
                         set(entry, "attempts", &f64::from(attempts + 1).into());
@@ -624,9 +650,14 @@ impl Outbox {
         let failed_ids = failed.clone();
         let innocent_ids = innocent.clone();
         let stored_error = error.clone();
+        let tab = self.tab.clone();
         self.defer(ids, move |entries| {
             for entry in entries.iter() {
                 let id = text(entry, "id");
+                if text(entry, "leaseOwner") != tab {
+                    // Another tab took it over after this tab's lease ran out: it decides.
+                    continue;
+                }
                 if failed_ids.contains(&id) {
                     set(entry, "state", &"failed".into());
                     set(entry, "error", &stored_error);
@@ -668,7 +699,10 @@ impl Outbox {
     /// another tab holds are left to it.
     pub fn flush_on_exit(&self) {
         let now = bindings::now_millis();
-        let entries = self.load();
+        let mut entries = self.load();
+        // Outcomes not written yet (a record delivered a moment ago) are written now: there may
+        // be no later pass under the lock.
+        self.apply_deferred(&mut entries);
         let mut chosen = Vec::new();
         let mut leased = Vec::new();
         let mut bytes = 0;
@@ -779,6 +813,26 @@ impl Outbox {
     }
 }
 
+/// Takes from the front of `chosen` the records of one request: at most
+/// [`MAX_RECORDS_PER_REQUEST`], and no more than [`MAX_REQUEST_BYTES`] unless a single record
+/// is larger.
+fn next_request(chosen: &mut VecDeque<Leased>) -> Vec<Leased> {
+    let mut part = Vec::new();
+    let mut bytes = 0;
+    while let Some(next) = chosen.front() {
+        if part.len() == MAX_RECORDS_PER_REQUEST
+            || (!part.is_empty() && bytes + next.json.len() > MAX_REQUEST_BYTES)
+        {
+            break;
+        }
+        bytes += next.json.len();
+        if let Some(leased) = chosen.pop_front() {
+            part.push(leased);
+        }
+    }
+    part
+}
+
 /// A record leased for one request.
 #[derive(Debug)]
 pub struct Leased {
@@ -788,6 +842,8 @@ pub struct Leased {
     attempts: u32,
     /// When the person decided, in Unix milliseconds.
     consented_at: f64,
+    /// Until when this tab holds it, in Unix milliseconds.
+    lease_until: f64,
 }
 
 fn ids_array(ids: &[String]) -> JsValue {

@@ -417,8 +417,8 @@ impl Widget {
     }
 
     /// Checkout: the shop's form is being submitted. Records are built and written to storage
-    /// synchronously, and sent with `keepalive`, so the submit is neither blocked nor delayed
-    /// and a navigation loses nothing.
+    /// synchronously and sent without holding the submit back; should the page go away first,
+    /// they leave with `keepalive` as it does, and a navigation loses nothing.
     pub fn shop_form_submitted(self: &Rc<Self>) {
         let decisions = self.ticked_decisions();
         if decisions.is_empty() {

@@ -595,3 +595,40 @@ async fn preferences_show_the_stored_state_and_record_each_change() {
             .contains("could not be read")
     );
 }
+
+#[wasm_bindgen_test]
+async fn a_large_submit_goes_in_requests_under_the_relays_body_limit() {
+    let scenario = scenario("large");
+    let endpoint = endpoint(&scenario);
+    let widget = headless(&endpoint, r#", "channels": ["email"]"#);
+    let text = format!(
+        "Örnek Mağaza e-posta iletileri göndersin. {}",
+        "Ayrıntı. ".repeat(400)
+    );
+    let items: Array = (0..12)
+        .map(|index| {
+            let item = Object::new();
+            Reflect::set(&item, &"channel".into(), &"email".into()).unwrap();
+            Reflect::set(&item, &"status".into(), &"granted".into()).unwrap();
+            Reflect::set(
+                &item,
+                &"recipient".into(),
+                &format!("kisi{index}@example.com").into(),
+            )
+            .unwrap();
+            Reflect::set(&item, &"text".into(), &text.as_str().into()).unwrap();
+            JsValue::from(item)
+        })
+        .collect();
+    let result = record(&widget, items.into()).await;
+    let ids = ids_of(&result);
+    assert_eq!(ids.len(), 12);
+    assert_eq!(prop(&result, "status"), "sent");
+    let log = until_stored(&scenario, &widget, &ids, 10_000).await;
+    // About 4.5 KB each: more than fits in one request under the relay's 64 KiB body limit.
+    assert!(prop(&log, "requests").as_f64().unwrap() >= 2.0);
+    for id in &ids {
+        assert_eq!(count(&log, "posts", id), 1);
+        assert_eq!(count(&log, "stored", id), 1);
+    }
+}
