@@ -341,10 +341,18 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     )
     .with_graceful_shutdown(shutdown_signal())
     .await?;
-    if let Some((forwarder, task)) = forwarder {
-        task.abort();
-        let _cancelled = task.await;
-        // Whatever it held goes back at once to the other relays, or to the next run.
+    if let Some((forwarder, mut task)) = forwarder {
+        // The record being settled is settled (İYS may have registered it already), unless
+        // that takes longer than a request may; then the forwarder is cut off.
+        forwarder.stop();
+        if tokio::time::timeout(std::time::Duration::from_secs(20), &mut task)
+            .await
+            .is_err()
+        {
+            task.abort();
+            let _cancelled = task.await;
+        }
+        // Whatever it still held goes back at once to the other relays, or to the next run.
         if let Err(error) = forwarder.release_claims().await {
             tracing::warn!(%error, "could not let go of the forwarder's claims");
         }

@@ -142,6 +142,8 @@ pub struct Forwarder {
     paused_until: Arc<std::sync::atomic::AtomicI64>,
     owner: String,
     clock: Clock,
+    /// Set when the relay stops: the loop finishes the record it is settling, then ends.
+    stopping: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl std::fmt::Debug for Forwarder {
@@ -191,10 +193,11 @@ impl Forwarder {
             .timeout(settings.request_timeout)
             .build()
             .map_err(|error| format!("cannot build the İYS client: {error}"))?;
-        let owner = settings
-            .instance
-            .clone()
-            .unwrap_or_else(|| format!("{}-{:x}", std::process::id(), clock().unix_millis()));
+        let run = format!("{}-{:x}", std::process::id(), clock().unix_millis());
+        let owner = match &settings.instance {
+            Some(instance) => format!("{instance}#{run}"),
+            None => run,
+        };
         Ok(Forwarder {
             store,
             account: Arc::new(account),
@@ -204,6 +207,7 @@ impl Forwarder {
             paused_until: Arc::default(),
             owner,
             clock,
+            stopping: Arc::default(),
         })
     }
 
@@ -216,9 +220,8 @@ impl Forwarder {
         &self.owner
     }
 
-    /// Lets go of every record claimed under this forwarder's name, for whoever looks next: a
-    /// relay that stops, or one that starts under a name an earlier run of it used. Returns how
-    /// many records it let go.
+    /// Lets go of every record this run of the forwarder claimed, for whoever looks next.
+    /// Returns how many records it let go.
     pub async fn release_claims(&self) -> Result<u64, String> {
         self.store
             .release_claims(&self.owner)
@@ -226,11 +229,22 @@ impl Forwarder {
             .map_err(|error| error.to_string())
     }
 
-    /// Runs the forwarding and pull loops until the task is dropped. Under a stable instance
-    /// name it first takes back what an earlier run of the same name had claimed.
+    /// Asks [`Forwarder::run`] to end once the record it is settling is settled.
+    pub fn stop(&self) {
+        self.stopping
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Runs the forwarding and pull loops until [`Forwarder::stop`] or the task is dropped.
+    /// Under a stable instance name it first takes back what earlier runs of the same name had
+    /// claimed: a name belongs to one running relay at a time.
     pub async fn run(self) {
-        if self.settings.instance.is_some() {
-            match self.release_claims().await {
+        if let Some(instance) = &self.settings.instance {
+            match self
+                .store
+                .release_earlier_claims(&format!("{instance}#"), &self.owner)
+                .await
+            {
                 Ok(0) => {}
                 Ok(count) => {
                     tracing::info!(count, "took back the records an earlier run had claimed");
@@ -239,7 +253,7 @@ impl Forwarder {
             }
         }
         let puller = self.clone();
-        tokio::spawn(async move {
+        let pulling = tokio::spawn(async move {
             loop {
                 if let Err(error) = puller.pull_once().await {
                     tracing::warn!(%error, "pulling İYS's changes failed; trying again later");
@@ -247,7 +261,7 @@ impl Forwarder {
                 tokio::time::sleep(puller.settings.pull_interval).await;
             }
         });
-        loop {
+        while !self.stopping.load(std::sync::atomic::Ordering::Relaxed) {
             match self.forward_once().await {
                 Ok(0) => tokio::time::sleep(self.settings.idle_wait).await,
                 Ok(_) => {}
@@ -257,6 +271,7 @@ impl Forwarder {
                 }
             }
         }
+        pulling.abort();
     }
 
     /// One pass: reads the results of batches that are due, then claims what is due and
@@ -282,6 +297,10 @@ impl Forwarder {
             .map_err(|error| error.to_string())?;
         let count = claimed.len();
         for record in claimed {
+            if self.stopping.load(std::sync::atomic::Ordering::Relaxed) {
+                // The rest are let go when the relay stops.
+                break;
+            }
             self.settle(record)
                 .await
                 .map_err(|error| error.to_string())?;

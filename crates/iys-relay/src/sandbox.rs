@@ -173,7 +173,16 @@ impl Sandbox {
                 break;
             }
             world.queued_batches.pop_front();
-            process_batch(&mut world, &request, now);
+            // Processed as of when it was due, whenever someone looks.
+            let submitted = world
+                .batches
+                .get(&request)
+                .map_or(now.unix_millis(), |batch| batch.submitted_ms);
+            process_batch(
+                &mut world,
+                &request,
+                Timestamp::from_unix_millis(submitted + delay),
+            );
         }
         world
     }

@@ -173,6 +173,26 @@ impl Store {
         Ok(done.rows_affected())
     }
 
+    /// Lets go of every pending record held by an owner whose name starts with `prefix`, other
+    /// than `current`: the claims earlier runs of one relay instance left behind. Returns how
+    /// many.
+    pub async fn release_earlier_claims(
+        &self,
+        prefix: &str,
+        current: &str,
+    ) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "UPDATE consents SET iys_lease_owner = NULL, iys_lease_until_ms = 0 \
+             WHERE iys_state = 'pending' AND substr(iys_lease_owner, 1, $1) = $2 AND iys_lease_owner <> $3",
+        )
+        .bind(prefix.chars().count() as i64)
+        .bind(prefix)
+        .bind(current)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
     /// Records a record's final İYS outcome and appends it to the ledger, when `holder` still
     /// holds it: the instance that claimed it, or anyone for a record waiting in a batch.
     /// Returns whether it did.

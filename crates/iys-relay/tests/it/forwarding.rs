@@ -1053,3 +1053,56 @@ both_backends!(
     killed_mid_send,
     a_relay_killed_mid_send_resumes_without_loss_or_duplicates
 );
+
+async fn a_restarted_instance_takes_back_only_its_own_earlier_claims(backend: Backend) {
+    let (_database, store) = open_store(backend).await;
+    let phones = [
+        "0532 555 00 01",
+        "0532 555 00 02",
+        "0532 555 00 03",
+        "0532 555 00 04",
+    ];
+    let records: Vec<_> = phones
+        .iter()
+        .map(|phone| new_consent("sms", phone, "granted", None))
+        .collect();
+    store.store_batch(&records).await.unwrap();
+    let now = Timestamp::from_unix_millis(system_clock()().unix_millis() + 1_000);
+    // Each owner claims one record: an earlier run of relay-a, the current run of relay-a, a
+    // relay whose name starts the same way, and another relay.
+    let owners = [
+        "relay-a#1-aa",
+        "relay-a#2-bb",
+        "relay-ab#1-cc",
+        "relay-b#1-dd",
+    ];
+    let mut held = Vec::new();
+    for owner in owners {
+        let claimed = store
+            .claim_for_forwarding(owner, now, 600_000, 1)
+            .await
+            .unwrap();
+        assert_eq!(claimed.len(), 1);
+        held.push((owner, claimed[0].id.clone()));
+    }
+    let released = store
+        .release_earlier_claims("relay-a#", "relay-a#2-bb")
+        .await
+        .unwrap();
+    assert_eq!(released, 1);
+    // Only the earlier run's record is free to claim again.
+    let again = store
+        .claim_for_forwarding("relay-c#1-ee", now, 600_000, 10)
+        .await
+        .unwrap();
+    let ids: Vec<&String> = again.iter().map(|record| &record.id).collect();
+    assert_eq!(ids, vec![&held[0].1]);
+    // A relay that stops lets go of exactly its own claims.
+    assert_eq!(store.release_claims("relay-b#1-dd").await.unwrap(), 1);
+    assert_eq!(store.release_claims("relay-b#1-dd").await.unwrap(), 0);
+}
+
+both_backends!(
+    earlier_claims,
+    a_restarted_instance_takes_back_only_its_own_earlier_claims
+);
