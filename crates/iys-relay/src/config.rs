@@ -44,8 +44,9 @@ pub struct Config {
     /// Days a record is kept after its consent ends; never less than [`MIN_RETENTION_DAYS`].
     pub retention_days: u32,
     /// This relay's name among the relays on one database, kept across restarts (a host or pod
-    /// name). A relay started under a name takes back at once the records its earlier run had
-    /// claimed; without one, they wait for the claim to expire.
+    /// name) and used by one running relay at a time. A relay started under a name takes back
+    /// at once the records its earlier runs had claimed; without one, they wait for the claim
+    /// to expire.
     pub instance: Option<String>,
     /// İYS's address and account, for forwarding.
     pub iys: IysSettings,

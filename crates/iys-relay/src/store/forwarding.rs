@@ -185,7 +185,7 @@ impl Store {
             "UPDATE consents SET iys_lease_owner = NULL, iys_lease_until_ms = 0 \
              WHERE iys_state = 'pending' AND substr(iys_lease_owner, 1, $1) = $2 AND iys_lease_owner <> $3",
         )
-        .bind(prefix.chars().count() as i64)
+        .bind(i32::try_from(prefix.chars().count()).unwrap_or(i32::MAX))
         .bind(prefix)
         .bind(current)
         .execute(&self.pool)
