@@ -1,6 +1,5 @@
-// The widget's requests to the relay, sent from a worker so that the page's main thread does
-// not pay for them. The widget posts { id, method, url, headers, body, timeoutMs } and gets
-// back { id, status, retryAfter, body }; status 0 means a network error or the timeout.
+// iys-consent: sends the widget's requests off the page's main thread.
+// In: { id, method, url, headers, body, timeoutMs }. Out: { id, status, retryAfter, body }.
 self.onmessage = async (event) => {
   const { id, method, url, headers, body, timeoutMs } = event.data;
   const controller = new AbortController();

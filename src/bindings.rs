@@ -4,6 +4,18 @@
 //! unstable in `web-sys` (Web Locks) or much smaller to call from JS (fetch with a timeout and
 //! `keepalive` through the sending worker, `localStorage` with its exceptions,
 //! `crypto.getRandomValues`).
+//!
+//! The JavaScript ships as written, so its explanations live here rather than in it:
+//! - `with_lock`: where Web Locks are refused (an opaque origin), the task runs without one
+//!   rather than never.
+//! - `send`: one worker per page sends for every widget on it (`workerState` 0 not tried yet,
+//!   1 working, 2 unavailable). It is the package's `iys-consent-worker.js`, two folders up
+//!   from the snippet, named in the `new Worker(new URL(...))` form bundlers follow; a page
+//!   whose policy refuses it, or a copy without the file, sends from the page. Requests sent
+//!   as the page goes away stay on the page, as only the page's `keepalive` outlives it. A
+//!   request the worker could not finish is sent again from the page within what is left of
+//!   its time, so it still ends before the record's lease does; should the worker never
+//!   answer, the request counts as timed out and is tried again later.
 
 use js_sys::{Object, Promise};
 use wasm_bindgen::prelude::*;
@@ -12,7 +24,6 @@ use wasm_bindgen::prelude::*;
 export function with_lock(name, task) {
   const locks = globalThis.navigator && navigator.locks;
   if (locks && typeof locks.request === 'function') {
-    // Where Web Locks are refused (an opaque origin), run without one rather than never.
     let ran = false;
     return locks.request(name, () => { ran = true; return task(); }).catch((error) => {
       if (ran) throw error;
@@ -38,7 +49,6 @@ async function sendHere(method, url, body, headers, timeout_ms, keepalive) {
   }
 }
 
-// One worker per page sends for every widget on it: 0 not tried yet, 1 working, 2 unavailable.
 let worker = null;
 let workerState = 0;
 let lastRequest = 0;
@@ -48,8 +58,6 @@ function sendingWorker() {
   if (workerState === 0) {
     workerState = 2;
     try {
-      // The package's iys-consent-worker.js, two folders up from this snippet; bundlers follow
-      // this form. A page whose policy refuses it, or a copy without the file, sends from here.
       worker = new Worker(new URL('../../iys-consent-worker.js', import.meta.url));
       worker.onmessage = (event) => {
         const request = waiting.get(event.data.id);
@@ -79,16 +87,12 @@ function sendingWorker() {
 }
 
 export function send(method, url, body, headers, timeout_ms, keepalive) {
-  // Requests sent as the page goes away stay here: only the page's keepalive outlives it.
   if (keepalive || !sendingWorker()) return sendHere(method, url, body, headers, timeout_ms, keepalive);
   return new Promise((resolve) => {
     lastRequest += 1;
     const id = lastRequest;
     const started = Date.now();
-    // Sent again from the page within what is left of the request's time, so that it still
-    // ends before the record's lease does.
     const again = () => sendHere(method, url, body, headers, Math.max(1000, timeout_ms - (Date.now() - started)), false).then(resolve);
-    // Should the worker never answer, the request counts as timed out and is tried again later.
     const timer = setTimeout(() => {
       if (waiting.delete(id)) resolve({ status: 0, retryAfter: null, body: 'TimeoutError' });
     }, timeout_ms + 2000);

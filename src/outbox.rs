@@ -13,7 +13,7 @@
 //!   is told they could not be persisted.
 
 use std::cell::{Cell, RefCell};
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
 use consent_core::Timestamp;
@@ -405,7 +405,7 @@ impl Outbox {
         let previous = self.chain.replace(done);
         let _ = JsFuture::from(previous).await;
         let mut report = PassReport::default();
-        let mut chosen: VecDeque<Leased> = fresh.into();
+        let mut chosen = fresh;
         // Whether the last pass under the lock found nothing more to send.
         let mut drained = false;
         for _ in 0..64 {
@@ -413,7 +413,7 @@ impl Outbox {
                 break;
             }
             if chosen.is_empty() {
-                chosen = self.lease().await.into();
+                chosen = self.lease().await;
             }
             if chosen.is_empty() {
                 drained = true;
@@ -425,14 +425,13 @@ impl Outbox {
                 // (waiting behind an earlier flush ages it); the others go back to the next
                 // pass under the lock, which leases them again unless another tab has.
                 let now = bindings::now_millis();
-                let (fit, stale): (Vec<Leased>, Vec<Leased>) =
-                    part.into_iter().partition(|leased| {
-                        leased.lease_until - now >= f64::from(self.timeout_ms) + SEND_MARGIN_MILLIS
-                    });
-                {
-                    let mut in_flight = self.in_flight.borrow_mut();
-                    for leased in &stale {
-                        in_flight.remove(&leased.id);
+                let needed = f64::from(self.timeout_ms) + SEND_MARGIN_MILLIS;
+                let mut fit = Vec::new();
+                for leased in part {
+                    if leased.lease_until - now >= needed {
+                        fit.push(leased);
+                    } else {
+                        self.in_flight.borrow_mut().remove(&leased.id);
                     }
                 }
                 if !fit.is_empty() {
@@ -816,21 +815,19 @@ impl Outbox {
 /// Takes from the front of `chosen` the records of one request: at most
 /// [`MAX_RECORDS_PER_REQUEST`], and no more than [`MAX_REQUEST_BYTES`] unless a single record
 /// is larger.
-fn next_request(chosen: &mut VecDeque<Leased>) -> Vec<Leased> {
-    let mut part = Vec::new();
+fn next_request(chosen: &mut Vec<Leased>) -> Vec<Leased> {
     let mut bytes = 0;
-    while let Some(next) = chosen.front() {
-        if part.len() == MAX_RECORDS_PER_REQUEST
-            || (!part.is_empty() && bytes + next.json.len() > MAX_REQUEST_BYTES)
+    let mut count = 0;
+    for leased in chosen.iter() {
+        if count == MAX_RECORDS_PER_REQUEST
+            || (count > 0 && bytes + leased.json.len() > MAX_REQUEST_BYTES)
         {
             break;
         }
-        bytes += next.json.len();
-        if let Some(leased) = chosen.pop_front() {
-            part.push(leased);
-        }
+        bytes += leased.json.len();
+        count += 1;
     }
-    part
+    chosen.drain(..count).collect()
 }
 
 /// A record leased for one request.

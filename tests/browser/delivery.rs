@@ -603,7 +603,7 @@ async fn a_large_submit_goes_in_requests_under_the_relays_body_limit() {
     let widget = headless(&endpoint, r#", "channels": ["email"]"#);
     let text = format!(
         "Örnek Mağaza e-posta iletileri göndersin. {}",
-        "Ayrıntı. ".repeat(400)
+        "Ayrıntı. ".repeat(360)
     );
     let items: Array = (0..12)
         .map(|index| {
