@@ -279,20 +279,12 @@ impl Outbox {
             .cloned()
             .collect();
         due.sort_by(|a, b| number(a, "consentedAt").total_cmp(&number(b, "consentedAt")));
-        // Keep each request well under the relay's default body limit of 64 KiB.
-        let mut bytes = 0;
-        let mut fits = 0;
-        for entry in &due {
-            let size = JSON::stringify(&get(entry, "record"))
+        let fits = fitting(due.iter().map(|entry| {
+            JSON::stringify(&get(entry, "record"))
                 .ok()
                 .and_then(|text| text.as_string())
-                .map_or(0, |text| text.len());
-            if fits == MAX_RECORDS_PER_REQUEST || (fits > 0 && bytes + size > MAX_REQUEST_BYTES) {
-                break;
-            }
-            bytes += size;
-            fits += 1;
-        }
+                .map_or(0, |text| text.len())
+        }));
         due.truncate(fits);
         due
     }
@@ -812,22 +804,26 @@ impl Outbox {
     }
 }
 
-/// Takes from the front of `chosen` the records of one request: at most
-/// [`MAX_RECORDS_PER_REQUEST`], and no more than [`MAX_REQUEST_BYTES`] unless a single record
-/// is larger.
+/// Takes from the front of `chosen` the records of one request.
 fn next_request(chosen: &mut Vec<Leased>) -> Vec<Leased> {
+    let count = fitting(chosen.iter().map(|leased| leased.json.len()));
+    chosen.drain(..count).collect()
+}
+
+/// How many records of `sizes` (their JSON lengths, in sending order) go in one request: at
+/// most [`MAX_RECORDS_PER_REQUEST`], well under the relay's default body limit of 64 KiB, and
+/// always the first one.
+fn fitting(sizes: impl Iterator<Item = usize>) -> usize {
     let mut bytes = 0;
     let mut count = 0;
-    for leased in chosen.iter() {
-        if count == MAX_RECORDS_PER_REQUEST
-            || (count > 0 && bytes + leased.json.len() > MAX_REQUEST_BYTES)
-        {
+    for size in sizes {
+        if count == MAX_RECORDS_PER_REQUEST || (count > 0 && bytes + size > MAX_REQUEST_BYTES) {
             break;
         }
-        bytes += leased.json.len();
+        bytes += size;
         count += 1;
     }
-    chosen.drain(..count).collect()
+    count
 }
 
 /// A record leased for one request.

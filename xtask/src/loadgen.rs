@@ -132,30 +132,56 @@ fn merge(parts: Vec<Run>, elapsed: Duration) -> Run {
     run
 }
 
-/// Every connection sends as fast as it is answered, for `duration`.
-pub fn closed_loop(
+/// When a connection sends its next request.
+enum Next {
+    /// No more requests.
+    Stop,
+    /// At once; latency counts from the send.
+    Now,
+    /// At this moment; latency counts from it, however late the send.
+    At(Instant),
+}
+
+/// Sends requests of `records_per_request` records over `connections` keep-alive connections,
+/// one thread each, each asking `next` when to send its next request; a connection that fails
+/// is reopened, and a thread whose connection cannot be reopened stops.
+fn drive(
     port: u16,
     connections: usize,
     records_per_request: usize,
-    duration: Duration,
-) -> Run {
-    let started = Instant::now();
+    next: impl Fn() -> Next + Send + Sync + 'static,
+) -> Vec<Run> {
+    let next = Arc::new(next);
     let threads: Vec<_> = (0..connections)
         .map(|_| {
+            let next = next.clone();
             std::thread::spawn(move || {
                 let mut part = Run::default();
                 let Ok(mut connection) = Connection::open(port) else {
                     part.failed += 1;
                     return part;
                 };
-                while started.elapsed() < duration {
+                loop {
+                    let planned = match next() {
+                        Next::Stop => break,
+                        Next::Now => None,
+                        Next::At(due) => Some(due),
+                    };
                     let body = body(records_per_request);
-                    let sent = Instant::now();
+                    let due = match planned {
+                        None => Instant::now(),
+                        Some(due) => {
+                            std::thread::sleep(due.saturating_duration_since(Instant::now()));
+                            due
+                        }
+                    };
                     match connection.post(port, &body) {
                         Ok(200) => {
                             part.ok += 1;
                             part.records += records_per_request as u64;
-                            part.latencies.push(sent.elapsed().as_micros() as u64);
+                            part.latencies
+                                .push(Instant::now().saturating_duration_since(due).as_micros()
+                                    as u64);
                         }
                         _ => {
                             part.failed += 1;
@@ -170,10 +196,27 @@ pub fn closed_loop(
             })
         })
         .collect();
-    let parts = threads
+    threads
         .into_iter()
         .filter_map(|thread| thread.join().ok())
-        .collect();
+        .collect()
+}
+
+/// Every connection sends as fast as it is answered, for `duration`.
+pub fn closed_loop(
+    port: u16,
+    connections: usize,
+    records_per_request: usize,
+    duration: Duration,
+) -> Run {
+    let started = Instant::now();
+    let parts = drive(port, connections, records_per_request, move || {
+        if started.elapsed() < duration {
+            Next::Now
+        } else {
+            Next::Stop
+        }
+    });
     merge(parts, started.elapsed())
 }
 
@@ -188,51 +231,15 @@ pub fn open_loop(
     let total = rate * duration.as_secs();
     let interval = Duration::from_nanos(1_000_000_000 / rate);
     let start = Instant::now() + Duration::from_millis(100);
-    let next = Arc::new(AtomicU64::new(0));
-    let threads: Vec<_> = (0..connections)
-        .map(|_| {
-            let next = next.clone();
-            std::thread::spawn(move || {
-                let mut part = Run::default();
-                let Ok(mut connection) = Connection::open(port) else {
-                    part.failed += 1;
-                    return part;
-                };
-                loop {
-                    let index = next.fetch_add(1, Ordering::Relaxed);
-                    if index >= total {
-                        break;
-                    }
-                    let due = start + interval * index as u32;
-                    let now = Instant::now();
-                    if due > now {
-                        std::thread::sleep(due - now);
-                    }
-                    let body = body(records_per_request);
-                    match connection.post(port, &body) {
-                        Ok(200) => {
-                            part.ok += 1;
-                            part.records += records_per_request as u64;
-                            part.latencies
-                                .push(Instant::now().saturating_duration_since(due).as_micros()
-                                    as u64);
-                        }
-                        _ => {
-                            part.failed += 1;
-                            if let Ok(fresh) = Connection::open(port) {
-                                connection = fresh;
-                            }
-                        }
-                    }
-                }
-                part
-            })
-        })
-        .collect();
-    let parts = threads
-        .into_iter()
-        .filter_map(|thread| thread.join().ok())
-        .collect();
+    let issued = AtomicU64::new(0);
+    let parts = drive(port, connections, records_per_request, move || {
+        let index = issued.fetch_add(1, Ordering::Relaxed);
+        if index < total {
+            Next::At(start + interval * index as u32)
+        } else {
+            Next::Stop
+        }
+    });
     merge(parts, start.elapsed())
 }
 
@@ -240,37 +247,13 @@ pub fn open_loop(
 /// connections, as fast as they are answered.
 pub fn send_count(port: u16, connections: usize, requests: u64, records_per_request: usize) -> Run {
     let started = Instant::now();
-    let next = Arc::new(AtomicU64::new(0));
-    let threads: Vec<_> = (0..connections)
-        .map(|_| {
-            let next = next.clone();
-            std::thread::spawn(move || {
-                let mut part = Run::default();
-                let Ok(mut connection) = Connection::open(port) else {
-                    part.failed += 1;
-                    return part;
-                };
-                while next.fetch_add(1, Ordering::Relaxed) < requests {
-                    match connection.post(port, &body(records_per_request)) {
-                        Ok(200) => {
-                            part.ok += 1;
-                            part.records += records_per_request as u64;
-                        }
-                        _ => {
-                            part.failed += 1;
-                            if let Ok(fresh) = Connection::open(port) {
-                                connection = fresh;
-                            }
-                        }
-                    }
-                }
-                part
-            })
-        })
-        .collect();
-    let parts = threads
-        .into_iter()
-        .filter_map(|thread| thread.join().ok())
-        .collect();
+    let issued = AtomicU64::new(0);
+    let parts = drive(port, connections, records_per_request, move || {
+        if issued.fetch_add(1, Ordering::Relaxed) < requests {
+            Next::Now
+        } else {
+            Next::Stop
+        }
+    });
     merge(parts, started.elapsed())
 }

@@ -153,12 +153,7 @@ pub fn run(arguments: &[String]) -> Result<(), String> {
                 for command in commands {
                     passed &= process::run(command).is_ok();
                 }
-                let counts = Counts {
-                    passed: u64::from(passed),
-                    failed: u64::from(!passed),
-                    ignored: 0,
-                };
-                (passed, counts)
+                single(passed)
             }
             Kind::Package => {
                 let outcome = dist::build().and_then(|package| {
@@ -168,61 +163,10 @@ pub fn run(arguments: &[String]) -> Result<(), String> {
                 if let Err(message) = &outcome {
                     eprintln!("xtask: {message}");
                 }
-                let passed = outcome.is_ok();
-                (
-                    passed,
-                    Counts {
-                        passed: u64::from(passed),
-                        failed: u64::from(!passed),
-                        ignored: 0,
-                    },
-                )
+                single(outcome.is_ok())
             }
-            Kind::EndToEnd => match end_to_end() {
-                Ok((succeeded, counts)) => {
-                    let missing = u64::from(!succeeded && counts.failed == 0);
-                    (
-                        succeeded,
-                        Counts {
-                            failed: counts.failed + missing,
-                            ..counts
-                        },
-                    )
-                }
-                Err(message) => {
-                    eprintln!("xtask: {message}");
-                    (
-                        false,
-                        Counts {
-                            failed: 1,
-                            ..Counts::default()
-                        },
-                    )
-                }
-            },
-            Kind::Tests(command) => match process::run_tests(command) {
-                Ok((succeeded, counts)) => {
-                    // A runner that failed without reporting a failed test still counts as one.
-                    let missing = u64::from(!succeeded && counts.failed == 0);
-                    (
-                        succeeded,
-                        Counts {
-                            failed: counts.failed + missing,
-                            ..counts
-                        },
-                    )
-                }
-                Err(message) => {
-                    eprintln!("{message}");
-                    (
-                        false,
-                        Counts {
-                            failed: 1,
-                            ..Counts::default()
-                        },
-                    )
-                }
-            },
+            Kind::EndToEnd => tally(end_to_end()),
+            Kind::Tests(command) => tally(process::run_tests(command)),
         };
         total.add(counts);
         results.push((step.name, passed, counts, started.elapsed().as_secs_f64()));
@@ -249,6 +193,45 @@ pub fn run(arguments: &[String]) -> Result<(), String> {
         Ok(())
     } else {
         Err(format!("failed: {}", failed_steps.join(", ")))
+    }
+}
+
+/// A step that is one check: one passed or one failed.
+fn single(passed: bool) -> (bool, Counts) {
+    (
+        passed,
+        Counts {
+            passed: u64::from(passed),
+            failed: u64::from(!passed),
+            ignored: 0,
+        },
+    )
+}
+
+/// A test runner's outcome. A runner that failed without reporting a failed test, or could not
+/// run at all, still counts as one failed test.
+fn tally(outcome: Result<(bool, Counts), String>) -> (bool, Counts) {
+    match outcome {
+        Ok((succeeded, counts)) => {
+            let missing = u64::from(!succeeded && counts.failed == 0);
+            (
+                succeeded,
+                Counts {
+                    failed: counts.failed + missing,
+                    ..counts
+                },
+            )
+        }
+        Err(message) => {
+            eprintln!("xtask: {message}");
+            (
+                false,
+                Counts {
+                    failed: 1,
+                    ..Counts::default()
+                },
+            )
+        }
     }
 }
 

@@ -127,15 +127,8 @@ pub fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            tracing::error!(%error, "cannot start the async runtime");
-            return ExitCode::FAILURE;
-        }
+    let Some(runtime) = runtime() else {
+        return ExitCode::FAILURE;
     };
     match runtime.block_on(run(cli.command, config)) {
         Ok(code) => code,
@@ -254,6 +247,15 @@ async fn run(command: Command, mut config: Config) -> Result<ExitCode, Box<dyn s
     }
 }
 
+/// The multi-threaded runtime the commands run on; `None`, logged, when it cannot start.
+fn runtime() -> Option<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|error| tracing::error!(%error, "cannot start the async runtime"))
+        .ok()
+}
+
 fn run_sandbox(listen: SocketAddr, batch_delay_seconds: u64, pull_lag_seconds: u64) -> ExitCode {
     let config = crate::sandbox::SandboxConfig {
         username: process_environment("IYS_USERNAME").unwrap_or_else(|| "sandbox".to_owned()),
@@ -261,15 +263,8 @@ fn run_sandbox(listen: SocketAddr, batch_delay_seconds: u64, pull_lag_seconds: u
         batch_delay: std::time::Duration::from_secs(batch_delay_seconds),
         pull_lag: std::time::Duration::from_secs(pull_lag_seconds),
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            tracing::error!(%error, "cannot start the async runtime");
-            return ExitCode::FAILURE;
-        }
+    let Some(runtime) = runtime() else {
+        return ExitCode::FAILURE;
     };
     let outcome: Result<(), Box<dyn std::error::Error>> = runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(listen).await?;

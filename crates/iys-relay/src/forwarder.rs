@@ -215,11 +215,6 @@ impl Forwarder {
         format!("{}{path}", self.account.base_url.trim_end_matches('/'))
     }
 
-    /// The name the forwarder holds its claims under.
-    pub fn owner(&self) -> &str {
-        &self.owner
-    }
-
     /// Lets go of every record this run of the forwarder claimed, for whoever looks next.
     /// Returns how many records it let go.
     pub async fn release_claims(&self) -> Result<u64, String> {
