@@ -265,6 +265,8 @@ pub fn run(arguments: &[String]) -> Result<(), String> {
     report.push_str(&forwarder_section(&folder, backlog)?);
     let _ = writeln!(report);
     report.push_str(&widget_section(&folder)?);
+    let _ = writeln!(report);
+    report.push_str(&peers_section(if seconds < 15 { 3 } else { 15 })?);
     let results = root.join("bench");
     std::fs::create_dir_all(&results).map_err(|error| error.to_string())?;
     std::fs::write(results.join("RESULTS.md"), &report).map_err(|error| error.to_string())?;
@@ -538,6 +540,22 @@ fn widget_section(folder: &std::path::Path) -> Result<String, String> {
     );
     report.push_str(&size_section()?);
     Ok(report)
+}
+
+/// The widget against vanilla-cookieconsent, cookieconsent and klaro and a plain-DOM floor, at
+/// normal and 4× CPU: `bench/peers.mjs` writes the section.
+fn peers_section(loads: u32) -> Result<String, String> {
+    eprintln!("xtask: the widget against its peers, {loads} loads per page and CPU speed");
+    let output = Command::new("node")
+        .arg(root().join("bench/peers.mjs"))
+        .env("IYS_BENCH_LOADS", loads.to_string())
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|error| format!("running bench/peers.mjs: {error}"))?;
+    if !output.status.success() {
+        return Err(format!("bench/peers.mjs failed: {}", output.status));
+    }
+    String::from_utf8(output.stdout).map_err(|error| error.to_string())
 }
 
 /// The package's size as a page downloads it: the wasm, the JS and the CSS under `pkg/`.
