@@ -1,8 +1,8 @@
 // Main-thread time the widget costs per submit, in headless Chromium against the demo shop's
 // relay (IYS_BENCH_ORIGIN): Chrome's own TaskDuration over many submits, less the same number of
 // empty round trips through the debugging protocol, in several rounds (the median is the result), and the synchronous part of each call; and
-// whether the requests left from the package's sending worker; and the memory a mounted widget
-// adds. Prints one JSON object.
+// whether the requests left from the package's sending worker. Prints one JSON object. The memory
+// a widget adds is measured against an empty page in peers.mjs.
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,29 +18,6 @@ const context = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir()
   args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
 });
 try {
-  // Memory the widget adds to a page: the JS heap after a forced collection, before and after
-  // loading the package and mounting a newsletter widget, plus the wasm module's linear memory.
-  const memoryPage = await context.newPage();
-  await memoryPage.goto(`${origin}/kvkk/`);
-  const memorySession = await context.newCDPSession(memoryPage);
-  await memorySession.send('Performance.enable');
-  const heapUsed = async () => {
-    await memorySession.send('HeapProfiler.collectGarbage');
-    return (await memorySession.send('Performance.getMetrics')).metrics.find((metric) => metric.name === 'JSHeapUsedSize').value;
-  };
-  const heapBefore = await heapUsed();
-  const wasmMemoryBytes = await memoryPage.evaluate(async () => {
-    const { default: init, mount } = await import('/pkg/iys_consent.js');
-    const exports = await init();
-    const host = document.createElement('div');
-    document.body.append(host);
-    window.memoryWidget = mount(host, { endpoint: '/v1/consents', mode: 'newsletter', brand: 'Örnek Mağaza' });
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    return exports.memory.buffer.byteLength;
-  });
-  const addedJsHeapBytes = (await heapUsed()) - heapBefore;
-  await memoryPage.close();
-
   const page = await context.newPage();
   const workers = [];
   page.on('worker', (worker) => workers.push(new URL(worker.url()).pathname));
@@ -104,8 +81,6 @@ try {
     synchronousMedianMs: synchronous[Math.floor(synchronous.length / 2)],
     synchronousMaxMs: synchronous[synchronous.length - 1],
     sentFrom: workers.includes('/pkg/iys-consent-worker.js') ? 'worker' : 'page',
-    addedJsHeapBytes,
-    wasmMemoryBytes,
   }));
 } finally {
   await context.close();

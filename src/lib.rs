@@ -213,18 +213,10 @@ impl ConsentWidget {
                 &item.ticked.into(),
             );
         }
-        let status = format!("{:?}", state.status);
-        let mut status_name = String::new();
-        for (index, character) in status.chars().enumerate() {
-            if character.is_uppercase() && index > 0 {
-                status_name.push('_');
-            }
-            status_name.push(character.to_ascii_lowercase());
-        }
         Ok(events::object(&[
             ("mode", widget.options.mode.as_str().into()),
             ("locale", state.locale.as_str().into()),
-            ("status", status_name.into()),
+            ("status", state.status.as_str().into()),
             ("channels", channels.into()),
             ("pending", (widget.pending() as f64).into()),
             ("failed", widget.failed().into()),

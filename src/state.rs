@@ -27,6 +27,22 @@ pub enum Status {
     NothingTicked,
 }
 
+impl Status {
+    /// The name `state()` reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Idle => "idle",
+            Status::Loading => "loading",
+            Status::StateUnavailable => "state_unavailable",
+            Status::Recording => "recording",
+            Status::Recorded => "recorded",
+            Status::Queued => "queued",
+            Status::Failed => "failed",
+            Status::NothingTicked => "nothing_ticked",
+        }
+    }
+}
+
 /// One box.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChannelBox {

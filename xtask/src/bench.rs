@@ -511,17 +511,6 @@ fn widget_section(folder: &std::path::Path) -> Result<String, String> {
         "| main-thread time per submit (median round) | under 5 ms | {per_submit:.2} ms | {} |",
         verdict(per_submit < 5.0)
     );
-    let heap = figures["addedJsHeapBytes"].as_f64().unwrap_or(f64::NAN);
-    let linear = figures["wasmMemoryBytes"].as_f64().unwrap_or(f64::NAN);
-    let added = heap + linear;
-    let _ = writeln!(
-        report,
-        "| memory a mounted newsletter widget adds (JS heap after a forced collection + wasm linear memory) | under 512 KB | {:.0} KiB ({:.0} KiB heap + {:.0} KiB linear memory) | {} |",
-        added / 1024.0,
-        heap / 1024.0,
-        linear / 1024.0,
-        verdict(added < 512_000.0)
-    );
     let _ = writeln!(
         report,
         "| synchronous part of `record()` (median, max) | | {:.2} ms, {:.2} ms | |",

@@ -99,7 +99,47 @@ pub fn build() -> Result<PathBuf, String> {
     )?;
     // wasm-bindgen writes a .gitignore that would keep npm from packing the files.
     let _ = std::fs::remove_file(package.join(".gitignore"));
+    minify(&package)?;
     Ok(package)
+}
+
+/// Minifies every script and stylesheet of the package in place with esbuild, which keeps the
+/// modules' imports and exports as they are. What a page downloads and keeps in memory as source
+/// text shrinks by about half.
+fn minify(package: &Path) -> Result<(), String> {
+    let mut files = Vec::new();
+    let mut folders = vec![package.to_path_buf()];
+    while let Some(folder) = folders.pop() {
+        let entries = std::fs::read_dir(&folder)
+            .map_err(|error| format!("reading {}: {error}", folder.display()))?;
+        for entry in entries {
+            let path = entry.map_err(|error| error.to_string())?.path();
+            if path.is_dir() {
+                folders.push(path);
+            } else if matches!(
+                path.extension().and_then(|extension| extension.to_str()),
+                Some("js" | "css")
+            ) {
+                files.push(path);
+            }
+        }
+    }
+    for file in files {
+        let mut command = Command::new(node_bin("esbuild"));
+        command
+            .arg(&file)
+            .args(["--minify", "--log-level=error", "--allow-overwrite"])
+            .arg(format!("--outfile={}", file.display()));
+        if file
+            .file_name()
+            .is_some_and(|name| name == "iys_consent.js")
+        {
+            // Deno and JSR find the types through this comment.
+            command.arg("--banner:js=/* @ts-self-types=\"./iys_consent.d.ts\" */");
+        }
+        process::run(&mut command)?;
+    }
+    Ok(())
 }
 
 fn copy(from: &Path, to: &Path) -> Result<(), String> {
