@@ -62,6 +62,7 @@ pub fn build() -> Result<PathBuf, String> {
                 WASM_TARGET,
             ])
             .args(["--profile", "wasm-release"])
+            .env("CARGO_ENCODED_RUSTFLAGS", remapped_paths())
             .current_dir(&root),
     )?;
     let compiled = root
@@ -140,6 +141,26 @@ fn minify(package: &Path) -> Result<(), String> {
         process::run(&mut command)?;
     }
     Ok(())
+}
+
+/// Flags that write source paths in the wasm (panic locations) relative to their crate's
+/// folder, so the package names nothing of the machine that built it, and is a little smaller.
+fn remapped_paths() -> String {
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| Path::new(&home).join(".cargo")))
+        .unwrap_or_default();
+    let mut prefixes = vec![format!("{}/", root().display())];
+    if let Ok(registries) = std::fs::read_dir(cargo_home.join("registry").join("src")) {
+        for registry in registries.flatten() {
+            prefixes.push(format!("{}/", registry.path().display()));
+        }
+    }
+    prefixes
+        .iter()
+        .map(|prefix| format!("--remap-path-prefix={prefix}="))
+        .collect::<Vec<_>>()
+        .join("\u{1f}")
 }
 
 fn copy(from: &Path, to: &Path) -> Result<(), String> {
