@@ -65,11 +65,7 @@ pub fn build() -> Result<PathBuf, String> {
             .env("CARGO_ENCODED_RUSTFLAGS", remapped_paths())
             .current_dir(&root),
     )?;
-    let compiled = root
-        .join("target")
-        .join(WASM_TARGET)
-        .join("wasm-release")
-        .join("iys_consent.wasm");
+    let compiled = compiled();
     let package = root.join("pkg");
     if package.exists() {
         std::fs::remove_dir_all(&package)
@@ -102,6 +98,43 @@ pub fn build() -> Result<PathBuf, String> {
     let _ = std::fs::remove_file(package.join(".gitignore"));
     minify(&package)?;
     Ok(package)
+}
+
+/// The widget's wasm as the compiler leaves it, before wasm-bindgen and wasm-opt.
+fn compiled() -> PathBuf {
+    root()
+        .join("target")
+        .join(WASM_TARGET)
+        .join("wasm-release")
+        .join("iys_consent.wasm")
+}
+
+/// The shipped wasm, made the same way as `build` makes it but with its function names kept, in
+/// `folder`; returns its path. Call after `build`.
+pub fn named_wasm(folder: &Path) -> Result<PathBuf, String> {
+    process::run(
+        Command::new("wasm-bindgen")
+            .arg(compiled())
+            .args([
+                "--target",
+                "web",
+                "--keep-debug",
+                "--out-name",
+                "named",
+                "--out-dir",
+            ])
+            .arg(folder),
+    )?;
+    let wasm = folder.join("named_bg.wasm");
+    process::run(
+        Command::new(node_bin("wasm-opt"))
+            .args(["-Oz", "-g"])
+            .args(WASM_FEATURES)
+            .arg(&wasm)
+            .arg("-o")
+            .arg(&wasm),
+    )?;
+    Ok(wasm)
 }
 
 /// Minifies every script and stylesheet of the package in place with esbuild, which keeps the
