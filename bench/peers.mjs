@@ -87,7 +87,8 @@ const PAGES = {
   'iys-consent': {
     label: 'iys-consent (checkout)',
     selector: 'iys-consent input[type=checkbox]',
-    head: '<link rel="stylesheet" href="/pkg/style.css"><script type="module" src="/pkg/element.js"></script>',
+    // As the package's README shows for plain HTML, with the module and the wasm preloaded.
+    head: '<link rel="stylesheet" href="/pkg/style.css"><link rel="modulepreload" href="/pkg/iys_consent.js"><link rel="preload" href="/pkg/iys_consent_bg.wasm" as="fetch" type="application/wasm" crossorigin><script type="module" src="/pkg/element.js"></script>',
     slot: '<iys-consent endpoint="/v1/consents" brand="Örnek Mağaza" mode="checkout" channels="sms,call,email" phone-input="#phone" email-input="#email" privacy-notice-url="/kvkk"></iys-consent>',
   },
   'vanilla-cookieconsent': {
@@ -428,7 +429,7 @@ say('- **visible**: from navigation start until the first animation frame in whi
 say(`- **script**: the main thread's script time for the whole load (Chrome's \`ScriptDuration\`), read ${settleMs} ms after the control showed and the load event fired. It includes the per-frame check, which costs every page alike (a query per frame until the control shows).`);
 say('- **memory**: the JS heap after a forced collection less the empty page\'s median, plus the WebAssembly linear memory of any instance the page created. Compiled WebAssembly code and V8\'s module data live outside the JS heap and are not counted, while the peers\' compiled JavaScript is.');
 say('- **bytes**: everything the page loaded besides its HTML (scripts, stylesheets, wasm), each file compressed on its own: gzip -9 and brotli quality 11. The peers\' configuration is inline in the HTML and not counted.\n');
-say('Peers, each with its minimal documented configuration: vanilla-cookieconsent 3.1.0 (`CookieConsent.run` with a necessary and an analytics category, English texts, its consent modal; `hideFromBots: false`, since by default it shows nothing to an automated browser; it shows its modal from a 100 ms timer, which CPU throttling does not stretch), cookieconsent (Osano) 3.1.1 (`initialise` on the load event with a palette, its banner; on this bare page the load event comes sooner than on a real shop page) and klaro 0.7.22 (`klaro.js` with its styles, loaded with `defer`, one service, its notice). The floor is a module script that builds a fieldset with the same three labelled boxes by hand. CPU throttling slows the page\'s main thread only, not the browser\'s background threads where WebAssembly is compiled.\n');
+say('Peers, each with its minimal documented configuration: vanilla-cookieconsent 3.1.0 (`CookieConsent.run` with a necessary and an analytics category, English texts, its consent modal; `hideFromBots: false`, since by default it shows nothing to an automated browser; it shows its modal from a 100 ms timer, which CPU throttling does not stretch), cookieconsent (Osano) 3.1.1 (`initialise` on the load event with a palette, its banner; on this bare page the load event comes sooner than on a real shop page) and klaro 0.7.22 (`klaro.js` with its styles, loaded with `defer`, one service, its notice). Our widget is embedded as the package's README shows for plain HTML: the stylesheet, the element's script, and the module and the wasm preloaded. The floor is a module script that builds a fieldset with the same three labelled boxes by hand. CPU throttling slows the page\'s main thread only, not the browser\'s background threads where WebAssembly is compiled.\n');
 for (const { key, title } of SETTINGS) {
   say(`### ${title}\n`);
   say('| page | visible | ÷ floor | ÷ best peer | script | ÷ floor | ÷ best peer | memory | ÷ floor | ÷ best peer |');

@@ -117,6 +117,21 @@ impl Options {
             parsed(object, "source", "\"web\" or \"mobile\"")?.unwrap_or(CaptureSource::Web);
         let channels = channels(object)?;
         let (custom_texts, text_version) = texts(object)?;
+        // The default texts name the brand; one that outgrows what the relay keeps of a text
+        // would otherwise be refused only when its records are delivered.
+        for channel in &channels {
+            if custom_texts.iter().any(|(custom, _)| custom == channel) {
+                continue;
+            }
+            for shown in [Locale::Turkish, Locale::English] {
+                if crate::texts::consent_text(shown, *channel, &brand).len() > limits::TEXT {
+                    return Err(WidgetError::invalid_option(
+                        "brand",
+                        "a name short enough that each consent text stays within 4096 bytes",
+                    ));
+                }
+            }
+        }
         let privacy_notice_url = string(object, "privacyNoticeUrl")?;
         if let Some(url) = &privacy_notice_url
             && !is_safe_url(url)

@@ -444,6 +444,14 @@ fn bad_options_throw_errors_with_stable_codes() {
             ),
             "invalid_option",
         ),
+        (
+            slot_value.clone(),
+            format!(
+                r#"{{"endpoint": "{ENDPOINT}", "brand": "{}", "mode": "newsletter", "channels": ["email"]}}"#,
+                "Ş".repeat(1_950)
+            ),
+            "invalid_option",
+        ),
         ("#no-such-element".into(), good.clone(), "invalid_target"),
         ("[[not a selector".into(), good.clone(), "invalid_target"),
         (JsValue::from(42), good.clone(), "invalid_target"),
