@@ -51,6 +51,9 @@ fn steps(postgres_url: &str, fault_server: &str) -> Vec<Step> {
         "browser",
     ]);
     browser.env("CHROMEDRIVER", CHROMEDRIVER);
+    // The runner gives the whole suite 20 s by default, which a slow moment of a shared machine
+    // can exceed; each test bounds its own waits.
+    browser.env("WASM_BINDGEN_TEST_TIMEOUT", "600");
     // Read at compile time by the delivery tests, which run in the browser.
     browser.env("IYS_FAULT_SERVER", fault_server);
     vec![
