@@ -694,9 +694,7 @@ impl Outbox {
         // Outcomes not written yet (a record delivered a moment ago) are written now: there may
         // be no later pass under the lock.
         self.apply_deferred(&mut entries);
-        let mut chosen = Vec::new();
-        let mut leased = Vec::new();
-        let mut bytes = 0;
+        let mut waiting = Vec::new();
         for entry in entries.iter() {
             let leased_elsewhere =
                 number(entry, "leaseUntil") >= now && text(entry, "leaseOwner") != self.tab;
@@ -710,11 +708,14 @@ impl Outbox {
                 .ok()
                 .and_then(|text| text.as_string())
                 .unwrap_or_default();
-            // Browsers cap keepalive bodies at 64 KiB.
-            if bytes + record.len() > 60_000 || chosen.len() == MAX_RECORDS_PER_REQUEST {
-                break;
-            }
-            bytes += record.len();
+            waiting.push((entry, record));
+        }
+        // One request, under the body limit of every request (browsers cap keepalive bodies at
+        // 64 KiB).
+        waiting.truncate(fitting(waiting.iter().map(|(_, record)| record.len())));
+        let mut chosen = Vec::new();
+        let mut leased = Vec::new();
+        for (entry, record) in waiting {
             set(entry, "leaseOwner", &self.tab.as_str().into());
             set(entry, "leaseUntil", &(now + EXIT_LEASE_MILLIS).into());
             chosen.push(record);

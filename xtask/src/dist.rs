@@ -65,27 +65,12 @@ pub fn build() -> Result<PathBuf, String> {
             .env("CARGO_ENCODED_RUSTFLAGS", remapped_paths())
             .current_dir(&root),
     )?;
-    let compiled = compiled();
     let package = root.join("pkg");
     if package.exists() {
         std::fs::remove_dir_all(&package)
             .map_err(|error| format!("clearing {}: {error}", package.display()))?;
     }
-    process::run(
-        Command::new("wasm-bindgen")
-            .arg(&compiled)
-            .args(["--target", "web", "--out-name", "iys_consent", "--out-dir"])
-            .arg(&package),
-    )?;
-    let wasm = package.join("iys_consent_bg.wasm");
-    process::run(
-        Command::new(node_bin("wasm-opt"))
-            .arg("-Oz")
-            .args(WASM_FEATURES)
-            .arg(&wasm)
-            .arg("-o")
-            .arg(&wasm),
-    )?;
+    bind_and_shrink(&package, "iys_consent", false)?;
     for file in STATIC_FILES {
         copy(&root.join("npm").join(file), &package.join(file))?;
     }
@@ -112,28 +97,25 @@ fn compiled() -> PathBuf {
 /// The shipped wasm, made the same way as `build` makes it but with its function names kept, in
 /// `folder`; returns its path. Call after `build`.
 pub fn named_wasm(folder: &Path) -> Result<PathBuf, String> {
-    process::run(
-        Command::new("wasm-bindgen")
-            .arg(compiled())
-            .args([
-                "--target",
-                "web",
-                "--keep-debug",
-                "--out-name",
-                "named",
-                "--out-dir",
-            ])
-            .arg(folder),
-    )?;
-    let wasm = folder.join("named_bg.wasm");
-    process::run(
-        Command::new(node_bin("wasm-opt"))
-            .args(["-Oz", "-g"])
-            .args(WASM_FEATURES)
-            .arg(&wasm)
-            .arg("-o")
-            .arg(&wasm),
-    )?;
+    bind_and_shrink(folder, "named", true)
+}
+
+/// Binds the compiled wasm into `folder` as `<name>.js` and `<name>_bg.wasm` and shrinks the wasm
+/// with `wasm-opt -Oz`, keeping its function names when `keep_names`; returns the wasm's path.
+fn bind_and_shrink(folder: &Path, name: &str, keep_names: bool) -> Result<PathBuf, String> {
+    let mut bind = Command::new("wasm-bindgen");
+    bind.arg(compiled()).args(["--target", "web"]);
+    if keep_names {
+        bind.arg("--keep-debug");
+    }
+    process::run(bind.args(["--out-name", name, "--out-dir"]).arg(folder))?;
+    let wasm = folder.join(format!("{name}_bg.wasm"));
+    let mut shrink = Command::new(node_bin("wasm-opt"));
+    shrink.arg("-Oz");
+    if keep_names {
+        shrink.arg("-g");
+    }
+    process::run(shrink.args(WASM_FEATURES).arg(&wasm).arg("-o").arg(&wasm))?;
     Ok(wasm)
 }
 
