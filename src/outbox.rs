@@ -13,12 +13,11 @@
 //!   is told they could not be persisted.
 
 use std::cell::{Cell, RefCell};
-use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
 use consent_core::Timestamp;
 use consent_core::calendar::registration_deadline;
-use js_sys::{Array, JSON, Object, Promise, Reflect};
+use js_sys::{Array, JSON, Object, Promise, Reflect, Set};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
@@ -75,13 +74,13 @@ pub struct Outbox {
     /// Entries that could not be written to storage.
     volatile: RefCell<Vec<JsValue>>,
     /// Ids this tab is sending right now.
-    in_flight: RefCell<HashSet<String>>,
+    in_flight: RefCell<Vec<String>>,
     timer: RefCell<Option<Timer>>,
     stopped: Cell<bool>,
     /// The end of the last flush this tab started: flushes run one after another.
     chain: RefCell<Promise>,
     /// What this tab learned about each record it sent, whichever flush sent it.
-    outcomes: RefCell<HashMap<String, Outcome>>,
+    outcomes: RefCell<Vec<(String, Outcome)>>,
     /// Outcomes not written yet: the next pass under the lock writes them before it leases.
     deferred: RefCell<Vec<Change>>,
     /// When the next record waiting is due, as the last pass under the lock found it
@@ -156,11 +155,11 @@ impl Outbox {
             tab,
             events,
             volatile: RefCell::new(Vec::new()),
-            in_flight: RefCell::new(HashSet::new()),
+            in_flight: RefCell::default(),
             timer: RefCell::new(None),
             stopped: Cell::new(false),
             chain: RefCell::new(Promise::resolve(&JsValue::UNDEFINED)),
-            outcomes: RefCell::new(HashMap::new()),
+            outcomes: RefCell::default(),
             deferred: RefCell::new(Vec::new()),
             next_due: Cell::new(None),
         })
@@ -180,12 +179,15 @@ impl Outbox {
             .filter_map(|text| JSON::parse(&text).ok())
             .filter(|entry| entry.is_object())
             .collect();
-        let stored: HashSet<String> = entries.iter().map(|entry| text(entry, "id")).collect();
+        let stored = Set::new(&JsValue::UNDEFINED);
+        for entry in &entries {
+            stored.add(&JsValue::from_str(&text(entry, "id")));
+        }
         entries.extend(
             self.volatile
                 .borrow()
                 .iter()
-                .filter(|entry| !stored.contains(&text(entry, "id")))
+                .filter(|entry| !stored.has(&JsValue::from_str(&text(entry, "id"))))
                 .cloned(),
         );
         entries
@@ -252,7 +254,7 @@ impl Outbox {
                 self.volatile.borrow_mut().push(object);
                 persisted = false;
             }
-            self.in_flight.borrow_mut().insert(record.id.clone());
+            self.in_flight.borrow_mut().push(record.id.clone());
             fresh.push(Leased {
                 id: record.id.clone(),
                 json: record.json.clone(),
@@ -267,7 +269,7 @@ impl Outbox {
     /// Entries of this endpoint that are due and not leased by another tab or in flight here.
     fn due(&self, entries: &[JsValue], now: f64) -> Vec<JsValue> {
         let in_flight = self.in_flight.borrow();
-        let mut due: Vec<JsValue> = entries
+        let mut waiting: Vec<(f64, &JsValue)> = entries
             .iter()
             .filter(|entry| {
                 text(entry, "endpoint") == self.endpoint
@@ -276,9 +278,20 @@ impl Outbox {
                     && !in_flight.contains(&text(entry, "id"))
                     && (number(entry, "leaseUntil") < now || text(entry, "leaseOwner") == self.tab)
             })
-            .cloned()
+            .map(|entry| (number(entry, "consentedAt"), entry))
             .collect();
-        due.sort_by(|a, b| number(a, "consentedAt").total_cmp(&number(b, "consentedAt")));
+        // The oldest first, as many as one request takes; entries decided in the same
+        // millisecond keep their stored order.
+        let mut due = Vec::new();
+        while due.len() < MAX_RECORDS_PER_REQUEST && !waiting.is_empty() {
+            let mut oldest = 0;
+            for (index, (at, _)) in waiting.iter().enumerate() {
+                if at.total_cmp(&waiting[oldest].0).is_lt() {
+                    oldest = index;
+                }
+            }
+            due.push(waiting.remove(oldest).1.clone());
+        }
         let fits = fitting(due.iter().map(|entry| {
             JSON::stringify(&get(entry, "record"))
                 .ok()
@@ -302,7 +315,7 @@ impl Outbox {
             for entry in &due {
                 set(entry, "leaseOwner", &outbox.tab.as_str().into());
                 set(entry, "leaseUntil", &(now + outbox.lease_millis()).into());
-                outbox.in_flight.borrow_mut().insert(text(entry, "id"));
+                outbox.in_flight.borrow_mut().push(text(entry, "id"));
             }
             outbox.save(&due, &[]);
             outbox.next_due.set(Some(outbox.next_due_in(&entries)));
@@ -333,21 +346,24 @@ impl Outbox {
             return;
         }
         let before: Vec<String> = entries.iter().map(|entry| text(entry, "id")).collect();
-        let mut touched = HashSet::new();
+        let mut touched = Vec::new();
         for (ids, change) in changes {
             touched.extend(ids);
             change(entries);
         }
-        let mut kept = HashSet::new();
+        let kept = Set::new(&JsValue::UNDEFINED);
         let mut changed = Vec::new();
         for entry in entries.iter() {
             let id = text(entry, "id");
             if touched.contains(&id) {
                 changed.push(entry.clone());
             }
-            kept.insert(id);
+            kept.add(&JsValue::from_str(&id));
         }
-        let removed: Vec<String> = before.into_iter().filter(|id| !kept.contains(id)).collect();
+        let removed: Vec<String> = before
+            .into_iter()
+            .filter(|id| !kept.has(&JsValue::from_str(id)))
+            .collect();
         self.save(&changed, &removed);
     }
 
@@ -423,7 +439,7 @@ impl Outbox {
                     if leased.lease_until - now >= needed {
                         fit.push(leased);
                     } else {
-                        self.in_flight.borrow_mut().remove(&leased.id);
+                        self.in_flight.borrow_mut().retain(|id| *id != leased.id);
                     }
                 }
                 if !fit.is_empty() {
@@ -432,10 +448,9 @@ impl Outbox {
             }
         }
         {
-            let mut in_flight = self.in_flight.borrow_mut();
-            for leased in &chosen {
-                in_flight.remove(&leased.id);
-            }
+            self.in_flight
+                .borrow_mut()
+                .retain(|id| !chosen.iter().any(|leased| leased.id == *id));
         }
         if !self.deferred.borrow().is_empty() {
             self.write_deferred().await;
@@ -445,14 +460,22 @@ impl Outbox {
         }
         {
             let mut outcomes = self.outcomes.borrow_mut();
+            let mut learn = |id: String, outcome: Outcome, replace: bool| match outcomes
+                .iter_mut()
+                .find(|(known, _)| *known == id)
+            {
+                Some((_, known)) if replace => *known = outcome,
+                Some(_) => {}
+                None => outcomes.push((id, outcome)),
+            };
             for (id, receipt) in report.receipts {
-                outcomes.insert(id, Outcome::Delivered(receipt));
+                learn(id, Outcome::Delivered(receipt), true);
             }
             for id in report.queued {
-                outcomes.entry(id).or_insert(Outcome::Queued);
+                learn(id, Outcome::Queued, false);
             }
             for id in report.failed {
-                outcomes.insert(id, Outcome::Failed);
+                learn(id, Outcome::Failed, true);
             }
         }
         self.schedule_next();
@@ -467,7 +490,11 @@ impl Outbox {
         let outcomes = self.outcomes.borrow();
         let mut report = PassReport::default();
         for id in ids {
-            match outcomes.get(id) {
+            match outcomes
+                .iter()
+                .find(|(known, _)| known == id)
+                .map(|(_, outcome)| outcome)
+            {
                 Some(Outcome::Delivered(receipt)) => {
                     report.receipts.push((id.clone(), receipt.clone()))
                 }
@@ -508,10 +535,7 @@ impl Outbox {
             .unwrap_or(0);
         let verdict = policy::verdict(status, retry_after.as_deref(), attempts, random_unit());
         {
-            let mut in_flight = self.in_flight.borrow_mut();
-            for id in &ids {
-                in_flight.remove(id);
-            }
+            self.in_flight.borrow_mut().retain(|id| !ids.contains(id));
         }
         match verdict {
             Verdict::Delivered => self.delivered(chosen, &body, report),
