@@ -1,7 +1,7 @@
 //! Building the v1 records the widget sends, as JSON text, with the evidence of what was shown.
 
 use consent_core::record::{RecordId, limits, text_sha256};
-use consent_core::{Channel, ConsentStatus, Recipient, RecipientError, Timestamp};
+use consent_core::{Channel, ConsentStatus, Locale, Recipient, RecipientError, Timestamp};
 
 use crate::bindings;
 use crate::options::Options;
@@ -50,6 +50,8 @@ pub struct Decision<'a> {
     pub recipient: &'a str,
     /// The exact text shown for the box.
     pub text: &'a str,
+    /// The language the text was shown in.
+    pub locale: Locale,
     /// The page's URL.
     pub page_url: &'a str,
     /// The browser's user agent.
@@ -120,7 +122,7 @@ pub fn build(
     field(&mut json, "text", decision.text, false);
     field(&mut json, "textSha256", &text_sha256(decision.text), false);
     field(&mut json, "textVersion", &options.text_version, false);
-    field(&mut json, "locale", options.locale.as_str(), false);
+    field(&mut json, "locale", decision.locale.as_str(), false);
     field(
         &mut json,
         "pageUrl",
@@ -167,7 +169,7 @@ mod tests {
 #[cfg(test)]
 mod contract_tests {
     use consent_core::contract::WireRecord;
-    use consent_core::{CaptureSource, ConsentRecord, Locale, Mode, RecipientType};
+    use consent_core::{CaptureSource, ConsentRecord, Mode, RecipientType};
 
     use super::*;
 
@@ -203,6 +205,7 @@ mod contract_tests {
             status: ConsentStatus::Granted,
             recipient: " 0532 123 45 67 ",
             text: &text,
+            locale: Locale::Turkish,
             page_url: "https://shop.example/checkout?step=2#pay",
             user_agent: "Mozilla/5.0",
             at: Timestamp::parse_rfc3339("2026-11-28T21:04:05.123Z").unwrap(),
@@ -224,6 +227,7 @@ mod contract_tests {
             status: ConsentStatus::Granted,
             recipient: "0212 123 00 00",
             text: "t",
+            locale: Locale::Turkish,
             page_url: "https://shop.example/",
             user_agent: "",
             at: Timestamp::from_unix_millis(0),

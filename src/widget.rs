@@ -250,13 +250,12 @@ impl Widget {
                 status: *status,
                 recipient: &recipient,
                 text: &text,
+                locale: self.locale(),
                 page_url: &page_url,
                 user_agent: &user_agent,
                 at,
             };
-            let mut options = (*self.options).clone();
-            options.locale = self.locale();
-            match record::build(&options, &decision, record::new_id(at)) {
+            match record::build(&self.options, &decision, record::new_id(at)) {
                 Ok(record) => built.push(record),
                 Err(error) => {
                     rejected.push((*channel, error.code()));
