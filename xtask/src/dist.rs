@@ -45,6 +45,7 @@ pub fn run(arguments: &[String]) -> Result<(), String> {
     let package = build()?;
     eprintln!("xtask: built {}", package.display());
     crate::package::check_types(&package, bless)?;
+    crate::package::check_no_build_paths(&package)?;
     crate::package::check_size(&package)
 }
 

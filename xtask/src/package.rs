@@ -1,7 +1,8 @@
-//! Checks of the built npm package: its TypeScript types against the golden copy, and its
-//! compressed size against the budget committed in `npm/size-budget.json`.
+//! Checks of the built npm package: its TypeScript types against the golden copy, its
+//! compressed size against the budget committed in `npm/size-budget.json`, and that no file names
+//! a folder of the machine that built it.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::root;
@@ -128,9 +129,107 @@ pub fn check_size(package: &Path) -> Result<(), String> {
     Ok(())
 }
 
+/// The folders of this machine a published file must not name: the repository, Cargo's home and
+/// the user's home, each with a trailing `/`.
+fn machine_folders() -> Vec<String> {
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| home.as_ref().map(|home| home.join(".cargo")));
+    [Some(root()), cargo_home, home]
+        .into_iter()
+        .flatten()
+        .map(|folder| format!("{}/", folder.display()))
+        // `/` alone, the home of some service accounts, names nothing.
+        .filter(|folder| folder.len() > 1)
+        .collect()
+}
+
+/// The first of `folders` that `bytes` contains.
+fn named_folder<'a>(bytes: &[u8], folders: &'a [String]) -> Option<&'a str> {
+    folders
+        .iter()
+        .find(|folder| {
+            bytes
+                .windows(folder.len())
+                .any(|window| window == folder.as_bytes())
+        })
+        .map(String::as_str)
+}
+
+/// Fails when a file of the package names a folder of the machine that built it (a panic
+/// location written with its full path, say).
+pub fn check_no_build_paths(package: &Path) -> Result<(), String> {
+    let folders = machine_folders();
+    let mut pending = vec![package.to_path_buf()];
+    while let Some(folder) = pending.pop() {
+        let entries = std::fs::read_dir(&folder)
+            .map_err(|error| format!("reading {}: {error}", folder.display()))?;
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                pending.push(path);
+                continue;
+            }
+            let bytes = std::fs::read(&path)
+                .map_err(|error| format!("reading {}: {error}", path.display()))?;
+            if let Some(named) = named_folder(&bytes, &folders) {
+                return Err(format!(
+                    "{} names `{named}`, a folder of the machine that built it",
+                    path.display()
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
-    use super::normalised_types;
+    use super::{check_no_build_paths, named_folder, normalised_types};
+    use crate::root;
+
+    #[test]
+    fn a_package_file_naming_the_repository_is_refused() {
+        let package = std::env::temp_dir().join(format!("xtask-paths-{}", std::process::id()));
+        let nested = package.join("snippets").join("x");
+        std::fs::create_dir_all(&nested).unwrap();
+        std::fs::write(package.join("style.css"), ".a{}").unwrap();
+        std::fs::write(nested.join("inline0.js"), "export const a = 1;").unwrap();
+        let clean = check_no_build_paths(&package);
+        let leaked = format!("at {}/src/outbox.rs:1:1", root().display());
+        std::fs::write(nested.join("inline0.js"), leaked).unwrap();
+        let refused = check_no_build_paths(&package);
+        std::fs::remove_dir_all(&package).unwrap();
+        assert_eq!(clean, Ok(()));
+        let message = refused.unwrap_err();
+        assert!(message.contains("inline0.js"), "{message}");
+        assert!(
+            message.contains(&format!("{}/", root().display())),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn a_machine_folder_is_found_anywhere_in_the_bytes() {
+        let folders = ["/work/shop/".to_owned(), "/home/ci/.cargo/".to_owned()];
+        let wasm = b"\0asm\x01panicked at /home/ci/.cargo/registry/src/yew-0.23.0/src/lib.rs";
+        assert_eq!(named_folder(wasm, &folders), Some("/home/ci/.cargo/"));
+        assert_eq!(
+            named_folder(b"at /work/shop/src/outbox.rs", &folders),
+            Some("/work/shop/")
+        );
+        // Relative paths, a folder named without its slash, and a longer folder that only
+        // starts the same are all fine.
+        for clean in [
+            &b"at src/outbox.rs and yew-0.23.0/src/lib.rs"[..],
+            b"/work/shop",
+            b"/work/shopping/",
+            b"",
+        ] {
+            assert_eq!(named_folder(clean, &folders), None);
+        }
+    }
 
     #[test]
     fn closure_hashes_are_masked_and_the_rest_kept() {

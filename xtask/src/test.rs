@@ -161,6 +161,7 @@ pub fn run(arguments: &[String]) -> Result<(), String> {
             Kind::Package => {
                 let outcome = dist::build().and_then(|package| {
                     package::check_types(&package, false)?;
+                    package::check_no_build_paths(&package)?;
                     package::check_size(&package)
                 });
                 if let Err(message) = &outcome {
