@@ -419,6 +419,7 @@ async fn records_past_the_deadline_are_delivered_and_reported_late() {
         status: consent_core::ConsentStatus::Granted,
         recipient: "ali@example.com",
         text,
+        locale: consent_core::Locale::Turkish,
         page_url: "https://shop.example/",
         user_agent: "test",
         at,
@@ -631,4 +632,85 @@ async fn a_large_submit_goes_in_requests_under_the_relays_body_limit() {
         assert_eq!(count(&log, "posts", id), 1);
         assert_eq!(count(&log, "stored", id), 1);
     }
+}
+
+#[wasm_bindgen_test]
+async fn the_send_as_the_page_goes_away_keeps_to_one_requests_limits() {
+    let scenario = scenario("exit");
+    // The ordinary sends meet a 503 that asks for a minute's wait, so every record still waits
+    // when the page goes away.
+    plan(&scenario, &["503:60", "503:60"]).await;
+    let endpoint = endpoint(&scenario);
+    let widget = headless(&endpoint, r#", "channels": ["email"]"#);
+    let text = format!(
+        "Örnek Mağaza e-posta iletileri göndersin. {}",
+        "Ayrıntı. ".repeat(360)
+    );
+    let items: Array = (0..14)
+        .map(|index| {
+            let item = Object::new();
+            Reflect::set(&item, &"channel".into(), &"email".into()).unwrap();
+            Reflect::set(&item, &"status".into(), &"granted".into()).unwrap();
+            Reflect::set(
+                &item,
+                &"recipient".into(),
+                &format!("cikis{index}@example.com").into(),
+            )
+            .unwrap();
+            Reflect::set(&item, &"text".into(), &text.as_str().into()).unwrap();
+            JsValue::from(item)
+        })
+        .collect();
+    let result = record(&widget, items.into()).await;
+    let ids = ids_of(&result);
+    assert_eq!(prop(&result, "status"), "queued");
+    let before = prop(&server_log(&scenario).await, "requests")
+        .as_f64()
+        .unwrap();
+    assert_eq!(before, 2.0, "14 records of about 4.5 KB go in two requests");
+
+    let window = web_sys::window().unwrap();
+    window
+        .dispatch_event(&web_sys::Event::new("pagehide").unwrap())
+        .unwrap();
+    let mut waited = 0;
+    while prop(&server_log(&scenario).await, "requests")
+        .as_f64()
+        .unwrap()
+        < before + 1.0
+    {
+        assert!(waited < 5_000, "nothing was sent as the page went away");
+        pause(50).await;
+        waited += 50;
+    }
+    // One request only, even though it cannot carry every record.
+    pause(500).await;
+    let log = server_log(&scenario).await;
+    assert_eq!(prop(&log, "requests").as_f64().unwrap(), before + 1.0);
+    let bodies = Array::from(&prop(&log, "bodies"));
+    let exit_bytes = bodies.get(bodies.length() - 1).as_f64().unwrap();
+    let sent: Vec<&String> = ids
+        .iter()
+        .filter(|id| count(&log, "stored", id) == 1)
+        .collect();
+    // The rule of every request: at most 16 records and 48 KiB of them (a browser refuses a
+    // keepalive body over 64 KiB), with the envelope and commas around them.
+    let envelope = "{\"records\":[]}".len() + sent.len();
+    assert!(
+        !sent.is_empty() && sent.len() < ids.len(),
+        "{} of {} records went",
+        sent.len(),
+        ids.len()
+    );
+    assert!(
+        exit_bytes <= (48 * 1024 + envelope) as f64,
+        "{exit_bytes} bytes"
+    );
+    assert!(
+        exit_bytes > f64::from(40 * 1024),
+        "the request was not filled: {exit_bytes} bytes"
+    );
+    // Every record stays in the outbox until a later pass confirms it (the relay answers
+    // `duplicate` for those that arrived), and none of them was lost.
+    assert_eq!(prop(&widget.state().unwrap(), "pending"), ids.len() as f64);
 }

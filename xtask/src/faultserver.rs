@@ -7,8 +7,8 @@
 //!   When the plan runs out, requests are answered `ok`.
 //! - `POST /s/<name>/v1/consents`: the v1 contract. Records are checked with `consent-core` as
 //!   the relay checks them, and deduplicated by id.
-//! - `GET /s/<name>/log`: `{ posts: {id: n}, stored: {id: n}, requests: n, records: {id: {channel,
-//!   status, consentedAt, mode}} }`.
+//! - `GET /s/<name>/log`: `{ posts: {id: n}, stored: {id: n}, requests: n, bodies: [bytes of
+//!   each request's body, in order], records: {id: {channel, status, consentedAt, mode}} }`.
 //! - `POST /s/<name>/state` sets the answer of `GET /s/<name>/v1/consents/state`, which also
 //!   checks the bearer token: `{ token, body }`.
 
@@ -31,6 +31,7 @@ struct Scenario {
     seen: std::collections::HashSet<String>,
     records: HashMap<String, Value>,
     requests: u64,
+    bodies: Vec<usize>,
     state: Option<(String, Value)>,
 }
 
@@ -185,7 +186,7 @@ fn serve_connection(stream: TcpStream, scenarios: &Scenarios) -> std::io::Result
                     let scenarios = scenarios.lock().map_err(|_| std::io::ErrorKind::Other)?;
                     match scenarios.get(name) {
                         Some(scenario) => {
-                            json!({"posts": scenario.posts, "stored": scenario.stored, "requests": scenario.requests, "records": scenario.records})
+                            json!({"posts": scenario.posts, "stored": scenario.stored, "requests": scenario.requests, "bodies": scenario.bodies, "records": scenario.records})
                         }
                         None => json!({"posts": {}, "stored": {}, "requests": 0, "records": {}}),
                     }
@@ -233,6 +234,7 @@ fn consents(
         let mut all = scenarios.lock().map_err(|_| std::io::ErrorKind::Other)?;
         let scenario = all.entry(name.to_owned()).or_default();
         scenario.requests += 1;
+        scenario.bodies.push(request.body.len());
         scenario.plan.pop_front().unwrap_or_else(|| "ok".to_owned())
     };
     let (kind, seconds) = action.split_once(':').unwrap_or((action.as_str(), "1"));
