@@ -81,7 +81,26 @@ fn is_local_byte(byte: u8) -> bool {
 }
 
 fn is_turkish_letter(character: char) -> bool {
-    "çğıöşüÇĞİÖŞÜâîûÂÎÛ".contains(character)
+    matches!(
+        character,
+        'ç' | 'ğ'
+            | 'ı'
+            | 'ö'
+            | 'ş'
+            | 'ü'
+            | 'Ç'
+            | 'Ğ'
+            | 'İ'
+            | 'Ö'
+            | 'Ş'
+            | 'Ü'
+            | 'â'
+            | 'î'
+            | 'û'
+            | 'Â'
+            | 'Î'
+            | 'Û'
+    )
 }
 
 fn check_domain(domain: &str) -> Result<(), EmailError> {

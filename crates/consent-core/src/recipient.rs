@@ -22,12 +22,12 @@ impl Recipient {
     /// an address of the other kind is [`RecipientError::ChannelMismatch`].
     pub fn parse_for(channel: Channel, input: &str) -> Result<Recipient, RecipientError> {
         if channel.is_phone() {
-            if input.contains('@') {
+            if input.as_bytes().contains(&b'@') {
                 return Err(RecipientError::ChannelMismatch { channel });
             }
             Ok(Recipient::Phone(PhoneNumber::parse_for(channel, input)?))
         } else {
-            if !input.contains('@') && PhoneNumber::parse(input).is_ok() {
+            if !input.as_bytes().contains(&b'@') && PhoneNumber::parse(input).is_ok() {
                 return Err(RecipientError::ChannelMismatch { channel });
             }
             Ok(Recipient::Email(EmailAddress::parse(input)?))
