@@ -312,10 +312,40 @@ async function load(browser, origin, name, setting, withBytes) {
         bytes.files.push(new URL(response.url()).pathname);
       }
     }
-    return { visibleMs: visibleAt, scriptMs: ScriptDuration * 1000, heap: JSHeapUsedSize, linear, bytes };
+    return { visibleMs: visibleAt, scriptMs: ScriptDuration * 1000, heap: JSHeapUsedSize, linear, bytes, numberCache: withBytes ? await numberCacheBytes(session) : null };
   } finally {
     await context.close();
   }
+}
+
+/**
+ * The size of V8's number-to-string cache for small integers, read from a heap snapshot: V8
+ * starts it at 1 KiB and enlarges it to 64 KiB the first time two numbers it writes share a slot.
+ */
+async function numberCacheBytes(session) {
+  const chunks = [];
+  const collect = (event) => chunks.push(event.chunk);
+  session.on('HeapProfiler.addHeapSnapshotChunk', collect);
+  await session.send('HeapProfiler.takeHeapSnapshot', { reportProgress: false });
+  session.off('HeapProfiler.addHeapSnapshotChunk', collect);
+  const { snapshot, nodes, edges, strings } = JSON.parse(chunks.join(''));
+  const nodeFields = snapshot.meta.node_fields;
+  const edgeFields = snapshot.meta.edge_fields;
+  const edgeCount = nodeFields.indexOf('edge_count');
+  const selfSize = nodeFields.indexOf('self_size');
+  const edgeType = edgeFields.indexOf('type');
+  const edgeName = edgeFields.indexOf('name_or_index');
+  const toNode = edgeFields.indexOf('to_node');
+  const named = new Set(['context', 'property', 'internal', 'shortcut', 'weak'].map((type) => snapshot.meta.edge_types[0].indexOf(type)));
+  let edge = 0;
+  for (let node = 0; node < nodes.length; node += nodeFields.length) {
+    for (let count = nodes[node + edgeCount]; count > 0; count -= 1, edge += edgeFields.length) {
+      if (named.has(edges[edge + edgeType]) && strings[edges[edge + edgeName]] === 'smi_string_cache') {
+        return nodes[edges[edge + toNode] + selfSize];
+      }
+    }
+  }
+  return null;
 }
 
 const quantile = (values, q) => {
@@ -379,10 +409,15 @@ const contenders = names.filter((name) => name !== 'empty');
 const peers = Object.keys(PEERS);
 const samples = {};
 const bytes = {};
+const numberCache = {};
 const chromiumVersion = browser.version();
 const playwrightVersion = JSON.parse(readFileSync(join(root, 'node_modules', 'playwright-core', 'package.json'), 'utf8')).version;
 try {
-  for (const name of names) bytes[name] = (await load(browser, origin, name, SETTINGS[0], true)).bytes;
+  for (const name of names) {
+    const first = await load(browser, origin, name, SETTINGS[0], true);
+    bytes[name] = first.bytes;
+    numberCache[name] = first.numberCache;
+  }
   for (const setting of SETTINGS) {
     // A warm-up load of each page, not counted, then `loads` rounds, each in its own order.
     for (const name of names) await load(browser, origin, name, setting, false);
@@ -481,6 +516,11 @@ if (!timeMet) {
   say(`- Time to visible and script time: before its first frame the widget has the browser compile and instantiate ${Math.round(module / 1024)} KiB of WebAssembly, run the glue that wires its ${wasmImports} imports, and build and diff Yew's virtual DOM, where the peers run ${Math.round(peerSizes[0] / 1024)}–${Math.round(peerSizes[peerSizes.length - 1] / 1024)} KiB of JavaScript and CSS. The lever is the same as for the package's size: a smaller module with fewer functions to compile and fewer imports, and the few elements created directly rather than through a virtual DOM.`);
 }
 if (memory >= 512_000) {
-  say(`- Added memory: ${kib(summary.normal['iys-consent'].linear.median)} of it is the module's linear memory, two 64 KiB pages at least (the 32 KiB stack and the static data fill the first, and the allocator starts its heap on a page of its own); the rest is JS heap: the glue's functions and the strings they make, and the browser's bindings for each Web API the glue calls. Getting under 512 KB means fewer imports and less glue, or an allocator that uses the rest of the first page.`);
+  const ours = numberCache['iys-consent'];
+  const empty = numberCache.empty;
+  const cacheNote = ours !== null && empty !== null && ours > empty
+    ? ` ${kib(ours - empty)} of that JS heap is V8's number-to-string cache, ${kib(ours)} on the widget's page against ${kib(empty)} on the empty page (read from a heap snapshot): instantiating the module makes a function for each of its exports, named by its index; V8 writes those numbers through that cache and enlarges it to its full size the first time two numbers share a slot of its small first table. A page with more script of its own than this one has usually enlarged it already.`
+    : '';
+  say(`- Added memory: ${kib(summary.normal['iys-consent'].linear.median)} of it is the module's linear memory, two 64 KiB pages at least (the 32 KiB stack and the static data fill the first, and the allocator starts its heap on a page of its own); the rest is JS heap: the glue's functions and the strings they make, and the browser's bindings for each Web API the glue calls.${cacheNote} Getting under 512 KB means fewer imports and less glue, or an allocator that uses the rest of the first page.`);
 }
 console.log(lines.join('\n'));
