@@ -269,29 +269,19 @@ impl Outbox {
     /// Entries of this endpoint that are due and not leased by another tab or in flight here.
     fn due(&self, entries: &[JsValue], now: f64) -> Vec<JsValue> {
         let in_flight = self.in_flight.borrow();
-        let mut waiting: Vec<(f64, &JsValue)> = entries
-            .iter()
-            .filter(|entry| {
-                text(entry, "endpoint") == self.endpoint
-                    && text(entry, "state") == "pending"
-                    && number(entry, "nextAt") <= now
-                    && !in_flight.contains(&text(entry, "id"))
-                    && (number(entry, "leaseUntil") < now || text(entry, "leaseOwner") == self.tab)
-            })
-            .map(|entry| (number(entry, "consentedAt"), entry))
-            .collect();
-        // The oldest first, as many as one request takes; entries decided in the same
-        // millisecond keep their stored order.
-        let mut due = Vec::new();
-        while due.len() < MAX_RECORDS_PER_REQUEST && !waiting.is_empty() {
-            let mut oldest = 0;
-            for (index, (at, _)) in waiting.iter().enumerate() {
-                if at.total_cmp(&waiting[oldest].0).is_lt() {
-                    oldest = index;
-                }
-            }
-            due.push(waiting.remove(oldest).1.clone());
-        }
+        let mut due = oldest_first(
+            entries
+                .iter()
+                .filter(|entry| {
+                    text(entry, "endpoint") == self.endpoint
+                        && text(entry, "state") == "pending"
+                        && number(entry, "nextAt") <= now
+                        && !in_flight.contains(&text(entry, "id"))
+                        && (number(entry, "leaseUntil") < now
+                            || text(entry, "leaseOwner") == self.tab)
+                })
+                .collect(),
+        );
         let fits = fitting(due.iter().map(|entry| {
             JSON::stringify(&get(entry, "record"))
                 .ok()
@@ -718,32 +708,37 @@ impl Outbox {
         // Outcomes not written yet (a record delivered a moment ago) are written now: there may
         // be no later pass under the lock.
         self.apply_deferred(&mut entries);
-        let mut waiting = Vec::new();
-        for entry in entries.iter() {
-            let leased_elsewhere =
-                number(entry, "leaseUntil") >= now && text(entry, "leaseOwner") != self.tab;
-            if text(entry, "endpoint") != self.endpoint
-                || text(entry, "state") != "pending"
-                || leased_elsewhere
-            {
-                continue;
-            }
-            let record = JSON::stringify(&get(entry, "record"))
+        // One request, the oldest first, under the body limit of every request (browsers cap
+        // keepalive bodies at 64 KiB).
+        let mut waiting: Vec<(JsValue, String)> = oldest_first(
+            entries
+                .iter()
+                .filter(|entry| {
+                    let leased_elsewhere =
+                        number(entry, "leaseUntil") >= now && text(entry, "leaseOwner") != self.tab;
+                    text(entry, "endpoint") == self.endpoint
+                        && text(entry, "state") == "pending"
+                        && !leased_elsewhere
+                })
+                .collect(),
+        )
+        .into_iter()
+        .map(|entry| {
+            let record = JSON::stringify(&get(&entry, "record"))
                 .ok()
                 .and_then(|text| text.as_string())
                 .unwrap_or_default();
-            waiting.push((entry, record));
-        }
-        // One request, under the body limit of every request (browsers cap keepalive bodies at
-        // 64 KiB).
+            (entry, record)
+        })
+        .collect();
         waiting.truncate(fitting(waiting.iter().map(|(_, record)| record.len())));
         let mut chosen = Vec::new();
         let mut leased = Vec::new();
         for (entry, record) in waiting {
-            set(entry, "leaseOwner", &self.tab.as_str().into());
-            set(entry, "leaseUntil", &(now + EXIT_LEASE_MILLIS).into());
+            set(&entry, "leaseOwner", &self.tab.as_str().into());
+            set(&entry, "leaseUntil", &(now + EXIT_LEASE_MILLIS).into());
             chosen.push(record);
-            leased.push(entry.clone());
+            leased.push(entry);
         }
         if chosen.is_empty() {
             return;
@@ -827,6 +822,27 @@ impl Outbox {
             })
             .count()
     }
+}
+
+/// The oldest of `entries` by decision time, as many as one request may take, oldest first;
+/// entries decided in the same millisecond keep their stored order. The records nearest their
+/// registration deadline go first.
+fn oldest_first(entries: Vec<&JsValue>) -> Vec<JsValue> {
+    let mut waiting: Vec<(f64, &JsValue)> = entries
+        .into_iter()
+        .map(|entry| (number(entry, "consentedAt"), entry))
+        .collect();
+    let mut chosen = Vec::new();
+    while chosen.len() < MAX_RECORDS_PER_REQUEST && !waiting.is_empty() {
+        let mut oldest = 0;
+        for (index, (at, _)) in waiting.iter().enumerate() {
+            if at.total_cmp(&waiting[oldest].0).is_lt() {
+                oldest = index;
+            }
+        }
+        chosen.push(waiting.remove(oldest).1.clone());
+    }
+    chosen
 }
 
 /// Takes from the front of `chosen` the records of one request.

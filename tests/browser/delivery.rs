@@ -641,7 +641,7 @@ async fn the_send_as_the_page_goes_away_keeps_to_one_requests_limits() {
     // when the page goes away.
     plan(&scenario, &["503:60", "503:60"]).await;
     let endpoint = endpoint(&scenario);
-    let widget = headless(&endpoint, r#", "channels": ["email"]"#);
+    let mut widget = headless(&endpoint, r#", "channels": ["email"]"#);
     let text = format!(
         "Örnek Mağaza e-posta iletileri göndersin. {}",
         "Ayrıntı. ".repeat(360)
@@ -713,4 +713,90 @@ async fn the_send_as_the_page_goes_away_keeps_to_one_requests_limits() {
     // Every record stays in the outbox until a later pass confirms it (the relay answers
     // `duplicate` for those that arrived), and none of them was lost.
     assert_eq!(prop(&widget.state().unwrap(), "pending"), ids.len() as f64);
+    widget.destroy();
+}
+
+#[wasm_bindgen_test]
+async fn the_send_as_the_page_goes_away_takes_the_oldest_records_first() {
+    let scenario = scenario("exit-order");
+    let endpoint = endpoint(&scenario);
+    let options_struct = iys_consent::options::Options::from_js(&options(&format!(
+        r#"{{"endpoint": "{endpoint}", "mode": "headless", "brand": "B"}}"#
+    )))
+    .unwrap();
+    // Twenty records an earlier page load left waiting for a later try, one request and four
+    // over; their ids run the other way from their ages, so storage order is not age order.
+    let now = js_sys::Date::now() as i64;
+    let mut by_age = Vec::new();
+    for index in 0..20_i64 {
+        let at = consent_core::Timestamp::from_unix_millis(now - 3_600_000 + index * 60_000);
+        let id_time = consent_core::Timestamp::from_unix_millis(now - index * 1_000);
+        let recipient = format!("eski{index}@example.com");
+        let decision = iys_consent::record::Decision {
+            channel: consent_core::Channel::Email,
+            status: consent_core::ConsentStatus::Granted,
+            recipient: &recipient,
+            text: "Bir onay metni.",
+            locale: consent_core::Locale::Turkish,
+            page_url: "https://shop.example/",
+            user_agent: "test",
+            at,
+        };
+        let built = iys_consent::record::build(
+            &options_struct,
+            &decision,
+            iys_consent::record::new_id(id_time),
+        )
+        .unwrap();
+        let entry = format!(
+            r#"{{"id":"{}","endpoint":"{endpoint}","record":{},"state":"pending","attempts":1,"nextAt":{},"leaseOwner":null,"leaseUntil":0,"consentedAt":{}}}"#,
+            built.id,
+            built.json,
+            now + 600_000,
+            at.unix_millis()
+        );
+        let key = format!("{}{}", iys_consent::outbox::STORAGE_PREFIX, built.id);
+        bindings::storage_write(&key, Some(entry)).unwrap();
+        by_age.push(built.id);
+    }
+    let mut widget = headless(&endpoint, "");
+    pause(300).await;
+    assert_eq!(
+        prop(&server_log(&scenario).await, "requests"),
+        0,
+        "records waiting for a later try were sent early"
+    );
+
+    let window = web_sys::window().unwrap();
+    window
+        .dispatch_event(&web_sys::Event::new("pagehide").unwrap())
+        .unwrap();
+    let mut waited = 0;
+    while prop(&server_log(&scenario).await, "requests") != 1 {
+        assert!(waited < 5_000, "nothing was sent as the page went away");
+        pause(50).await;
+        waited += 50;
+    }
+    pause(300).await;
+    let log = server_log(&scenario).await;
+    let sent: Vec<bool> = by_age
+        .iter()
+        .map(|id| count(&log, "stored", id) == 1)
+        .collect();
+    let oldest = iys_consent::outbox::MAX_RECORDS_PER_REQUEST;
+    assert_eq!(
+        sent,
+        (0..by_age.len())
+            .map(|index| index < oldest)
+            .collect::<Vec<_>>(),
+        "the {oldest} oldest records go, and only they"
+    );
+    widget.destroy();
+    for id in &by_age {
+        bindings::storage_write(
+            &format!("{}{id}", iys_consent::outbox::STORAGE_PREFIX),
+            None,
+        )
+        .unwrap();
+    }
 }

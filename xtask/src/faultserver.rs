@@ -188,7 +188,9 @@ fn serve_connection(stream: TcpStream, scenarios: &Scenarios) -> std::io::Result
                         Some(scenario) => {
                             json!({"posts": scenario.posts, "stored": scenario.stored, "requests": scenario.requests, "bodies": scenario.bodies, "records": scenario.records})
                         }
-                        None => json!({"posts": {}, "stored": {}, "requests": 0, "records": {}}),
+                        None => {
+                            json!({"posts": {}, "stored": {}, "requests": 0, "bodies": [], "records": {}})
+                        }
                     }
                 };
                 respond(&mut stream, 200, &[], &log)?;
