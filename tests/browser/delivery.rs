@@ -404,48 +404,62 @@ async fn with_storage_disabled_records_are_still_sent() {
     );
 }
 
-#[wasm_bindgen_test]
-async fn records_past_the_deadline_are_delivered_and_reported_late() {
-    let scenario = scenario("late");
-    let endpoint = endpoint(&scenario);
+/// Stores an e-mail record in the outbox as an earlier page load would have left it: decided at
+/// `at`, its id made at `id_time`, due again at `next_at` (Unix milliseconds). Returns its id.
+fn leave_in_outbox(
+    endpoint: &str,
+    recipient: &str,
+    at: consent_core::Timestamp,
+    id_time: consent_core::Timestamp,
+    next_at: i64,
+) -> String {
     let options_struct = iys_consent::options::Options::from_js(&options(&format!(
         r#"{{"endpoint": "{endpoint}", "mode": "headless", "brand": "B"}}"#
     )))
     .unwrap();
-    let at = consent_core::Timestamp::parse_rfc3339("2026-01-05T09:00:00Z").unwrap();
-    let text = "Eski bir onay metni.";
     let decision = iys_consent::record::Decision {
         channel: consent_core::Channel::Email,
         status: consent_core::ConsentStatus::Granted,
-        recipient: "ali@example.com",
-        text,
+        recipient,
+        text: "Eski bir onay metni.",
         locale: consent_core::Locale::Turkish,
         page_url: "https://shop.example/",
         user_agent: "test",
         at,
     };
-    let built =
-        iys_consent::record::build(&options_struct, &decision, iys_consent::record::new_id(at))
-            .unwrap();
-    // As an earlier page load would have left it.
+    let built = iys_consent::record::build(
+        &options_struct,
+        &decision,
+        iys_consent::record::new_id(id_time),
+    )
+    .unwrap();
     let entry = format!(
-        r#"{{"id":"{}","endpoint":"{endpoint}","record":{},"state":"pending","attempts":0,"nextAt":0,"leaseOwner":null,"leaseUntil":0,"consentedAt":{}}}"#,
+        r#"{{"id":"{}","endpoint":"{endpoint}","record":{},"state":"pending","attempts":0,"nextAt":{next_at},"leaseOwner":null,"leaseUntil":0,"consentedAt":{}}}"#,
         built.id,
         built.json,
         at.unix_millis()
     );
     let key = format!("{}{}", iys_consent::outbox::STORAGE_PREFIX, built.id);
     bindings::storage_write(&key, Some(entry)).unwrap();
+    built.id
+}
+
+#[wasm_bindgen_test]
+async fn records_past_the_deadline_are_delivered_and_reported_late() {
+    let scenario = scenario("late");
+    let endpoint = endpoint(&scenario);
+    let at = consent_core::Timestamp::parse_rfc3339("2026-01-05T09:00:00Z").unwrap();
+    let id = leave_in_outbox(&endpoint, "ali@example.com", at, at, 0);
     let widget = headless(&endpoint, "");
     let sent = collect(&widget, "iys:sent");
-    until_stored(&scenario, &widget, std::slice::from_ref(&built.id), 5_000).await;
+    until_stored(&scenario, &widget, std::slice::from_ref(&id), 5_000).await;
     let mut waited = 0;
     while sent.length() == 0 && waited < 2_000 {
         pause(50).await;
         waited += 50;
     }
     let receipt = Array::from(&prop(&sent.get(0), "receipts")).get(0);
-    assert_eq!(prop(&receipt, "id"), built.id.as_str());
+    assert_eq!(prop(&receipt, "id"), id.as_str());
     assert_eq!(prop(&receipt, "late"), JsValue::TRUE);
 }
 
@@ -597,16 +611,13 @@ async fn preferences_show_the_stored_state_and_record_each_change() {
     );
 }
 
-#[wasm_bindgen_test]
-async fn a_large_submit_goes_in_requests_under_the_relays_body_limit() {
-    let scenario = scenario("large");
-    let endpoint = endpoint(&scenario);
-    let widget = headless(&endpoint, r#", "channels": ["email"]"#);
+/// `count` granted e-mail decisions, each with its own address and a text of about 4.5 KB.
+fn large_email_decisions(count: u32, local_part: &str) -> JsValue {
     let text = format!(
         "Örnek Mağaza e-posta iletileri göndersin. {}",
         "Ayrıntı. ".repeat(360)
     );
-    let items: Array = (0..12)
+    let items: Array = (0..count)
         .map(|index| {
             let item = Object::new();
             Reflect::set(&item, &"channel".into(), &"email".into()).unwrap();
@@ -614,14 +625,22 @@ async fn a_large_submit_goes_in_requests_under_the_relays_body_limit() {
             Reflect::set(
                 &item,
                 &"recipient".into(),
-                &format!("kisi{index}@example.com").into(),
+                &format!("{local_part}{index}@example.com").into(),
             )
             .unwrap();
             Reflect::set(&item, &"text".into(), &text.as_str().into()).unwrap();
             JsValue::from(item)
         })
         .collect();
-    let result = record(&widget, items.into()).await;
+    items.into()
+}
+
+#[wasm_bindgen_test]
+async fn a_large_submit_goes_in_requests_under_the_relays_body_limit() {
+    let scenario = scenario("large");
+    let endpoint = endpoint(&scenario);
+    let widget = headless(&endpoint, r#", "channels": ["email"]"#);
+    let result = record(&widget, large_email_decisions(12, "kisi")).await;
     let ids = ids_of(&result);
     assert_eq!(ids.len(), 12);
     assert_eq!(prop(&result, "status"), "sent");
@@ -642,26 +661,7 @@ async fn the_send_as_the_page_goes_away_keeps_to_one_requests_limits() {
     plan(&scenario, &["503:60", "503:60"]).await;
     let endpoint = endpoint(&scenario);
     let mut widget = headless(&endpoint, r#", "channels": ["email"]"#);
-    let text = format!(
-        "Örnek Mağaza e-posta iletileri göndersin. {}",
-        "Ayrıntı. ".repeat(360)
-    );
-    let items: Array = (0..14)
-        .map(|index| {
-            let item = Object::new();
-            Reflect::set(&item, &"channel".into(), &"email".into()).unwrap();
-            Reflect::set(&item, &"status".into(), &"granted".into()).unwrap();
-            Reflect::set(
-                &item,
-                &"recipient".into(),
-                &format!("cikis{index}@example.com").into(),
-            )
-            .unwrap();
-            Reflect::set(&item, &"text".into(), &text.as_str().into()).unwrap();
-            JsValue::from(item)
-        })
-        .collect();
-    let result = record(&widget, items.into()).await;
+    let result = record(&widget, large_email_decisions(14, "cikis")).await;
     let ids = ids_of(&result);
     assert_eq!(prop(&result, "status"), "queued");
     let before = prop(&server_log(&scenario).await, "requests")
@@ -720,45 +720,20 @@ async fn the_send_as_the_page_goes_away_keeps_to_one_requests_limits() {
 async fn the_send_as_the_page_goes_away_takes_the_oldest_records_first() {
     let scenario = scenario("exit-order");
     let endpoint = endpoint(&scenario);
-    let options_struct = iys_consent::options::Options::from_js(&options(&format!(
-        r#"{{"endpoint": "{endpoint}", "mode": "headless", "brand": "B"}}"#
-    )))
-    .unwrap();
     // Twenty records an earlier page load left waiting for a later try, one request and four
     // over; their ids run the other way from their ages, so storage order is not age order.
     let now = js_sys::Date::now() as i64;
-    let mut by_age = Vec::new();
-    for index in 0..20_i64 {
-        let at = consent_core::Timestamp::from_unix_millis(now - 3_600_000 + index * 60_000);
-        let id_time = consent_core::Timestamp::from_unix_millis(now - index * 1_000);
-        let recipient = format!("eski{index}@example.com");
-        let decision = iys_consent::record::Decision {
-            channel: consent_core::Channel::Email,
-            status: consent_core::ConsentStatus::Granted,
-            recipient: &recipient,
-            text: "Bir onay metni.",
-            locale: consent_core::Locale::Turkish,
-            page_url: "https://shop.example/",
-            user_agent: "test",
-            at,
-        };
-        let built = iys_consent::record::build(
-            &options_struct,
-            &decision,
-            iys_consent::record::new_id(id_time),
-        )
-        .unwrap();
-        let entry = format!(
-            r#"{{"id":"{}","endpoint":"{endpoint}","record":{},"state":"pending","attempts":1,"nextAt":{},"leaseOwner":null,"leaseUntil":0,"consentedAt":{}}}"#,
-            built.id,
-            built.json,
-            now + 600_000,
-            at.unix_millis()
-        );
-        let key = format!("{}{}", iys_consent::outbox::STORAGE_PREFIX, built.id);
-        bindings::storage_write(&key, Some(entry)).unwrap();
-        by_age.push(built.id);
-    }
+    let by_age: Vec<String> = (0..20_i64)
+        .map(|index| {
+            leave_in_outbox(
+                &endpoint,
+                &format!("eski{index}@example.com"),
+                consent_core::Timestamp::from_unix_millis(now - 3_600_000 + index * 60_000),
+                consent_core::Timestamp::from_unix_millis(now - index * 1_000),
+                now + 600_000,
+            )
+        })
+        .collect();
     let mut widget = headless(&endpoint, "");
     pause(300).await;
     assert_eq!(
