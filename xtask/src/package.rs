@@ -136,12 +136,15 @@ fn machine_folders() -> Vec<String> {
     let cargo_home = std::env::var_os("CARGO_HOME")
         .map(PathBuf::from)
         .or_else(|| home.as_ref().map(|home| home.join(".cargo")));
-    [Some(root()), cargo_home, home]
-        .into_iter()
-        .flatten()
-        .map(|folder| format!("{}/", folder.display()))
-        // `/` alone, the home of some service accounts, names nothing.
-        .filter(|folder| folder.len() > 1)
+    folders_to_find([Some(root()), cargo_home, home].into_iter().flatten())
+}
+
+/// Each folder with a trailing `/`, leaving out the root (the home of some service accounts)
+/// and relative paths, which name nothing of the machine.
+fn folders_to_find(folders: impl Iterator<Item = PathBuf>) -> Vec<String> {
+    folders
+        .filter(|folder| folder.is_absolute() && folder.parent().is_some())
+        .map(|folder| format!("{}/", folder.display().to_string().trim_end_matches('/')))
         .collect()
 }
 
@@ -186,7 +189,9 @@ pub fn check_no_build_paths(package: &Path) -> Result<(), String> {
 
 #[cfg(test)]
 mod tests {
-    use super::{check_no_build_paths, named_folder, normalised_types};
+    use std::path::PathBuf;
+
+    use super::{check_no_build_paths, folders_to_find, named_folder, normalised_types};
     use crate::root;
 
     #[test]
@@ -207,6 +212,17 @@ mod tests {
         assert!(
             message.contains(&format!("{}/", root().display())),
             "{message}"
+        );
+    }
+
+    #[test]
+    fn the_root_and_relative_folders_are_not_looked_for() {
+        let folders = ["/", "", ".cargo", "/root", "/home/ci/.cargo/", "/work/shop"]
+            .into_iter()
+            .map(PathBuf::from);
+        assert_eq!(
+            folders_to_find(folders),
+            ["/root/", "/home/ci/.cargo/", "/work/shop/"]
         );
     }
 
