@@ -404,6 +404,34 @@ async fn with_storage_disabled_records_are_still_sent() {
     );
 }
 
+/// Dispatches `pagehide` as the page would going away. Every widget still mounted on the test
+/// page hears it, so the records of other endpoints are dropped from the outbox first: only
+/// `endpoint`'s records may go, and other tests' leftovers cannot use up the browser's budget
+/// for `keepalive` requests.
+fn page_goes_away(endpoint: &str) {
+    for key in bindings::storage_keys(iys_consent::outbox::STORAGE_PREFIX).unwrap() {
+        let entry = JSON::parse(&bindings::storage_read(&key).unwrap().unwrap()).unwrap();
+        if prop(&entry, "endpoint") != endpoint {
+            bindings::storage_write(&key, None).unwrap();
+        }
+    }
+    web_sys::window()
+        .unwrap()
+        .dispatch_event(&web_sys::Event::new("pagehide").unwrap())
+        .unwrap();
+}
+
+/// Removes the records of `ids` from the outbox.
+fn forget(ids: &[String]) {
+    for id in ids {
+        bindings::storage_write(
+            &format!("{}{id}", iys_consent::outbox::STORAGE_PREFIX),
+            None,
+        )
+        .unwrap();
+    }
+}
+
 /// Stores an e-mail record in the outbox as an earlier page load would have left it: decided at
 /// `at`, its id made at `id_time`, due again at `next_at` (Unix milliseconds). Returns its id.
 fn leave_in_outbox(
@@ -669,10 +697,7 @@ async fn the_send_as_the_page_goes_away_keeps_to_one_requests_limits() {
         .unwrap();
     assert_eq!(before, 2.0, "14 records of about 4.5 KB go in two requests");
 
-    let window = web_sys::window().unwrap();
-    window
-        .dispatch_event(&web_sys::Event::new("pagehide").unwrap())
-        .unwrap();
+    page_goes_away(&endpoint);
     let mut waited = 0;
     while prop(&server_log(&scenario).await, "requests")
         .as_f64()
@@ -714,6 +739,7 @@ async fn the_send_as_the_page_goes_away_keeps_to_one_requests_limits() {
     // `duplicate` for those that arrived), and none of them was lost.
     assert_eq!(prop(&widget.state().unwrap(), "pending"), ids.len() as f64);
     widget.destroy();
+    forget(&ids);
 }
 
 #[wasm_bindgen_test]
@@ -721,9 +747,11 @@ async fn the_send_as_the_page_goes_away_takes_the_oldest_records_first() {
     let scenario = scenario("exit-order");
     let endpoint = endpoint(&scenario);
     // Twenty records an earlier page load left waiting for a later try, one request and four
-    // over; their ids run the other way from their ages, so storage order is not age order.
+    // over, stored youngest first, with ids that run the other way from their ages: neither the
+    // order they were stored in nor the order of their keys is their age.
     let now = js_sys::Date::now() as i64;
-    let by_age: Vec<String> = (0..20_i64)
+    let mut by_age: Vec<String> = (0..20_i64)
+        .rev()
         .map(|index| {
             leave_in_outbox(
                 &endpoint,
@@ -734,6 +762,7 @@ async fn the_send_as_the_page_goes_away_takes_the_oldest_records_first() {
             )
         })
         .collect();
+    by_age.reverse();
     let mut widget = headless(&endpoint, "");
     pause(300).await;
     assert_eq!(
@@ -742,10 +771,7 @@ async fn the_send_as_the_page_goes_away_takes_the_oldest_records_first() {
         "records waiting for a later try were sent early"
     );
 
-    let window = web_sys::window().unwrap();
-    window
-        .dispatch_event(&web_sys::Event::new("pagehide").unwrap())
-        .unwrap();
+    page_goes_away(&endpoint);
     let mut waited = 0;
     while prop(&server_log(&scenario).await, "requests") != 1 {
         assert!(waited < 5_000, "nothing was sent as the page went away");
@@ -767,11 +793,30 @@ async fn the_send_as_the_page_goes_away_takes_the_oldest_records_first() {
         "the {oldest} oldest records go, and only they"
     );
     widget.destroy();
-    for id in &by_age {
-        bindings::storage_write(
-            &format!("{}{id}", iys_consent::outbox::STORAGE_PREFIX),
-            None,
-        )
-        .unwrap();
-    }
+    forget(&by_age);
+}
+
+#[wasm_bindgen_test]
+async fn a_record_names_the_language_its_text_was_shown_in() {
+    // Nothing listens on port 9, so the record stays in the outbox to be read.
+    let mut widget = headless("http://127.0.0.1:9/v1/consents", "");
+    widget.set_locale("en").unwrap();
+    let result = record(
+        &widget,
+        options(r#"[{"channel": "email", "status": "granted", "recipient": "ali@example.com"}]"#),
+    )
+    .await;
+    let ids = ids_of(&result);
+    let key = format!("{}{}", iys_consent::outbox::STORAGE_PREFIX, ids[0]);
+    let entry = JSON::parse(&bindings::storage_read(&key).unwrap().unwrap()).unwrap();
+    let evidence = prop(&prop(&entry, "record"), "evidence");
+    assert_eq!(prop(&evidence, "locale"), "en");
+    assert!(
+        prop(&evidence, "text")
+            .as_string()
+            .unwrap()
+            .starts_with("I agree to receive commercial messages from Örnek Mağaza")
+    );
+    widget.destroy();
+    forget(&ids);
 }
