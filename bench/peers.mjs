@@ -336,7 +336,7 @@ async function numberCacheBytes(session) {
   const edgeType = edgeFields.indexOf('type');
   const edgeName = edgeFields.indexOf('name_or_index');
   const toNode = edgeFields.indexOf('to_node');
-  const named = new Set(['context', 'property', 'internal', 'shortcut', 'weak'].map((type) => snapshot.meta.edge_types[0].indexOf(type)));
+  const named = new Set(['context', 'property', 'internal', 'shortcut', 'weak'].map((type) => snapshot.meta.edge_types[edgeType].indexOf(type)));
   let edge = 0;
   for (let node = 0; node < nodes.length; node += nodeFields.length) {
     for (let count = nodes[node + edgeCount]; count > 0; count -= 1, edge += edgeFields.length) {
@@ -345,6 +345,7 @@ async function numberCacheBytes(session) {
       }
     }
   }
+  console.error('peers.mjs: no smi_string_cache in the heap snapshot; the report leaves out its share of the memory');
   return null;
 }
 
@@ -519,7 +520,7 @@ if (memory >= 512_000) {
   const ours = numberCache['iys-consent'];
   const empty = numberCache.empty;
   const cacheNote = ours !== null && empty !== null && ours > empty
-    ? ` ${kib(ours - empty)} of that JS heap is V8's number-to-string cache, ${kib(ours)} on the widget's page against ${kib(empty)} on the empty page (read from a heap snapshot): instantiating the module makes a function for each of its exports, named by its index; V8 writes those numbers through that cache and enlarges it to its full size the first time two numbers share a slot of its small first table. A page with more script of its own than this one has usually enlarged it already.`
+    ? ` ${kib(ours - empty)} of that JS heap is V8's number-to-string cache, ${kib(ours)} on the widget's page against ${kib(empty)} on the empty page (read from a heap snapshot): instantiating the module makes a function for each of its exports, named by its index; V8 writes those numbers through that cache and enlarges it to its full size the first time two numbers share a slot of its small first table. A page with more script of its own than this one has usually enlarged it already; without it, the figure would be ${Math.round(memory - (ours - empty))} bytes.`
     : '';
   say(`- Added memory: ${kib(summary.normal['iys-consent'].linear.median)} of it is the module's linear memory, two 64 KiB pages at least (the 32 KiB stack and the static data fill the first, and the allocator starts its heap on a page of its own); the rest is JS heap: the glue's functions and the strings they make, and the browser's bindings for each Web API the glue calls.${cacheNote} Getting under 512 KB means fewer imports and less glue, or an allocator that uses the rest of the first page.`);
 }
