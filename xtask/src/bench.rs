@@ -21,7 +21,7 @@ const TARGET_P99_MS: f64 = 25.0;
 const TARGET_MEMORY_MIB: f64 = 64.0;
 
 /// What the report says when the ingest targets are missed.
-const INGEST_GAP: &str = "What meeting the ingest targets takes: the relay and the load generator share this machine's two cores, so these figures move with the machine's load from run to run; a miss here does not by itself show what the relay sustains alone, and running the load from other cores would measure that. On shared cores, a steady margin would take less work in the single writer, which commits everything that has arrived in one durable transaction and seals each record's address and evidence (XChaCha20-Poly1305) inside it: sealing in the request handlers, on both cores, before the records reach the writer.";
+const INGEST_GAP: &str = "What meeting the ingest targets takes: the relay and the load generator share this machine's two cores, so these figures move with the machine's load from run to run; a miss here does not by itself show what the relay sustains alone, and running the load from other cores would measure that. On shared cores, a steady margin would take less work in the single writer, which commits everything that has arrived in one durable transaction; where it spends its time per record (the SQL, the ledger's hash, sealing the address and evidence with XChaCha20-Poly1305) has not been profiled here, and that profile comes before moving any of it out of the writer.";
 
 struct Relay {
     child: Child,

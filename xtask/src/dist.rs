@@ -44,9 +44,7 @@ pub fn run(arguments: &[String]) -> Result<(), String> {
     })?;
     let package = build()?;
     eprintln!("xtask: built {}", package.display());
-    crate::package::check_types(&package, bless)?;
-    crate::package::check_no_build_paths(&package)?;
-    crate::package::check_size(&package)
+    crate::package::check(&package, bless)
 }
 
 /// Builds `pkg/` and returns its path. The caller has ensured the tools are installed.
@@ -124,23 +122,14 @@ fn bind_and_shrink(folder: &Path, name: &str, keep_names: bool) -> Result<PathBu
 /// modules' imports and exports as they are. What a page downloads and keeps in memory as source
 /// text shrinks by about half.
 fn minify(package: &Path) -> Result<(), String> {
-    let mut files = Vec::new();
-    let mut folders = vec![package.to_path_buf()];
-    while let Some(folder) = folders.pop() {
-        let entries = std::fs::read_dir(&folder)
-            .map_err(|error| format!("reading {}: {error}", folder.display()))?;
-        for entry in entries {
-            let path = entry.map_err(|error| error.to_string())?.path();
-            if path.is_dir() {
-                folders.push(path);
-            } else if matches!(
+    let files = crate::package::files_under(package)?
+        .into_iter()
+        .filter(|path| {
+            matches!(
                 path.extension().and_then(|extension| extension.to_str()),
                 Some("js" | "css")
-            ) {
-                files.push(path);
-            }
-        }
-    }
+            )
+        });
     for file in files {
         let mut command = Command::new(node_bin("esbuild"));
         command
@@ -162,10 +151,7 @@ fn minify(package: &Path) -> Result<(), String> {
 /// Flags that write source paths in the wasm (panic locations) relative to their crate's
 /// folder, so the package names nothing of the machine that built it, and is a little smaller.
 fn remapped_paths() -> String {
-    let cargo_home = std::env::var_os("CARGO_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|home| Path::new(&home).join(".cargo")))
-        .unwrap_or_default();
+    let cargo_home = cargo_home().unwrap_or_default();
     let mut prefixes = vec![format!("{}/", root().display())];
     if let Ok(registries) = std::fs::read_dir(cargo_home.join("registry").join("src")) {
         for registry in registries.flatten() {
@@ -177,6 +163,13 @@ fn remapped_paths() -> String {
         .map(|prefix| format!("--remap-path-prefix={prefix}="))
         .collect::<Vec<_>>()
         .join("\u{1f}")
+}
+
+/// Cargo's home: `CARGO_HOME`, or `.cargo` in the user's home.
+pub fn cargo_home() -> Option<PathBuf> {
+    std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| Path::new(&home).join(".cargo")))
 }
 
 fn copy(from: &Path, to: &Path) -> Result<(), String> {

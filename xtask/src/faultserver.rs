@@ -30,7 +30,7 @@ struct Scenario {
     stored: HashMap<String, u64>,
     seen: std::collections::HashSet<String>,
     records: HashMap<String, Value>,
-    requests: u64,
+    /// The body size of each request, in order.
     bodies: Vec<usize>,
     state: Option<(String, Value)>,
 }
@@ -186,7 +186,7 @@ fn serve_connection(stream: TcpStream, scenarios: &Scenarios) -> std::io::Result
                     let scenarios = scenarios.lock().map_err(|_| std::io::ErrorKind::Other)?;
                     match scenarios.get(name) {
                         Some(scenario) => {
-                            json!({"posts": scenario.posts, "stored": scenario.stored, "requests": scenario.requests, "bodies": scenario.bodies, "records": scenario.records})
+                            json!({"posts": scenario.posts, "stored": scenario.stored, "requests": scenario.bodies.len(), "bodies": scenario.bodies, "records": scenario.records})
                         }
                         None => {
                             json!({"posts": {}, "stored": {}, "requests": 0, "bodies": [], "records": {}})
@@ -235,7 +235,6 @@ fn consents(
     let action = {
         let mut all = scenarios.lock().map_err(|_| std::io::ErrorKind::Other)?;
         let scenario = all.entry(name.to_owned()).or_default();
-        scenario.requests += 1;
         scenario.bodies.push(request.body.len());
         scenario.plan.pop_front().unwrap_or_else(|| "ok".to_owned())
     };

@@ -133,10 +133,11 @@ pub fn check_size(package: &Path) -> Result<(), String> {
 /// the user's home, each with a trailing `/`.
 fn machine_folders() -> Vec<String> {
     let home = std::env::var_os("HOME").map(PathBuf::from);
-    let cargo_home = std::env::var_os("CARGO_HOME")
-        .map(PathBuf::from)
-        .or_else(|| home.as_ref().map(|home| home.join(".cargo")));
-    folders_to_find([Some(root()), cargo_home, home].into_iter().flatten())
+    folders_to_find(
+        [Some(root()), crate::dist::cargo_home(), home]
+            .into_iter()
+            .flatten(),
+    )
 }
 
 /// Each folder with a trailing `/`, leaving out the root (the home of some service accounts)
@@ -164,27 +165,44 @@ fn named_folder<'a>(bytes: &[u8], folders: &'a [String]) -> Option<&'a str> {
 /// location written with its full path, say).
 pub fn check_no_build_paths(package: &Path) -> Result<(), String> {
     let folders = machine_folders();
-    let mut pending = vec![package.to_path_buf()];
-    while let Some(folder) = pending.pop() {
-        let entries = std::fs::read_dir(&folder)
-            .map_err(|error| format!("reading {}: {error}", folder.display()))?;
-        for entry in entries.flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                pending.push(path);
-                continue;
-            }
-            let bytes = std::fs::read(&path)
-                .map_err(|error| format!("reading {}: {error}", path.display()))?;
-            if let Some(named) = named_folder(&bytes, &folders) {
-                return Err(format!(
-                    "{} names `{named}`, a folder of the machine that built it",
-                    path.display()
-                ));
-            }
+    for path in files_under(package)? {
+        let bytes =
+            std::fs::read(&path).map_err(|error| format!("reading {}: {error}", path.display()))?;
+        if let Some(named) = named_folder(&bytes, &folders) {
+            return Err(format!(
+                "{} names `{named}`, a folder of the machine that built it",
+                path.display()
+            ));
         }
     }
     Ok(())
+}
+
+/// Every file under `folder`, at any depth.
+pub fn files_under(folder: &Path) -> Result<Vec<PathBuf>, String> {
+    let mut files = Vec::new();
+    let mut pending = vec![folder.to_path_buf()];
+    while let Some(folder) = pending.pop() {
+        let entries = std::fs::read_dir(&folder)
+            .map_err(|error| format!("reading {}: {error}", folder.display()))?;
+        for entry in entries {
+            let path = entry.map_err(|error| error.to_string())?.path();
+            if path.is_dir() {
+                pending.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    Ok(files)
+}
+
+/// Every check of a built package: its types (written as the golden copy with `bless`), no
+/// build paths, and its size.
+pub fn check(package: &Path, bless: bool) -> Result<(), String> {
+    check_types(package, bless)?;
+    check_no_build_paths(package)?;
+    check_size(package)
 }
 
 #[cfg(test)]

@@ -159,11 +159,7 @@ pub fn run(arguments: &[String]) -> Result<(), String> {
                 single(passed)
             }
             Kind::Package => {
-                let outcome = dist::build().and_then(|package| {
-                    package::check_types(&package, false)?;
-                    package::check_no_build_paths(&package)?;
-                    package::check_size(&package)
-                });
+                let outcome = dist::build().and_then(|package| package::check(&package, false));
                 if let Err(message) = &outcome {
                     eprintln!("xtask: {message}");
                 }
