@@ -69,7 +69,8 @@ pub fn build() -> Result<PathBuf, String> {
         std::fs::remove_dir_all(&package)
             .map_err(|error| format!("clearing {}: {error}", package.display()))?;
     }
-    bind_and_shrink(&package, "iys_consent", false)?;
+    let wasm = bind_and_shrink(&package, "iys_consent", false)?;
+    shorten_imports(&wasm, &package.join("iys_consent.js"))?;
     for file in STATIC_FILES {
         copy(&root.join("npm").join(file), &package.join(file))?;
     }
@@ -116,6 +117,19 @@ fn bind_and_shrink(folder: &Path, name: &str, keep_names: bool) -> Result<PathBu
     }
     process::run(shrink.args(WASM_FEATURES).arg(&wasm).arg("-o").arg(&wasm))?;
     Ok(wasm)
+}
+
+/// Gives the wasm's imports from its glue short names, in the wasm and in the glue.
+fn shorten_imports(wasm: &Path, glue: &Path) -> Result<(), String> {
+    let read = |path: &Path| {
+        std::fs::read(path).map_err(|error| format!("reading {}: {error}", path.display()))
+    };
+    let module = read(wasm)?;
+    let script =
+        String::from_utf8(read(glue)?).map_err(|_| format!("{} is not UTF-8", glue.display()))?;
+    let (module, script) = crate::imports::shorten(&module, &script, "./iys_consent_bg.js")?;
+    std::fs::write(wasm, module).map_err(|error| format!("writing {}: {error}", wasm.display()))?;
+    write(glue, &script)
 }
 
 /// Minifies every script and stylesheet of the package in place with esbuild, which keeps the

@@ -13,6 +13,7 @@ mod bench;
 mod demo;
 mod dist;
 mod faultserver;
+mod imports;
 mod loadgen;
 mod package;
 mod postgres;
