@@ -227,9 +227,7 @@ impl Stack {
 
 /// Stops a server we started, by its process id; SIGTERM lets it finish requests in flight.
 fn stop(child: &mut Child) {
-    let _ = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status();
+    process::signal(child.id(), "TERM");
     let _ = child.wait();
 }
 
@@ -265,6 +263,7 @@ pub fn run(arguments: &[String]) -> Result<(), String> {
         ..Needs::default()
     })?;
     build_all()?;
+    let stopped = stop_requests()?;
     let stack = Stack::start(&root().join("target").join("demo"), port)?;
     let origin = &stack.origin;
     println!("iys-consent demo shop: {origin}/");
@@ -290,7 +289,19 @@ pub fn run(arguments: &[String]) -> Result<(), String> {
         stack.sandbox_url
     );
     println!("press Ctrl-C to stop");
-    loop {
-        std::thread::park();
-    }
+    stopped.recv().map_err(|error| error.to_string())?;
+    eprintln!("xtask: stopping the relay and the İYS sandbox");
+    drop(stack);
+    Ok(())
+}
+
+/// A channel that receives once the demo is asked to stop: Ctrl-C, or SIGTERM or SIGHUP from
+/// whatever started it, so the relay and the sandbox stop with it rather than keep running.
+fn stop_requests() -> Result<std::sync::mpsc::Receiver<()>, String> {
+    let (sender, receiver) = std::sync::mpsc::channel();
+    ctrlc::set_handler(move || {
+        let _ = sender.send(());
+    })
+    .map_err(|error| format!("listening for the signal to stop: {error}"))?;
+    Ok(receiver)
 }

@@ -27,6 +27,14 @@ pub fn run(command: &mut Command) -> Result<(), String> {
     }
 }
 
+/// Sends `signal` (such as "TERM") to the process `pid`, one this program started.
+pub fn signal(pid: u32, signal: &str) {
+    let _ = Command::new("kill")
+        .arg(format!("-{signal}"))
+        .arg(pid.to_string())
+        .status();
+}
+
 /// Runs `command` and returns its standard output; fails when it exits non-zero.
 pub fn output(command: &mut Command) -> Result<String, String> {
     let output = command

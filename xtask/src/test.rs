@@ -4,8 +4,10 @@
 //! The output ends with a summary table and one `N passed, M failed` line, where each check
 //! (fmt, clippy, docs) counts as one test and each test runner adds the tests it ran.
 
-use std::process::Command;
-use std::time::Instant;
+use std::io::{BufRead, BufReader};
+use std::net::{SocketAddr, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
 use crate::postgres::PostgresServer;
 use crate::process::{self, Counts};
@@ -24,6 +26,9 @@ enum Kind {
     /// The end-to-end tests: the demo shop and relay started, node's test runner driving
     /// Chromium through playwright-core.
     EndToEnd,
+    /// `cargo xtask demo` started as a user would, then sent SIGTERM: its relay and İYS sandbox
+    /// must stop with it.
+    DemoStops,
 }
 
 struct Step {
@@ -130,6 +135,10 @@ fn steps(postgres_url: &str, fault_server: &str) -> Vec<Step> {
             name: "end-to-end tests",
             kind: Kind::EndToEnd,
         },
+        Step {
+            name: "demo stops",
+            kind: Kind::DemoStops,
+        },
     ]
 }
 
@@ -166,6 +175,13 @@ pub fn run(arguments: &[String]) -> Result<(), String> {
                 single(outcome.is_ok())
             }
             Kind::EndToEnd => tally(end_to_end()),
+            Kind::DemoStops => {
+                let outcome = demo_stops_its_servers();
+                if let Err(message) = &outcome {
+                    eprintln!("xtask: {message}");
+                }
+                single(outcome.is_ok())
+            }
             Kind::Tests(command) => tally(process::run_tests(command)),
         };
         total.add(counts);
@@ -253,4 +269,95 @@ fn end_to_end() -> Result<(bool, Counts), String> {
     drop(stack);
     let _ = std::fs::remove_dir_all(&folder);
     outcome
+}
+
+/// Starts `cargo xtask demo` on any free port, waits for it to print where its relay and İYS
+/// sandbox listen, checks both answer, sends the demo SIGTERM, and checks that it exits and that
+/// neither server answers any more.
+fn demo_stops_its_servers() -> Result<(), String> {
+    let program = std::env::current_exe().map_err(|error| error.to_string())?;
+    let mut command = Command::new(program);
+    command
+        .args(["demo", "--port", "0"])
+        .current_dir(root())
+        .stdout(Stdio::piped());
+    eprintln!("$ {}", process::describe(&command));
+    let mut demo = command
+        .spawn()
+        .map_err(|error| format!("starting the demo: {error}"))?;
+    let outcome = servers_of(&mut demo).and_then(|servers| {
+        for (name, address) in &servers {
+            TcpStream::connect_timeout(address, Duration::from_secs(5)).map_err(|error| {
+                format!("the demo's {name} at {address} does not answer: {error}")
+            })?;
+        }
+        Ok(servers)
+    });
+    process::signal(demo.id(), "TERM");
+    let exited = wait_with_deadline(&mut demo, Duration::from_secs(60));
+    if exited.is_none() {
+        process::signal(demo.id(), "KILL");
+        let _ = demo.wait();
+    }
+    let servers = outcome?;
+    match exited {
+        Some(status) if status.success() => {}
+        Some(status) => return Err(format!("the demo exited with {status} on SIGTERM")),
+        None => return Err("the demo did not exit within 60 s of SIGTERM".to_owned()),
+    }
+    for (name, address) in &servers {
+        if TcpStream::connect_timeout(address, Duration::from_secs(5)).is_ok() {
+            return Err(format!(
+                "the demo's {name} at {address} still answers after the demo stopped"
+            ));
+        }
+    }
+    eprintln!("xtask: the demo, its relay and its İYS sandbox stopped on SIGTERM");
+    Ok(())
+}
+
+/// The relay's and the İYS sandbox's addresses, from the lines the demo prints once it runs.
+fn servers_of(demo: &mut Child) -> Result<Vec<(&'static str, SocketAddr)>, String> {
+    let stdout = demo.stdout.take().ok_or("the demo's output is not piped")?;
+    let mut lines = BufReader::new(stdout).lines();
+    let mut servers = Vec::new();
+    while let Some(line) = lines.next() {
+        let line = line.map_err(|error| error.to_string())?;
+        println!("{line}");
+        for (name, prefix) in [
+            ("relay", "relay: http://"),
+            ("İYS sandbox", "İYS sandbox: http://"),
+        ] {
+            if let Some(rest) = line.strip_prefix(prefix) {
+                let address = rest
+                    .split([' ', ';'])
+                    .next()
+                    .and_then(|address| address.parse().ok())
+                    .ok_or_else(|| format!("no address in the demo's line {line:?}"))?;
+                servers.push((name, address));
+            }
+        }
+        if servers.len() == 2 {
+            // The demo goes on printing; its output stays open until it ends.
+            std::thread::spawn(move || {
+                lines
+                    .map_while(Result::ok)
+                    .for_each(|line| println!("{line}"))
+            });
+            return Ok(servers);
+        }
+    }
+    Err("the demo ended before printing where its relay and İYS sandbox listen".to_owned())
+}
+
+fn wait_with_deadline(child: &mut Child, limit: Duration) -> Option<std::process::ExitStatus> {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        match child.try_wait() {
+            Ok(Some(status)) => return Some(status),
+            Ok(None) => std::thread::sleep(Duration::from_millis(100)),
+            Err(_) => return None,
+        }
+    }
+    None
 }
