@@ -209,7 +209,13 @@ impl From<sqlx::Error> for StoreError {
 }
 
 fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut text = String::with_capacity(bytes.len() * 2);
+    for byte in bytes {
+        text.push(char::from(DIGITS[usize::from(byte >> 4)]));
+        text.push(char::from(DIGITS[usize::from(byte & 0x0f)]));
+    }
+    text
 }
 
 /// The hash of a ledger entry, chained to the previous one.
@@ -230,16 +236,97 @@ pub fn ledger_hash(
 /// The ledger's newest entry, read inside a transaction that holds its lock.
 #[derive(Debug)]
 pub(crate) struct LedgerHead {
+    backend: Backend,
     seq: i64,
+    hash: String,
+}
+
+/// One ledger entry, computed before it is inserted.
+#[derive(Debug)]
+pub(crate) struct LedgerEntry {
+    seq: i64,
+    kind: &'static str,
+    record_id: String,
+    payload_hash: String,
+    at_ms: i64,
+    prev_hash: String,
     hash: String,
 }
 
 type Transaction<'a> = sqlx::Transaction<'a, sqlx::Any>;
 
+/// Rows per multi-row statement at most: 64 rows of 16 values stay far below both databases'
+/// limits on bound values, and few statement shapes keep the prepared-statement cache small.
+const ROWS_PER_STATEMENT: usize = 64;
+
+/// `INSERT INTO {table_and_columns} VALUES (...), (...)` for `rows` rows of `columns`.
+fn insert_sql(backend: Backend, table_and_columns: &str, columns: usize, rows: usize) -> String {
+    let mut sql = format!("INSERT INTO {table_and_columns} VALUES ");
+    let mut number = 0;
+    for row in 0..rows {
+        sql.push_str(if row == 0 { "(" } else { ", (" });
+        for column in 0..columns {
+            if column > 0 {
+                sql.push_str(", ");
+            }
+            number += 1;
+            push_placeholder(&mut sql, backend, number);
+        }
+        sql.push(')');
+    }
+    sql
+}
+
+/// The `number`th value of a statement: `$1` in Postgres, a plain `?` in SQLite, where binding
+/// a numbered parameter looks its name up in a list as long as the statement's, which makes a
+/// statement of many values cost the square of their number to bind.
+fn push_placeholder(sql: &mut String, backend: Backend, number: usize) {
+    match backend {
+        Backend::Postgres => {
+            sql.push('$');
+            sql.push_str(&number.to_string());
+        }
+        Backend::Sqlite => sql.push('?'),
+    }
+}
+
+/// The consent date and ledger hash of each of `ids` already stored.
+async fn stored_receipts(
+    transaction: &mut Transaction<'_>,
+    backend: Backend,
+    ids: &[String],
+) -> Result<std::collections::HashMap<String, (String, String)>, StoreError> {
+    let mut found = std::collections::HashMap::new();
+    for chunk in ids.chunks(ROWS_PER_STATEMENT * 4) {
+        let mut sql = "SELECT id, consent_date, ledger_hash FROM consents WHERE id IN (".to_owned();
+        for number in 1..=chunk.len() {
+            if number > 1 {
+                sql.push_str(", ");
+            }
+            push_placeholder(&mut sql, backend, number);
+        }
+        sql.push(')');
+        let mut select = sqlx::query(&sql);
+        for id in chunk {
+            select = select.bind(id.clone());
+        }
+        for row in select.fetch_all(&mut **transaction).await? {
+            found.insert(
+                row.try_get("id")?,
+                (row.try_get("consent_date")?, row.try_get("ledger_hash")?),
+            );
+        }
+    }
+    Ok(found)
+}
+
 impl LedgerHead {
     /// Takes the head row's write lock and reads it. The lock serialises appends: in SQLite by
     /// taking the database's write lock at once, in Postgres by locking the row across instances.
-    pub(crate) async fn lock(transaction: &mut Transaction<'_>) -> Result<LedgerHead, StoreError> {
+    pub(crate) async fn lock(
+        transaction: &mut Transaction<'_>,
+        backend: Backend,
+    ) -> Result<LedgerHead, StoreError> {
         sqlx::query("UPDATE ledger_head SET seq = seq WHERE id = 1")
             .execute(&mut **transaction)
             .await?;
@@ -247,6 +334,7 @@ impl LedgerHead {
             .fetch_one(&mut **transaction)
             .await?;
         Ok(LedgerHead {
+            backend,
             seq: head.try_get("seq")?,
             hash: head.try_get("hash")?,
         })
@@ -267,29 +355,70 @@ impl LedgerHead {
         )
     }
 
+    /// Moves the head on by one entry, which the caller must insert before the transaction
+    /// commits, and returns that entry.
+    pub(crate) fn advance(
+        &mut self,
+        kind: &'static str,
+        record_id: &str,
+        payload_hash: &str,
+        at_ms: i64,
+    ) -> LedgerEntry {
+        let (seq, hash) = self.next(kind, record_id, payload_hash, at_ms);
+        let prev_hash = std::mem::replace(&mut self.hash, hash.clone());
+        self.seq = seq;
+        LedgerEntry {
+            seq,
+            kind,
+            record_id: record_id.to_owned(),
+            payload_hash: payload_hash.to_owned(),
+            at_ms,
+            prev_hash,
+            hash,
+        }
+    }
+
     /// Appends an entry and returns its hash.
     pub(crate) async fn append(
         &mut self,
         transaction: &mut Transaction<'_>,
-        kind: &str,
+        kind: &'static str,
         record_id: &str,
         payload_hash: &str,
         at_ms: i64,
     ) -> Result<String, StoreError> {
-        let (seq, hash) = self.next(kind, record_id, payload_hash, at_ms);
-        sqlx::query("INSERT INTO ledger (seq, kind, record_id, payload_hash, at_ms, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7)")
-            .bind(seq)
-            .bind(kind)
-            .bind(record_id)
-            .bind(payload_hash)
-            .bind(at_ms)
-            .bind(self.hash.clone())
-            .bind(hash.clone())
-            .execute(&mut **transaction)
-            .await?;
-        self.seq = seq;
-        self.hash = hash.clone();
-        Ok(hash)
+        let entry = self.advance(kind, record_id, payload_hash, at_ms);
+        LedgerHead::insert(transaction, self.backend, std::slice::from_ref(&entry)).await?;
+        Ok(entry.hash)
+    }
+
+    /// Inserts entries the head was advanced by, in order.
+    async fn insert(
+        transaction: &mut Transaction<'_>,
+        backend: Backend,
+        entries: &[LedgerEntry],
+    ) -> Result<(), StoreError> {
+        for chunk in entries.chunks(ROWS_PER_STATEMENT) {
+            let sql = insert_sql(
+                backend,
+                "ledger (seq, kind, record_id, payload_hash, at_ms, prev_hash, hash)",
+                7,
+                chunk.len(),
+            );
+            let mut insert = sqlx::query(&sql);
+            for entry in chunk {
+                insert = insert
+                    .bind(entry.seq)
+                    .bind(entry.kind)
+                    .bind(entry.record_id.clone())
+                    .bind(entry.payload_hash.clone())
+                    .bind(entry.at_ms)
+                    .bind(entry.prev_hash.clone())
+                    .bind(entry.hash.clone());
+            }
+            insert.execute(&mut **transaction).await?;
+        }
+        Ok(())
     }
 
     /// Writes the head back; the transaction's commit publishes every append at once.
@@ -394,68 +523,83 @@ impl Store {
     }
 
     /// Stores a batch in one transaction: new ids are stored and appended to the ledger, ids
-    /// stored before come back as duplicates with their first receipt. The receipts are in the
-    /// order of `batch`.
+    /// stored before (or earlier in the same batch) come back as duplicates with their first
+    /// receipt. The receipts are in the order of `batch`.
+    ///
+    /// The rows go in with a few multi-row statements rather than two per record: each
+    /// statement is a round trip to the database (for SQLite, to its worker thread).
     pub async fn store_batch(
         &self,
         batch: &[NewConsent],
     ) -> Result<Vec<StoredReceipt>, StoreError> {
         let mut transaction = self.pool.begin().await?;
-        let mut head = LedgerHead::lock(&mut transaction).await?;
+        let mut head = LedgerHead::lock(&mut transaction, self.backend).await?;
+        let ids: Vec<String> = batch
+            .iter()
+            .map(|new| new.record.id().to_string())
+            .collect();
+        let mut first_receipts = stored_receipts(&mut transaction, self.backend, &ids).await?;
         let mut receipts = Vec::with_capacity(batch.len());
-        for new in batch {
-            let id = new.record.id().to_string();
+        let mut rows = Vec::new();
+        for (new, id) in batch.iter().zip(ids) {
+            if let Some((consent_date, receipt)) = first_receipts.get(&id) {
+                receipts.push(StoredReceipt {
+                    consent_date: consent_date.clone(),
+                    receipt: receipt.clone(),
+                    id,
+                    outcome: Outcome::Duplicate,
+                });
+                continue;
+            }
             let plain = plain_record(new);
             let payload_hash = plain.payload_hash();
             let at_ms = new.received_at.unix_millis();
-            let (next_seq, hash) = head.next(kind::STORED, &id, &payload_hash, at_ms);
-            let details = serde_json::to_vec(&plain.details).unwrap_or_default();
-            let inserted = sqlx::query(
-                "INSERT INTO consents (id, recipient_hash, recipient_sealed, channel, recipient_type, status, source, consented_at_ms, received_at_ms, consent_date, consent_date_origin, consent_at_ms, details_sealed, key_id, ledger_seq, ledger_hash) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) ON CONFLICT (id) DO NOTHING",
-            )
-            .bind(id.clone())
-            .bind(self.index.recipient_hash(&plain.recipient))
-            .bind(self.keyring.seal(plain.recipient.as_bytes(), &context("recipient", &id)))
-            .bind(plain.channel.as_str())
-            .bind(plain.recipient_type.as_str())
-            .bind(plain.status.as_str())
-            .bind(plain.source.as_str())
-            .bind(new.record.consented_at().unix_millis())
-            .bind(at_ms)
-            .bind(plain.consent_date.clone())
-            .bind(new.consent_date_origin.as_str())
-            .bind(new.consent_date.to_instant().unix_millis())
-            .bind(self.keyring.seal(&details, &context("details", &id)))
-            .bind(i64::from(self.keyring.current_key_id()))
-            .bind(next_seq)
-            .bind(hash.clone())
-            .execute(&mut *transaction)
-            .await?
-            .rows_affected();
-            if inserted == 1 {
-                head.append(&mut transaction, kind::STORED, &id, &payload_hash, at_ms)
-                    .await?;
-                receipts.push(StoredReceipt {
-                    id,
-                    outcome: Outcome::Stored,
-                    consent_date: plain.consent_date,
-                    receipt: hash,
-                });
-            } else {
-                let first =
-                    sqlx::query("SELECT consent_date, ledger_hash FROM consents WHERE id = $1")
-                        .bind(id.clone())
-                        .fetch_one(&mut *transaction)
-                        .await?;
-                receipts.push(StoredReceipt {
-                    id,
-                    outcome: Outcome::Duplicate,
-                    consent_date: first.try_get("consent_date")?,
-                    receipt: first.try_get("ledger_hash")?,
-                });
-            }
+            let entry = head.advance(kind::STORED, &id, &payload_hash, at_ms);
+            first_receipts.insert(id.clone(), (plain.consent_date.clone(), entry.hash.clone()));
+            receipts.push(StoredReceipt {
+                id: id.clone(),
+                outcome: Outcome::Stored,
+                consent_date: plain.consent_date.clone(),
+                receipt: entry.hash.clone(),
+            });
+            rows.push((new, plain, entry));
         }
+        for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+            let sql = insert_sql(
+                self.backend,
+                "consents (id, recipient_hash, recipient_sealed, channel, recipient_type, status, source, consented_at_ms, received_at_ms, consent_date, consent_date_origin, consent_at_ms, details_sealed, key_id, ledger_seq, ledger_hash)",
+                16,
+                chunk.len(),
+            );
+            let mut insert = sqlx::query(&sql);
+            for (new, plain, entry) in chunk {
+                let id = &entry.record_id;
+                let details = serde_json::to_vec(&plain.details).unwrap_or_default();
+                insert = insert
+                    .bind(id.clone())
+                    .bind(self.index.recipient_hash(&plain.recipient))
+                    .bind(
+                        self.keyring
+                            .seal(plain.recipient.as_bytes(), &context("recipient", id)),
+                    )
+                    .bind(plain.channel.as_str())
+                    .bind(plain.recipient_type.as_str())
+                    .bind(plain.status.as_str())
+                    .bind(plain.source.as_str())
+                    .bind(new.record.consented_at().unix_millis())
+                    .bind(entry.at_ms)
+                    .bind(plain.consent_date.clone())
+                    .bind(new.consent_date_origin.as_str())
+                    .bind(new.consent_date.to_instant().unix_millis())
+                    .bind(self.keyring.seal(&details, &context("details", id)))
+                    .bind(i64::from(self.keyring.current_key_id()))
+                    .bind(entry.seq)
+                    .bind(entry.hash.clone());
+            }
+            insert.execute(&mut *transaction).await?;
+        }
+        let entries: Vec<LedgerEntry> = rows.into_iter().map(|(_, _, entry)| entry).collect();
+        LedgerHead::insert(&mut transaction, head.backend, &entries).await?;
         head.save(&mut transaction).await?;
         transaction.commit().await?;
         Ok(receipts)
@@ -721,7 +865,7 @@ impl Store {
             let recipient_type: String = ending.try_get("recipient_type")?;
             let ended_at: i64 = ending.try_get("ended_at")?;
             let mut transaction = self.pool.begin().await?;
-            let mut head = LedgerHead::lock(&mut transaction).await?;
+            let mut head = LedgerHead::lock(&mut transaction, self.backend).await?;
             let doomed = sqlx::query(
                 "SELECT id FROM consents WHERE recipient_hash = $1 AND channel = $2 AND recipient_type = $3 AND consent_at_ms <= $4 ORDER BY consent_at_ms, ledger_seq",
             )
@@ -844,4 +988,36 @@ async fn load_index_key(pool: &AnyPool, keyring: &Keyring) -> Result<IndexKey, S
         .await?;
     // Another instance may have won the race; read back whichever key was stored.
     Box::pin(load_index_key(pool, keyring)).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_is_lower_case_two_digits_per_byte() {
+        assert_eq!(hex(&[0x00, 0x0f, 0xa5, 0xff]), "000fa5ff");
+        assert_eq!(hex(&[]), "");
+    }
+
+    #[test]
+    fn a_ledger_entry_hashes_its_fields_and_the_previous_hash() {
+        // sha256("iys-relay ledger v1\n1\nstored\nrec\nabc\n5\n" followed by 64 zeros).
+        assert_eq!(
+            ledger_hash(1, kind::STORED, "rec", "abc", 5, GENESIS_HASH),
+            "2cdae93dd09d7ab530f6d4897243772608761f3c5569e6387c54b49fbe38db08"
+        );
+    }
+
+    #[test]
+    fn insert_sql_numbers_the_values_row_by_row() {
+        assert_eq!(
+            insert_sql(Backend::Postgres, "t (a, b)", 2, 2),
+            "INSERT INTO t (a, b) VALUES ($1, $2), ($3, $4)"
+        );
+        assert_eq!(
+            insert_sql(Backend::Sqlite, "t (a, b)", 2, 2),
+            "INSERT INTO t (a, b) VALUES (?, ?), (?, ?)"
+        );
+    }
 }

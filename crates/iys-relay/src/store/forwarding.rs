@@ -211,7 +211,7 @@ impl Store {
         now: Timestamp,
     ) -> Result<bool, StoreError> {
         let mut transaction = self.pool.begin().await?;
-        let mut head = LedgerHead::lock(&mut transaction).await?;
+        let mut head = LedgerHead::lock(&mut transaction, self.backend).await?;
         let payload = format!(
             "iys {id} {state} {} {} {}",
             transaction_id.unwrap_or(""),

@@ -408,6 +408,73 @@ async fn a_rotated_key_still_opens_old_records(backend: Backend) {
 }
 both_backends!(key_rotation, a_rotated_key_still_opens_old_records);
 
+async fn one_batch_stores_many_records_and_answers_repeats_with_the_first_receipt(
+    backend: Backend,
+) {
+    use consent_core::contract::Outcome;
+    let database = TestDatabase::new(backend).await;
+    let store = Store::open(&database.url, Keyring::new(&DATA_KEY, &[]), 2)
+        .await
+        .unwrap();
+    let earlier = consent_record("0532 123 45 67");
+    let first = store
+        .store_batch(std::slice::from_ref(&earlier))
+        .await
+        .unwrap();
+    assert_eq!(first[0].outcome, Outcome::Stored);
+
+    // A record stored before, one record twice, and enough new ones to take several
+    // statements.
+    let repeated = consent_record("0533 123 45 67");
+    let mut batch = vec![earlier, repeated.clone(), repeated];
+    batch.extend((0..150).map(|n| consent_record(&format!("0534 {:03} 45 67", 100 + n))));
+    let receipts = store.store_batch(&batch).await.unwrap();
+    assert_eq!(receipts.len(), batch.len());
+    for (receipt, new) in receipts.iter().zip(&batch) {
+        assert_eq!(
+            receipt.id,
+            new.record.id().to_string(),
+            "receipts keep the batch's order"
+        );
+    }
+    assert_eq!(receipts[0].outcome, Outcome::Duplicate);
+    assert_eq!(receipts[0].receipt, first[0].receipt);
+    assert_eq!(receipts[0].consent_date, first[0].consent_date);
+    assert_eq!(receipts[1].outcome, Outcome::Stored);
+    assert_eq!(receipts[2].outcome, Outcome::Duplicate);
+    assert_eq!(receipts[2].receipt, receipts[1].receipt);
+    assert_eq!(receipts[2].consent_date, receipts[1].consent_date);
+    assert!(
+        receipts[3..]
+            .iter()
+            .all(|receipt| receipt.outcome == Outcome::Stored)
+    );
+
+    let stored = store.records(None, None).await.unwrap();
+    assert_eq!(stored.len(), 1 + 1 + 150);
+    for receipt in receipts
+        .iter()
+        .filter(|receipt| receipt.outcome == Outcome::Stored)
+    {
+        let record = stored
+            .iter()
+            .find(|record| record.plain.id == receipt.id)
+            .unwrap();
+        assert_eq!(record.ledger_hash, receipt.receipt);
+    }
+    let mut positions: Vec<i64> = stored.iter().map(|record| record.ledger_seq).collect();
+    positions.sort_unstable();
+    assert_eq!(positions, (1..=152).collect::<Vec<i64>>());
+    let report = store.verify().await.unwrap();
+    assert_eq!(report.problem, None);
+    assert_eq!((report.entries, report.records), (152, 152));
+    store.pool().close().await;
+}
+both_backends!(
+    batch_of_many,
+    one_batch_stores_many_records_and_answers_repeats_with_the_first_receipt
+);
+
 fn consent_record(phone: &str) -> iys_relay::store::NewConsent {
     let wire: consent_core::contract::WireRecord =
         serde_json::from_value(record("sms", phone, "granted")).unwrap();
