@@ -199,7 +199,7 @@ impl Sandbox {
         let digest = Sha256::digest(
             format!("iys-sandbox {} {}", world.counter, std::process::id()).as_bytes(),
         );
-        digest.iter().map(|byte| format!("{byte:02x}")).collect()
+        consent_core::record::hex(&digest)
     }
 }
 

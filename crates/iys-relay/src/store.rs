@@ -9,6 +9,7 @@ use std::net::IpAddr;
 use std::str::FromStr;
 
 use consent_core::contract::{Outcome, WireEvidence};
+use consent_core::record::hex;
 use consent_core::time::{IysDateTime, Timestamp};
 use consent_core::{CaptureSource, Channel, ConsentRecord, ConsentStatus, RecipientType};
 use serde::{Deserialize, Serialize};
@@ -208,16 +209,6 @@ impl From<sqlx::Error> for StoreError {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut text = String::with_capacity(bytes.len() * 2);
-    for byte in bytes {
-        text.push(char::from(DIGITS[usize::from(byte >> 4)]));
-        text.push(char::from(DIGITS[usize::from(byte & 0x0f)]));
-    }
-    text
-}
-
 /// The hash of a ledger entry, chained to the previous one.
 pub fn ledger_hash(
     seq: i64,
@@ -256,8 +247,25 @@ pub(crate) struct LedgerEntry {
 type Transaction<'a> = sqlx::Transaction<'a, sqlx::Any>;
 
 /// Rows per multi-row statement at most: 64 rows of 16 values stay far below both databases'
-/// limits on bound values, and few statement shapes keep the prepared-statement cache small.
+/// limits on bound values.
 const ROWS_PER_STATEMENT: usize = 64;
+
+/// `items` in runs for multi-row statements: as many runs of [`ROWS_PER_STATEMENT`] as fit,
+/// then the rest in runs of falling powers of two. Each statement then has one of seven shapes,
+/// which the databases' prepared-statement caches keep, whatever the size of the batch.
+fn runs<T>(mut items: &[T]) -> Vec<&[T]> {
+    let mut runs = Vec::new();
+    let mut size = ROWS_PER_STATEMENT;
+    while !items.is_empty() {
+        while size > items.len() {
+            size /= 2;
+        }
+        let (run, rest) = items.split_at(size);
+        runs.push(run);
+        items = rest;
+    }
+    runs
+}
 
 /// `INSERT INTO {table_and_columns} VALUES (...), (...)` for `rows` rows of `columns`.
 fn insert_sql(backend: Backend, table_and_columns: &str, columns: usize, rows: usize) -> String {
@@ -297,7 +305,7 @@ async fn stored_receipts(
     ids: &[String],
 ) -> Result<std::collections::HashMap<String, (String, String)>, StoreError> {
     let mut found = std::collections::HashMap::new();
-    for chunk in ids.chunks(ROWS_PER_STATEMENT * 4) {
+    for chunk in runs(ids) {
         let mut sql = "SELECT id, consent_date, ledger_hash FROM consents WHERE id IN (".to_owned();
         for number in 1..=chunk.len() {
             if number > 1 {
@@ -340,21 +348,6 @@ impl LedgerHead {
         })
     }
 
-    /// The position and hash the next entry would get.
-    pub(crate) fn next(
-        &self,
-        kind: &str,
-        record_id: &str,
-        payload_hash: &str,
-        at_ms: i64,
-    ) -> (i64, String) {
-        let seq = self.seq + 1;
-        (
-            seq,
-            ledger_hash(seq, kind, record_id, payload_hash, at_ms, &self.hash),
-        )
-    }
-
     /// Moves the head on by one entry, which the caller must insert before the transaction
     /// commits, and returns that entry.
     pub(crate) fn advance(
@@ -364,7 +357,8 @@ impl LedgerHead {
         payload_hash: &str,
         at_ms: i64,
     ) -> LedgerEntry {
-        let (seq, hash) = self.next(kind, record_id, payload_hash, at_ms);
+        let seq = self.seq + 1;
+        let hash = ledger_hash(seq, kind, record_id, payload_hash, at_ms, &self.hash);
         let prev_hash = std::mem::replace(&mut self.hash, hash.clone());
         self.seq = seq;
         LedgerEntry {
@@ -388,19 +382,20 @@ impl LedgerHead {
         at_ms: i64,
     ) -> Result<String, StoreError> {
         let entry = self.advance(kind, record_id, payload_hash, at_ms);
-        LedgerHead::insert(transaction, self.backend, std::slice::from_ref(&entry)).await?;
+        self.insert(transaction, std::slice::from_ref(&entry))
+            .await?;
         Ok(entry.hash)
     }
 
     /// Inserts entries the head was advanced by, in order.
     async fn insert(
+        &self,
         transaction: &mut Transaction<'_>,
-        backend: Backend,
         entries: &[LedgerEntry],
     ) -> Result<(), StoreError> {
-        for chunk in entries.chunks(ROWS_PER_STATEMENT) {
+        for chunk in runs(entries) {
             let sql = insert_sql(
-                backend,
+                self.backend,
                 "ledger (seq, kind, record_id, payload_hash, at_ms, prev_hash, hash)",
                 7,
                 chunk.len(),
@@ -527,7 +522,9 @@ impl Store {
     /// receipt. The receipts are in the order of `batch`.
     ///
     /// The rows go in with a few multi-row statements rather than two per record: each
-    /// statement is a round trip to the database (for SQLite, to its worker thread).
+    /// statement is a round trip to the database (for SQLite, to its worker thread). Ids are
+    /// told apart from those stored before by reading, not by a conflict on insert, which the
+    /// ledger head's lock makes safe: every insert of a record happens under it.
     pub async fn store_batch(
         &self,
         batch: &[NewConsent],
@@ -564,7 +561,7 @@ impl Store {
             });
             rows.push((new, plain, entry));
         }
-        for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+        for chunk in runs(&rows) {
             let sql = insert_sql(
                 self.backend,
                 "consents (id, recipient_hash, recipient_sealed, channel, recipient_type, status, source, consented_at_ms, received_at_ms, consent_date, consent_date_origin, consent_at_ms, details_sealed, key_id, ledger_seq, ledger_hash)",
@@ -599,7 +596,7 @@ impl Store {
             insert.execute(&mut *transaction).await?;
         }
         let entries: Vec<LedgerEntry> = rows.into_iter().map(|(_, _, entry)| entry).collect();
-        LedgerHead::insert(&mut transaction, head.backend, &entries).await?;
+        head.insert(&mut transaction, &entries).await?;
         head.save(&mut transaction).await?;
         transaction.commit().await?;
         Ok(receipts)
@@ -995,18 +992,34 @@ mod tests {
     use super::*;
 
     #[test]
-    fn hex_is_lower_case_two_digits_per_byte() {
-        assert_eq!(hex(&[0x00, 0x0f, 0xa5, 0xff]), "000fa5ff");
-        assert_eq!(hex(&[]), "");
-    }
-
-    #[test]
     fn a_ledger_entry_hashes_its_fields_and_the_previous_hash() {
         // sha256("iys-relay ledger v1\n1\nstored\nrec\nabc\n5\n" followed by 64 zeros).
         assert_eq!(
             ledger_hash(1, kind::STORED, "rec", "abc", 5, GENESIS_HASH),
             "2cdae93dd09d7ab530f6d4897243772608761f3c5569e6387c54b49fbe38db08"
         );
+    }
+
+    #[test]
+    fn runs_take_full_statements_then_falling_powers_of_two() {
+        let sizes = |count: usize| -> Vec<usize> {
+            let items = vec![0_u8; count];
+            runs(&items).iter().map(|run| run.len()).collect()
+        };
+        assert_eq!(sizes(0), Vec::<usize>::new());
+        assert_eq!(sizes(1), [1]);
+        assert_eq!(sizes(64), [64]);
+        assert_eq!(sizes(200), [64, 64, 64, 8]);
+        assert_eq!(sizes(63), [32, 16, 8, 4, 2, 1]);
+        for count in 0..1_100 {
+            let sizes = sizes(count);
+            assert_eq!(sizes.iter().sum::<usize>(), count);
+            assert!(
+                sizes
+                    .iter()
+                    .all(|size| size.is_power_of_two() && *size <= 64)
+            );
+        }
     }
 
     #[test]

@@ -423,11 +423,12 @@ async fn one_batch_stores_many_records_and_answers_repeats_with_the_first_receip
         .unwrap();
     assert_eq!(first[0].outcome, Outcome::Stored);
 
-    // A record stored before, one record twice, and enough new ones to take several
-    // statements.
+    // A record stored before, one record twice (and once more after several statements'
+    // worth of others), and enough new ones to take several statements of each kind.
     let repeated = consent_record("0533 123 45 67");
-    let mut batch = vec![earlier, repeated.clone(), repeated];
-    batch.extend((0..150).map(|n| consent_record(&format!("0534 {:03} 45 67", 100 + n))));
+    let mut batch = vec![earlier, repeated.clone(), repeated.clone()];
+    batch.extend((0..300).map(|n| consent_record(&format!("0534 {:03} 45 67", 100 + n))));
+    batch.push(repeated);
     let receipts = store.store_batch(&batch).await.unwrap();
     assert_eq!(receipts.len(), batch.len());
     for (receipt, new) in receipts.iter().zip(&batch) {
@@ -444,14 +445,17 @@ async fn one_batch_stores_many_records_and_answers_repeats_with_the_first_receip
     assert_eq!(receipts[2].outcome, Outcome::Duplicate);
     assert_eq!(receipts[2].receipt, receipts[1].receipt);
     assert_eq!(receipts[2].consent_date, receipts[1].consent_date);
+    let last = receipts.last().unwrap();
+    assert_eq!(last.outcome, Outcome::Duplicate);
+    assert_eq!(last.receipt, receipts[1].receipt);
     assert!(
-        receipts[3..]
+        receipts[3..receipts.len() - 1]
             .iter()
             .all(|receipt| receipt.outcome == Outcome::Stored)
     );
 
     let stored = store.records(None, None).await.unwrap();
-    assert_eq!(stored.len(), 1 + 1 + 150);
+    assert_eq!(stored.len(), 1 + 1 + 300);
     for receipt in receipts
         .iter()
         .filter(|receipt| receipt.outcome == Outcome::Stored)
@@ -464,10 +468,10 @@ async fn one_batch_stores_many_records_and_answers_repeats_with_the_first_receip
     }
     let mut positions: Vec<i64> = stored.iter().map(|record| record.ledger_seq).collect();
     positions.sort_unstable();
-    assert_eq!(positions, (1..=152).collect::<Vec<i64>>());
+    assert_eq!(positions, (1..=302).collect::<Vec<i64>>());
     let report = store.verify().await.unwrap();
     assert_eq!(report.problem, None);
-    assert_eq!((report.entries, report.records), (152, 152));
+    assert_eq!((report.entries, report.records), (302, 302));
     store.pool().close().await;
 }
 both_backends!(
