@@ -70,7 +70,11 @@ pub fn build() -> Result<PathBuf, String> {
             .map_err(|error| format!("clearing {}: {error}", package.display()))?;
     }
     let wasm = bind_and_shrink(&package, "iys_consent", false)?;
-    shorten_imports(&wasm, &package.join("iys_consent.js"))?;
+    shorten_imports(
+        &wasm,
+        &package.join("iys_consent.js"),
+        "./iys_consent_bg.js",
+    )?;
     for file in STATIC_FILES {
         copy(&root.join("npm").join(file), &package.join(file))?;
     }
@@ -94,8 +98,9 @@ fn compiled() -> PathBuf {
         .join("iys_consent.wasm")
 }
 
-/// The shipped wasm, made the same way as `build` makes it but with its function names kept, in
-/// `folder`; returns its path. Call after `build`.
+/// The shipped wasm, made the same way as `build` makes it but with its function names kept (and
+/// wasm-bindgen's long import names, which hold no code), in `folder`; returns its path. Call
+/// after `build`.
 pub fn named_wasm(folder: &Path) -> Result<PathBuf, String> {
     bind_and_shrink(folder, "named", true)
 }
@@ -119,16 +124,18 @@ fn bind_and_shrink(folder: &Path, name: &str, keep_names: bool) -> Result<PathBu
     Ok(wasm)
 }
 
-/// Gives the wasm's imports from its glue short names, in the wasm and in the glue.
-fn shorten_imports(wasm: &Path, glue: &Path) -> Result<(), String> {
+/// Gives the wasm's imports from its glue (`module`, as the wasm names it) short names, in the
+/// wasm and in the glue.
+fn shorten_imports(wasm: &Path, glue: &Path, module: &str) -> Result<(), String> {
     let read = |path: &Path| {
         std::fs::read(path).map_err(|error| format!("reading {}: {error}", path.display()))
     };
-    let module = read(wasm)?;
+    let bytes = read(wasm)?;
     let script =
         String::from_utf8(read(glue)?).map_err(|_| format!("{} is not UTF-8", glue.display()))?;
-    let (module, script) = crate::imports::shorten(&module, &script, "./iys_consent_bg.js")?;
-    std::fs::write(wasm, module).map_err(|error| format!("writing {}: {error}", wasm.display()))?;
+    let (bytes, script) = crate::imports::shorten(&bytes, &script, module)
+        .map_err(|error| format!("shortening the imports of {}: {error}", wasm.display()))?;
+    std::fs::write(wasm, bytes).map_err(|error| format!("writing {}: {error}", wasm.display()))?;
     write(glue, &script)
 }
 

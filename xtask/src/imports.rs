@@ -9,15 +9,24 @@
 use std::collections::HashMap;
 
 /// Renames every import of `module` in `wasm` to a short name and the same keys in `glue`, the
-/// glue's source text. Fails, changing nothing, when the wasm cannot be read or a name is not
-/// exactly one word of the glue.
+/// glue's source text; a name imported twice gets the same short name both times. Fails,
+/// changing nothing, when the wasm cannot be read, imports nothing from `module`, or a name is
+/// not exactly one word of the glue.
 pub fn shorten(wasm: &[u8], glue: &str, module: &str) -> Result<(Vec<u8>, String), String> {
-    let mut names = HashMap::new();
+    let mut names: HashMap<String, String> = HashMap::new();
+    let mut count = 0;
     let wasm = rename_imports(wasm, module, |old| {
-        let new = short_name(names.len());
-        names.insert(old.to_owned(), new.clone());
-        new
+        names
+            .entry(old.to_owned())
+            .or_insert_with(|| {
+                count += 1;
+                short_name(count - 1)
+            })
+            .clone()
     })?;
+    if names.is_empty() {
+        return Err(format!("the wasm imports nothing from `{module}`"));
+    }
     let glue = rename_words(glue, &names)?;
     Ok((wasm, glue))
 }
@@ -82,7 +91,8 @@ fn rename_words(text: &str, names: &HashMap<String, String>) -> Result<String, S
 }
 
 /// A copy of `wasm` whose imports from `module` are renamed by `rename`, called once per import
-/// in order; every other byte is kept.
+/// in order. Every other section is kept byte for byte; the import section and its size are
+/// written anew.
 fn rename_imports(
     wasm: &[u8],
     module: &str,
@@ -151,12 +161,16 @@ impl<'a> Reader<'a> {
 
     /// An unsigned LEB128 number of at most 32 bits.
     fn unsigned(&mut self) -> Result<usize, String> {
-        let mut value: usize = 0;
+        let mut value: u32 = 0;
         for shift in (0..35).step_by(7) {
             let byte = self.byte()?;
-            value |= usize::from(byte & 0x7f) << shift;
+            // The fifth byte holds the top four bits only.
+            if shift == 28 && byte > 0x0f {
+                break;
+            }
+            value |= u32::from(byte & 0x7f) << shift;
             if byte & 0x80 == 0 {
-                return Ok(value);
+                return usize::try_from(value).map_err(|_| "a number too large".to_owned());
             }
         }
         Err("a number in the wasm is longer than 32 bits".to_owned())
@@ -187,7 +201,10 @@ impl<'a> Reader<'a> {
         Ok(())
     }
 
-    /// Skips what an import is: a function's type, a table, a memory, a global or a tag.
+    /// Skips what an import is: a function's type, a table, a memory, a global or a tag. Table
+    /// and global types are read as one byte and memory limits by their "has a maximum" bit,
+    /// which holds for the features the widget is built with (`dist::WASM_FEATURES`), not for
+    /// typed function references or custom page sizes.
     fn skip_import_description(&mut self) -> Result<(), String> {
         match self.byte()? {
             0 => self.unsigned().map(|_| ()),
@@ -250,14 +267,26 @@ mod tests {
         wasm
     }
 
+    /// Every import's module and name, read back from the module's import section.
     fn imports_of(wasm: &[u8]) -> Vec<(String, String)> {
-        let mut found = Vec::new();
-        rename_imports(wasm, "glue", |field| {
-            found.push(("glue".to_owned(), field.to_owned()));
-            field.to_owned()
-        })
-        .unwrap();
-        found
+        let mut reader = Reader { bytes: wasm, at: 8 };
+        loop {
+            let id = reader.byte().unwrap();
+            let size = reader.unsigned().unwrap();
+            let body = reader.take(size).unwrap();
+            if id == 2 {
+                let mut section = Reader { bytes: body, at: 0 };
+                let count = section.unsigned().unwrap();
+                return (0..count)
+                    .map(|_| {
+                        let module = section.name().unwrap().to_owned();
+                        let field = section.name().unwrap().to_owned();
+                        section.skip_import_description().unwrap();
+                        (module, field)
+                    })
+                    .collect();
+            }
+        }
     }
 
     #[test]
@@ -274,6 +303,7 @@ mod tests {
             imports_of(&wasm),
             [
                 ("glue".to_owned(), "a".to_owned()),
+                ("env".to_owned(), "memory".to_owned()),
                 ("glue".to_owned(), "b".to_owned())
             ]
         );
@@ -311,11 +341,47 @@ mod tests {
     }
 
     #[test]
+    fn a_name_imported_twice_keeps_one_short_name() {
+        let mut imports = Vec::new();
+        write_unsigned(&mut imports, 3);
+        for field in ["__wbg_x", "__wbg_y", "__wbg_x"] {
+            write_name(&mut imports, "glue");
+            write_name(&mut imports, field);
+            imports.extend_from_slice(&[0, 0]);
+        }
+        let mut wasm = b"\0asm\x01\0\0\0".to_vec();
+        wasm.extend_from_slice(&[1, 4, 1, 0x60, 0, 0, 2]);
+        write_unsigned(&mut wasm, imports.len());
+        wasm.extend_from_slice(&imports);
+        let (wasm, glue) = shorten(&wasm, "{ __wbg_x: f, __wbg_y: g }", "glue").unwrap();
+        assert_eq!(glue, "{ a: f, b: g }");
+        let fields: Vec<String> = imports_of(&wasm)
+            .into_iter()
+            .map(|(_, field)| field)
+            .collect();
+        assert_eq!(fields, ["a", "b", "a"]);
+    }
+
+    #[test]
+    fn fails_when_nothing_comes_from_the_module() {
+        let error = shorten(&module(), "", "./other_bg.js").unwrap_err();
+        assert!(
+            error.contains("imports nothing from `./other_bg.js`"),
+            "{error}"
+        );
+    }
+
+    #[test]
     fn fails_on_a_module_it_cannot_read() {
         assert!(shorten(b"\0asm\x02\0\0\0", "", "glue").is_err());
         let mut cut = module();
         cut.truncate(20);
         assert!(shorten(&cut, "", "glue").is_err());
+        // A section size of five bytes whose last byte sets bits above the 32nd.
+        let mut long = b"\0asm\x01\0\0\0".to_vec();
+        long.extend_from_slice(&[1, 0x80, 0x80, 0x80, 0x80, 0x10]);
+        let error = shorten(&long, "", "glue").unwrap_err();
+        assert!(error.contains("longer than 32 bits"), "{error}");
     }
 
     #[test]
