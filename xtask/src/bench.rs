@@ -105,10 +105,7 @@ impl Relay {
     }
 
     fn stop(mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let _ = self.child.wait();
+        process::stop(&mut self.child, "TERM", Duration::from_secs(30));
     }
 }
 
@@ -340,10 +337,7 @@ impl SandboxProcess {
     }
 
     fn stop(mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let _ = self.child.wait();
+        process::stop(&mut self.child, "TERM", Duration::from_secs(30));
     }
 }
 

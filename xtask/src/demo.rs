@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::serve::{self, Site};
 use crate::setup::{self, Needs};
@@ -19,10 +20,26 @@ pub const DEMO_PHONE: &str = "0532 123 45 67";
 /// The signed-in customer's e-mail address.
 pub const DEMO_EMAIL: &str = "musteri@example.com";
 
-/// The İYS sandbox, the relay and the shop's web server, running.
+/// How long the relay or the sandbox may take to stop after SIGTERM before it is killed: the
+/// relay finishes its requests and gives the forwarder up to 20 s.
+const STOP_GRACE: Duration = Duration::from_secs(25);
+
+/// A server this program started, stopped when dropped: SIGTERM, then SIGKILL after
+/// [`STOP_GRACE`].
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        process::stop(&mut self.0, "TERM", STOP_GRACE);
+    }
+}
+
+/// The İYS sandbox, the relay and the shop's web server, running. Dropping it stops the relay,
+/// then the sandbox.
 pub struct Stack {
-    sandbox: Child,
-    relay: Child,
+    // Held to be stopped when the stack is dropped, in this order.
+    _relay: Server,
+    _sandbox: Server,
     /// The İYS sandbox's address, such as `http://127.0.0.1:8788`.
     pub sandbox_url: String,
     /// The shop's address, such as `http://127.0.0.1:8080`.
@@ -101,21 +118,23 @@ impl Stack {
         };
         // The İYS sandbox: movements made "in İYS" show in pull at once, batches after 5 s.
         let sandbox_log = folder.join("sandbox.log");
-        let mut sandbox = Command::new(relay_binary())
-            .args([
-                "sandbox",
-                "--listen",
-                "127.0.0.1:0",
-                "--pull-lag-seconds",
-                "0",
-            ])
-            .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(&sandbox_log).map_err(|error| error.to_string())?)
-            .spawn()
-            .map_err(|error| format!("starting the İYS sandbox: {error}"))?;
+        let mut sandbox = Server(
+            Command::new(relay_binary())
+                .args([
+                    "sandbox",
+                    "--listen",
+                    "127.0.0.1:0",
+                    "--pull-lag-seconds",
+                    "0",
+                ])
+                .stdout(Stdio::piped())
+                .stderr(std::fs::File::create(&sandbox_log).map_err(|error| error.to_string())?)
+                .spawn()
+                .map_err(|error| format!("starting the İYS sandbox: {error}"))?,
+        );
         let sandbox_url = format!(
             "http://{}",
-            listening_address(&mut sandbox, "İYS sandbox", &sandbox_log)?
+            listening_address(&mut sandbox.0, "İYS sandbox", &sandbox_log)?
         );
         let relay_log = folder.join("relay.log");
         let mut serve_command = Command::new(relay_binary());
@@ -130,17 +149,12 @@ impl Stack {
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(&relay_log).map_err(|error| error.to_string())?);
         environment(&mut serve_command);
-        let mut relay = serve_command
-            .spawn()
-            .map_err(|error| format!("starting the relay: {error}"))?;
-        let relay_address = match listening_address(&mut relay, "relay", &relay_log) {
-            Ok(address) => address,
-            Err(message) => {
-                stop(&mut sandbox);
-                stop(&mut relay);
-                return Err(message);
-            }
-        };
+        let mut relay = Server(
+            serve_command
+                .spawn()
+                .map_err(|error| format!("starting the relay: {error}"))?,
+        );
+        let relay_address = listening_address(&mut relay.0, "relay", &relay_log)?;
 
         let mut token_command = Command::new(relay_binary());
         token_command.args([
@@ -215,26 +229,13 @@ impl Stack {
         };
         serve::start(listener, site);
         Ok(Stack {
-            sandbox,
-            relay,
+            _relay: relay,
+            _sandbox: sandbox,
             sandbox_url,
             origin,
             relay_address,
             folder: folder.to_path_buf(),
         })
-    }
-}
-
-/// Stops a server we started, by its process id; SIGTERM lets it finish requests in flight.
-fn stop(child: &mut Child) {
-    process::signal(child.id(), "TERM");
-    let _ = child.wait();
-}
-
-impl Drop for Stack {
-    fn drop(&mut self) {
-        stop(&mut self.relay);
-        stop(&mut self.sandbox);
     }
 }
 
@@ -250,13 +251,22 @@ pub fn build_all() -> Result<PathBuf, String> {
 }
 
 pub fn run(arguments: &[String]) -> Result<(), String> {
-    let port = match arguments {
-        [] => DEFAULT_PORT,
-        [flag, value] if flag == "--port" => value
-            .parse()
-            .map_err(|_| format!("--port expects a port number, found `{value}`"))?,
-        _ => return Err("usage: cargo xtask demo [--port N]".to_owned()),
-    };
+    const USAGE: &str = "usage: cargo xtask demo [--port N] [--data DIR]";
+    let mut port = DEFAULT_PORT;
+    let mut data = root().join("target").join("demo");
+    let mut rest = arguments.iter();
+    while let Some(flag) = rest.next() {
+        let value = rest.next().ok_or(USAGE)?;
+        match flag.as_str() {
+            "--port" => {
+                port = value
+                    .parse()
+                    .map_err(|_| format!("--port expects a port number, found `{value}`"))?;
+            }
+            "--data" => data = PathBuf::from(value),
+            _ => return Err(USAGE.to_owned()),
+        }
+    }
     setup::ensure(Needs {
         wasm: true,
         npm: true,
@@ -264,7 +274,7 @@ pub fn run(arguments: &[String]) -> Result<(), String> {
     })?;
     build_all()?;
     let stopped = stop_requests()?;
-    let stack = Stack::start(&root().join("target").join("demo"), port)?;
+    let stack = Stack::start(&data, port)?;
     let origin = &stack.origin;
     println!("iys-consent demo shop: {origin}/");
     for (page, what) in [

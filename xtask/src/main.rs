@@ -30,7 +30,9 @@ usage: cargo xtask <command> [options]
 
 commands:
   test            install what is missing, then run every check and test
-  demo [--port N] build everything and serve the demo shop on http://127.0.0.1:N (8080)
+  demo [--port N] [--data DIR]
+                  build everything and serve the demo shop on http://127.0.0.1:N (8080),
+                  keeping its database and keys in DIR (target/demo)
   dist            build the npm package into pkg/
   bench [--quick] measure the relay and write bench/RESULTS.md
   fault-server    run the relay stand-in the widget's delivery tests use, until stopped

@@ -124,23 +124,8 @@ impl PostgresServer {
 
 impl Drop for PostgresServer {
     fn drop(&mut self) {
-        // SIGINT is PostgreSQL's fast shutdown; the process id is the one we started.
-        let pid = self.child.id().to_string();
-        let _ = Command::new("kill").args(["-INT", &pid]).status();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            match self.child.try_wait() {
-                Ok(Some(_)) => break,
-                Ok(None) if Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(100));
-                }
-                _ => {
-                    let _ = self.child.kill();
-                    let _ = self.child.wait();
-                    break;
-                }
-            }
-        }
+        // SIGINT is PostgreSQL's fast shutdown.
+        crate::process::stop(&mut self.child, "INT", Duration::from_secs(30));
         let _ = std::fs::remove_dir_all(&self.folder);
     }
 }

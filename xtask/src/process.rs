@@ -1,8 +1,9 @@
 //! Running commands: echoing them, streaming their output, and reading test counts from it.
 
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::thread;
+use std::time::{Duration, Instant};
 
 /// A command line as shown to the person running xtask.
 pub fn describe(command: &Command) -> String {
@@ -33,6 +34,28 @@ pub fn signal(pid: u32, signal: &str) {
         .arg(format!("-{signal}"))
         .arg(pid.to_string())
         .status();
+}
+
+/// Waits up to `limit` for `child` to exit; `None` when it is still running.
+pub fn wait_with_deadline(child: &mut Child, limit: Duration) -> Option<ExitStatus> {
+    let deadline = Instant::now() + limit;
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => return Some(status),
+            Ok(None) if Instant::now() < deadline => thread::sleep(Duration::from_millis(100)),
+            _ => return None,
+        }
+    }
+}
+
+/// Stops a process this program started: sends it `signal` (such as "TERM"), gives it `grace`
+/// to finish, then kills it.
+pub fn stop(child: &mut Child, signal_name: &str, grace: Duration) {
+    signal(child.id(), signal_name);
+    if wait_with_deadline(child, grace).is_none() {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
 }
 
 /// Runs `command` and returns its standard output; fails when it exits non-zero.

@@ -168,20 +168,10 @@ pub fn run(arguments: &[String]) -> Result<(), String> {
                 single(passed)
             }
             Kind::Package => {
-                let outcome = dist::build().and_then(|package| package::check(&package, false));
-                if let Err(message) = &outcome {
-                    eprintln!("xtask: {message}");
-                }
-                single(outcome.is_ok())
+                checked(dist::build().and_then(|package| package::check(&package, false)))
             }
             Kind::EndToEnd => tally(end_to_end()),
-            Kind::DemoStops => {
-                let outcome = demo_stops_its_servers();
-                if let Err(message) = &outcome {
-                    eprintln!("xtask: {message}");
-                }
-                single(outcome.is_ok())
-            }
+            Kind::DemoStops => checked(demo_stops_its_servers()),
             Kind::Tests(command) => tally(process::run_tests(command)),
         };
         total.add(counts);
@@ -210,6 +200,14 @@ pub fn run(arguments: &[String]) -> Result<(), String> {
     } else {
         Err(format!("failed: {}", failed_steps.join(", ")))
     }
+}
+
+/// A step that is one check with its outcome: one passed, or one failed with its message shown.
+fn checked(outcome: Result<(), String>) -> (bool, Counts) {
+    if let Err(message) = &outcome {
+        eprintln!("xtask: {message}");
+    }
+    single(outcome.is_ok())
 }
 
 /// A step that is one check: one passed or one failed.
@@ -271,14 +269,18 @@ fn end_to_end() -> Result<(bool, Counts), String> {
     outcome
 }
 
-/// Starts `cargo xtask demo` on any free port, waits for it to print where its relay and İYS
-/// sandbox listen, checks both answer, sends the demo SIGTERM, and checks that it exits and that
-/// neither server answers any more.
+/// Starts `cargo xtask demo` on any free port with a data folder of its own, waits for it to
+/// print where its relay and İYS sandbox listen, checks both answer, sends the demo SIGTERM, and
+/// checks that it exits and that neither server answers any more.
 fn demo_stops_its_servers() -> Result<(), String> {
     let program = std::env::current_exe().map_err(|error| error.to_string())?;
+    let data = root()
+        .join("target")
+        .join(format!("demo-stops-{}", std::process::id()));
     let mut command = Command::new(program);
     command
-        .args(["demo", "--port", "0"])
+        .args(["demo", "--port", "0", "--data"])
+        .arg(&data)
         .current_dir(root())
         .stdout(Stdio::piped());
     eprintln!("$ {}", process::describe(&command));
@@ -294,16 +296,17 @@ fn demo_stops_its_servers() -> Result<(), String> {
         Ok(servers)
     });
     process::signal(demo.id(), "TERM");
-    let exited = wait_with_deadline(&mut demo, Duration::from_secs(60));
+    let exited = process::wait_with_deadline(&mut demo, Duration::from_secs(90));
     if exited.is_none() {
-        process::signal(demo.id(), "KILL");
+        let _ = demo.kill();
         let _ = demo.wait();
     }
+    let _ = std::fs::remove_dir_all(&data);
     let servers = outcome?;
     match exited {
         Some(status) if status.success() => {}
         Some(status) => return Err(format!("the demo exited with {status} on SIGTERM")),
-        None => return Err("the demo did not exit within 60 s of SIGTERM".to_owned()),
+        None => return Err("the demo did not exit within 90 s of SIGTERM".to_owned()),
     }
     for (name, address) in &servers {
         if TcpStream::connect_timeout(address, Duration::from_secs(5)).is_ok() {
@@ -316,14 +319,24 @@ fn demo_stops_its_servers() -> Result<(), String> {
     Ok(())
 }
 
-/// The relay's and the İYS sandbox's addresses, from the lines the demo prints once it runs.
+/// The relay's and the İYS sandbox's addresses, from the lines the demo prints once it runs;
+/// its build comes first, so it has ten minutes. Its output is passed on until it ends.
 fn servers_of(demo: &mut Child) -> Result<Vec<(&'static str, SocketAddr)>, String> {
     let stdout = demo.stdout.take().ok_or("the demo's output is not piped")?;
-    let mut lines = BufReader::new(stdout).lines();
+    let (lines, received) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            println!("{line}");
+            let _ = lines.send(line);
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(600);
     let mut servers = Vec::new();
-    while let Some(line) = lines.next() {
-        let line = line.map_err(|error| error.to_string())?;
-        println!("{line}");
+    while servers.len() < 2 {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let line = received.recv_timeout(left).map_err(|_| {
+            "the demo did not print where its relay and İYS sandbox listen".to_owned()
+        })?;
         for (name, prefix) in [
             ("relay", "relay: http://"),
             ("İYS sandbox", "İYS sandbox: http://"),
@@ -337,27 +350,6 @@ fn servers_of(demo: &mut Child) -> Result<Vec<(&'static str, SocketAddr)>, Strin
                 servers.push((name, address));
             }
         }
-        if servers.len() == 2 {
-            // The demo goes on printing; its output stays open until it ends.
-            std::thread::spawn(move || {
-                lines
-                    .map_while(Result::ok)
-                    .for_each(|line| println!("{line}"))
-            });
-            return Ok(servers);
-        }
     }
-    Err("the demo ended before printing where its relay and İYS sandbox listen".to_owned())
-}
-
-fn wait_with_deadline(child: &mut Child, limit: Duration) -> Option<std::process::ExitStatus> {
-    let deadline = Instant::now() + limit;
-    while Instant::now() < deadline {
-        match child.try_wait() {
-            Ok(Some(status)) => return Some(status),
-            Ok(None) => std::thread::sleep(Duration::from_millis(100)),
-            Err(_) => return None,
-        }
-    }
-    None
+    Ok(servers)
 }
