@@ -1,8 +1,9 @@
 //! The proof store: consent records sealed at rest, in SQLite or Postgres, with a hash-chained
 //! ledger of every change.
 //!
-//! The same SQL runs on both databases through sqlx's `Any` driver; the two migration folders
-//! differ only in column types.
+//! The same SQL runs on both databases through sqlx's `Any` driver, except the placeholders of
+//! the multi-row statements that store a batch (see `push_placeholder`); the two migration
+//! folders differ only in column types.
 
 use std::fmt;
 use std::net::IpAddr;
