@@ -244,25 +244,31 @@ fn write_name(out: &mut Vec<u8>, name: &str) {
 mod tests {
     use super::*;
 
-    /// A module with a type section, three imports (two from `glue`, a memory from `env`), and a
-    /// custom section after them.
+    /// A module with three imports: two functions from `glue` and a memory from `env`.
     fn module() -> Vec<u8> {
-        let mut imports = Vec::new();
-        write_unsigned(&mut imports, 3);
-        write_name(&mut imports, "glue");
-        write_name(&mut imports, "__wbg_now_463ac581d2fc7ea3");
-        imports.extend_from_slice(&[0, 0]);
-        write_name(&mut imports, "env");
-        write_name(&mut imports, "memory");
-        imports.extend_from_slice(&[2, 1, 17, 0x80, 0x01]);
-        write_name(&mut imports, "glue");
-        write_name(&mut imports, "__wbg_now_463ac581d2fc7ea3_x");
-        imports.extend_from_slice(&[0, 0]);
+        let function: &[u8] = &[0, 0];
+        module_of(&[
+            ("glue", "__wbg_now_463ac581d2fc7ea3", function),
+            ("env", "memory", &[2, 1, 17, 0x80, 0x01]),
+            ("glue", "__wbg_now_463ac581d2fc7ea3_x", function),
+        ])
+    }
+
+    /// A module with one function type, the given imports (module, name and what is
+    /// imported, encoded), and a custom section after them.
+    fn module_of(imports: &[(&str, &str, &[u8])]) -> Vec<u8> {
+        let mut section = Vec::new();
+        write_unsigned(&mut section, imports.len());
+        for (module, field, description) in imports {
+            write_name(&mut section, module);
+            write_name(&mut section, field);
+            section.extend_from_slice(description);
+        }
         let mut wasm = b"\0asm\x01\0\0\0".to_vec();
         wasm.extend_from_slice(&[1, 4, 1, 0x60, 0, 0]);
         wasm.push(2);
-        write_unsigned(&mut wasm, imports.len());
-        wasm.extend_from_slice(&imports);
+        write_unsigned(&mut wasm, section.len());
+        wasm.extend_from_slice(&section);
         wasm.extend_from_slice(&[0, 4, 3, b'n', b'o', b'w']);
         wasm
     }
@@ -342,17 +348,12 @@ mod tests {
 
     #[test]
     fn a_name_imported_twice_keeps_one_short_name() {
-        let mut imports = Vec::new();
-        write_unsigned(&mut imports, 3);
-        for field in ["__wbg_x", "__wbg_y", "__wbg_x"] {
-            write_name(&mut imports, "glue");
-            write_name(&mut imports, field);
-            imports.extend_from_slice(&[0, 0]);
-        }
-        let mut wasm = b"\0asm\x01\0\0\0".to_vec();
-        wasm.extend_from_slice(&[1, 4, 1, 0x60, 0, 0, 2]);
-        write_unsigned(&mut wasm, imports.len());
-        wasm.extend_from_slice(&imports);
+        let function: &[u8] = &[0, 0];
+        let wasm = module_of(&[
+            ("glue", "__wbg_x", function),
+            ("glue", "__wbg_y", function),
+            ("glue", "__wbg_x", function),
+        ]);
         let (wasm, glue) = shorten(&wasm, "{ __wbg_x: f, __wbg_y: g }", "glue").unwrap();
         assert_eq!(glue, "{ a: f, b: g }");
         let fields: Vec<String> = imports_of(&wasm)
