@@ -105,7 +105,7 @@ impl Relay {
     }
 
     fn stop(mut self) {
-        process::stop(&mut self.child, "TERM", Duration::from_secs(30));
+        let _ = process::stop(&mut self.child, "TERM", Duration::from_secs(30));
     }
 }
 
@@ -337,7 +337,7 @@ impl SandboxProcess {
     }
 
     fn stop(mut self) {
-        process::stop(&mut self.child, "TERM", Duration::from_secs(30));
+        let _ = process::stop(&mut self.child, "TERM", Duration::from_secs(30));
     }
 }
 

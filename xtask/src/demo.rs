@@ -30,7 +30,7 @@ struct Server(Child);
 
 impl Drop for Server {
     fn drop(&mut self) {
-        process::stop(&mut self.0, "TERM", STOP_GRACE);
+        let _ = process::stop(&mut self.0, "TERM", STOP_GRACE);
     }
 }
 

@@ -22,6 +22,9 @@ const WASM_FEATURES: &[&str] = &[
     "--enable-sign-ext",
 ];
 
+/// The name wasm-bindgen gives the package's module: `iys_consent.js` and `iys_consent_bg.wasm`.
+const NAME: &str = "iys_consent";
+
 /// The files of `npm/` copied into the package as they are.
 const STATIC_FILES: &[&str] = &[
     "style.css",
@@ -69,11 +72,12 @@ pub fn build() -> Result<PathBuf, String> {
         std::fs::remove_dir_all(&package)
             .map_err(|error| format!("clearing {}: {error}", package.display()))?;
     }
-    let wasm = bind_and_shrink(&package, "iys_consent", false)?;
+    let wasm = bind_and_shrink(&package, NAME, false)?;
+    // wasm-bindgen's glue is `<name>.js`; the wasm imports it as `./<name>_bg.js`.
     shorten_imports(
         &wasm,
-        &package.join("iys_consent.js"),
-        "./iys_consent_bg.js",
+        &package.join(format!("{NAME}.js")),
+        &format!("./{NAME}_bg.js"),
     )?;
     for file in STATIC_FILES {
         copy(&root.join("npm").join(file), &package.join(file))?;

@@ -14,15 +14,9 @@ use std::collections::HashMap;
 /// not exactly one word of the glue.
 pub fn shorten(wasm: &[u8], glue: &str, module: &str) -> Result<(Vec<u8>, String), String> {
     let mut names: HashMap<String, String> = HashMap::new();
-    let mut count = 0;
     let wasm = rename_imports(wasm, module, |old| {
-        names
-            .entry(old.to_owned())
-            .or_insert_with(|| {
-                count += 1;
-                short_name(count - 1)
-            })
-            .clone()
+        let next = short_name(names.len());
+        names.entry(old.to_owned()).or_insert(next).clone()
     })?;
     if names.is_empty() {
         return Err(format!("the wasm imports nothing from `{module}`"));

@@ -125,7 +125,7 @@ impl PostgresServer {
 impl Drop for PostgresServer {
     fn drop(&mut self) {
         // SIGINT is PostgreSQL's fast shutdown.
-        crate::process::stop(&mut self.child, "INT", Duration::from_secs(30));
+        let _ = crate::process::stop(&mut self.child, "INT", Duration::from_secs(30));
         let _ = std::fs::remove_dir_all(&self.folder);
     }
 }

@@ -49,13 +49,15 @@ pub fn wait_with_deadline(child: &mut Child, limit: Duration) -> Option<ExitStat
 }
 
 /// Stops a process this program started: sends it `signal` (such as "TERM"), gives it `grace`
-/// to finish, then kills it.
-pub fn stop(child: &mut Child, signal_name: &str, grace: Duration) {
+/// to finish, then kills it. Returns how it exited, or `None` when it had to be killed.
+pub fn stop(child: &mut Child, signal_name: &str, grace: Duration) -> Option<ExitStatus> {
     signal(child.id(), signal_name);
-    if wait_with_deadline(child, grace).is_none() {
+    let exited = wait_with_deadline(child, grace);
+    if exited.is_none() {
         let _ = child.kill();
         let _ = child.wait();
     }
+    exited
 }
 
 /// Runs `command` and returns its standard output; fails when it exits non-zero.

@@ -295,12 +295,7 @@ fn demo_stops_its_servers() -> Result<(), String> {
         }
         Ok(servers)
     });
-    process::signal(demo.id(), "TERM");
-    let exited = process::wait_with_deadline(&mut demo, Duration::from_secs(90));
-    if exited.is_none() {
-        let _ = demo.kill();
-        let _ = demo.wait();
-    }
+    let exited = process::stop(&mut demo, "TERM", Duration::from_secs(90));
     let _ = std::fs::remove_dir_all(&data);
     let servers = outcome?;
     match exited {

@@ -2,7 +2,7 @@
 //! ledger of every change.
 //!
 //! The same SQL runs on both databases through sqlx's `Any` driver, except the placeholders of
-//! the multi-row statements that store a batch (see `push_placeholder`); the two migration
+//! the multi-row statements that store a batch (see `values`); the two migration
 //! folders differ only in column types.
 
 use std::fmt;
@@ -270,33 +270,24 @@ fn runs<T>(mut items: &[T]) -> Vec<&[T]> {
 
 /// `INSERT INTO {table_and_columns} VALUES (...), (...)` for `rows` rows of `columns`.
 fn insert_sql(backend: Backend, table_and_columns: &str, columns: usize, rows: usize) -> String {
-    let mut sql = format!("INSERT INTO {table_and_columns} VALUES ");
-    let mut number = 0;
-    for row in 0..rows {
-        sql.push_str(if row == 0 { "(" } else { ", (" });
-        for column in 0..columns {
-            if column > 0 {
-                sql.push_str(", ");
-            }
-            number += 1;
-            push_placeholder(&mut sql, backend, number);
-        }
-        sql.push(')');
-    }
-    sql
+    let rows: Vec<String> = (0..rows)
+        .map(|row| values(backend, row * columns + 1, columns))
+        .collect();
+    format!("INSERT INTO {table_and_columns} VALUES {}", rows.join(", "))
 }
 
-/// The `number`th value of a statement: `$1` in Postgres, a plain `?` in SQLite, where binding
-/// a numbered parameter looks its name up in a list as long as the statement's, which makes a
-/// statement of many values cost the square of their number to bind.
-fn push_placeholder(sql: &mut String, backend: Backend, number: usize) {
-    match backend {
-        Backend::Postgres => {
-            sql.push('$');
-            sql.push_str(&number.to_string());
-        }
-        Backend::Sqlite => sql.push('?'),
-    }
+/// `count` values of a statement in parentheses, the first being its `first`th: `($1, $2)` in
+/// Postgres, plain `(?, ?)` in SQLite, where binding a numbered parameter looks its name up in a
+/// list as long as the statement's, which makes a statement of many values cost the square of
+/// their number to bind.
+fn values(backend: Backend, first: usize, count: usize) -> String {
+    let placeholders: Vec<String> = (first..first + count)
+        .map(|number| match backend {
+            Backend::Postgres => format!("${number}"),
+            Backend::Sqlite => "?".to_owned(),
+        })
+        .collect();
+    format!("({})", placeholders.join(", "))
 }
 
 /// The consent date and ledger hash of each of `ids` already stored.
@@ -307,14 +298,10 @@ async fn stored_receipts(
 ) -> Result<std::collections::HashMap<String, (String, String)>, StoreError> {
     let mut found = std::collections::HashMap::new();
     for chunk in runs(ids) {
-        let mut sql = "SELECT id, consent_date, ledger_hash FROM consents WHERE id IN (".to_owned();
-        for number in 1..=chunk.len() {
-            if number > 1 {
-                sql.push_str(", ");
-            }
-            push_placeholder(&mut sql, backend, number);
-        }
-        sql.push(')');
+        let sql = format!(
+            "SELECT id, consent_date, ledger_hash FROM consents WHERE id IN {}",
+            values(backend, 1, chunk.len())
+        );
         let mut select = sqlx::query(&sql);
         for id in chunk {
             select = select.bind(id.clone());
