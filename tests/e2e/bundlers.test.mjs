@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, existsSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, extname, join, normalize } from 'node:path';
@@ -37,14 +37,16 @@ async function serve(folder, received) {
   return { server, origin: `http://127.0.0.1:${server.address().port}` };
 }
 
-/** Copies an example app, installs the packed package into it, and builds it. */
+/**
+ * Copies an example app, installs its locked dependencies with `npm ci`, adds the packed package
+ * beside them without touching the lockfile, and builds the app.
+ */
 function build(name, tarball, work) {
   const app = join(work, name);
-  cpSync(join(root, 'examples', name), app, { recursive: true });
-  const manifest = JSON.parse(readFileSync(join(app, 'package.json'), 'utf8'));
-  manifest.dependencies = { ...manifest.dependencies, 'iys-consent': `file:${tarball}` };
-  writeFileSync(join(app, 'package.json'), JSON.stringify(manifest, null, 2));
-  execFileSync('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: app, stdio: 'inherit' });
+  cpSync(join(root, 'examples', name), app, { recursive: true, filter: (source) => !source.includes('node_modules') });
+  const quiet = ['--no-audit', '--no-fund', '--loglevel=error'];
+  execFileSync('npm', ['ci', ...quiet], { cwd: app, stdio: 'inherit' });
+  execFileSync('npm', ['install', '--no-save', ...quiet, tarball], { cwd: app, stdio: 'inherit' });
   execFileSync('node', [join(app, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--logLevel', 'warn'], { cwd: app, stdio: 'inherit' });
   return join(app, 'dist');
 }

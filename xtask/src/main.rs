@@ -20,6 +20,7 @@ mod postgres;
 mod process;
 mod serve;
 mod setup;
+mod standalone;
 mod test;
 
 use std::path::PathBuf;

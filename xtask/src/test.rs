@@ -13,7 +13,7 @@ use crate::postgres::PostgresServer;
 use crate::process::{self, Counts};
 use crate::root;
 use crate::setup::{self, CHROMEDRIVER, Needs, WASM_TARGET};
-use crate::{demo, dist, faultserver, package};
+use crate::{demo, dist, faultserver, package, standalone};
 
 /// What a step is.
 enum Kind {
@@ -26,6 +26,8 @@ enum Kind {
     /// The end-to-end tests: the demo shop and relay started, node's test runner driving
     /// Chromium through playwright-core.
     EndToEnd,
+    /// No tracked file refers to anything beside the repository.
+    StandsAlone,
     /// `cargo xtask demo` started as a user would, then sent SIGTERM: its relay and İYS sandbox
     /// must stop with it.
     DemoStops,
@@ -62,6 +64,10 @@ fn steps(postgres_url: &str, fault_server: &str) -> Vec<Step> {
     // Read at compile time by the delivery tests, which run in the browser.
     browser.env("IYS_FAULT_SERVER", fault_server);
     vec![
+        Step {
+            name: "stands alone",
+            kind: Kind::StandsAlone,
+        },
         Step {
             name: "rustfmt",
             kind: Kind::Check(vec![cargo(&["fmt", "--all", "--", "--check"])]),
@@ -172,6 +178,7 @@ pub fn run(arguments: &[String]) -> Result<(), String> {
             }
             Kind::EndToEnd => tally(end_to_end()),
             Kind::DemoStops => checked(demo_stops_its_servers()),
+            Kind::StandsAlone => checked(standalone::check()),
             Kind::Tests(command) => tally(process::run_tests(command)),
         };
         total.add(counts);

@@ -8,16 +8,18 @@
 
 use serde_json::{Value, json};
 
-/// İYS's OpenAPI document, from `IYS_OPENAPI` or the project's shared folder beside the repo.
+/// İYS's OpenAPI document: the copy kept as test data in `consent-core/tests/data`, or the file
+/// `IYS_OPENAPI` names (to check the relay against a newer version of the document).
 pub fn iys_openapi() -> Value {
     let path = std::env::var("IYS_OPENAPI").unwrap_or_else(|_| {
+        // Both crates sit in `crates/`, so this names the same file from either.
         format!(
-            "{}/../../../shared/iys/iys-openapi-3.2.0.json",
+            "{}/../consent-core/tests/data/iys-openapi-3.2.0.json",
             env!("CARGO_MANIFEST_DIR")
         )
     });
     let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|error| panic!("İYS OpenAPI document at {path}: {error}; set IYS_OPENAPI"));
+        .unwrap_or_else(|error| panic!("İYS OpenAPI document at {path}: {error}"));
     serde_json::from_str(&text).unwrap()
 }
 
