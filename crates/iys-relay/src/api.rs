@@ -17,25 +17,13 @@ use consent_core::time::{IysDateTime, Timestamp};
 use consent_core::{Channel, ConsentRecord, Recipient};
 use serde::Serialize;
 
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::error::ApiError;
 use crate::protect::{RateLimiter, client_ip, is_allowed_origin};
 use crate::store::{ConsentDateOrigin, NewConsent, Store};
 use crate::token;
 use crate::writer::Writer;
-
-/// The relay's clock; tests replace it.
-pub type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
-
-/// The wall clock.
-pub fn system_clock() -> Clock {
-    Arc::new(|| {
-        let millis = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |elapsed| elapsed.as_millis() as i64);
-        Timestamp::from_unix_millis(millis)
-    })
-}
 
 /// What every handler shares.
 #[derive(Clone)]

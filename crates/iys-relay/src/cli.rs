@@ -14,7 +14,8 @@ use clap::{Parser, Subcommand};
 use consent_core::RecipientType;
 use consent_core::time::{CivilDate, Timestamp, TurkeyTime};
 
-use crate::api::{AppState, app, system_clock};
+use crate::api::{AppState, app};
+use crate::clock::system_clock;
 use crate::config::{Config, process_environment};
 use crate::crypto::Keyring;
 use crate::export::{self, Format};

@@ -44,6 +44,9 @@ pub const CSV_HEADER: &[&str] = &[
     "id",
     "iysState",
     "iysError",
+    "iysSentDate",
+    "iysLate",
+    "iysEvidence",
     "receivedAt",
     "consentedAt",
     "consentDateOrigin",
@@ -117,8 +120,16 @@ pub fn write(
                     plain.consent_date.clone(),
                     wire_name(IysSource::from(Source::from(plain.source))),
                     plain.id.clone(),
-                    stored.iys.state.clone(),
+                    stored.iys.state.to_string(),
                     stored.iys.error.clone().unwrap_or_default(),
+                    stored.iys.sent_date.clone().unwrap_or_default(),
+                    stored.iys.late.to_string(),
+                    stored
+                        .iys
+                        .evidence
+                        .as_ref()
+                        .and_then(|evidence| serde_json::to_string(evidence).ok())
+                        .unwrap_or_default(),
                     plain.received_at.clone(),
                     plain.consented_at.clone(),
                     wire_name(plain.consent_date_origin),

@@ -2,10 +2,15 @@
 //!
 //! - Records go through İYS's single add V2, whose identical repeat returns the same
 //!   transaction, so a retry after a lost answer registers nothing twice.
-//! - Before sending, `consent_core::iys::state::decide` settles what İYS would refuse: a
-//!   first-ever refusal (H175), a refusal over a refusal (H174), an out-of-date movement (H178).
-//!   Those are recorded as skipped or superseded and never sent. A record that missed İYS's
-//!   three-business-day window is marked `missed_deadline`, not sent and not dropped.
+//! - Before sending, `consent_core::iys::state::decide` settles what İYS would refuse: an
+//!   out-of-date consent (H178) is superseded and never sent. A refusal is never settled on the
+//!   relay's own knowledge: when the relay knows of nothing to refuse (H175) or of a refusal
+//!   already (H174), it asks İYS's single status query first, sends the refusal when İYS holds
+//!   a consent (it may have come through another system), and otherwise settles it with İYS's
+//!   answer kept as evidence.
+//! - A consent that missed İYS's three-business-day window is marked `missed_deadline` and held
+//!   for the operator. A refusal that missed it is still sent, dated at the moment of sending,
+//!   and marked late; its own date stays in the record and the ledger.
 //! - Only İYS's "busy" answers are retried (429, 5xx, H123, H192, an expired token); every
 //!   validation failure is final, because İYS blacklists an address whose success rate falls
 //!   under 70 %.
@@ -19,19 +24,25 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use consent_core::calendar::registration_deadline;
+use consent_core::iys::HeldConsent;
 use consent_core::iys::errors::{Disposition, disposition};
 use consent_core::iys::state::{Decision, decide};
-use consent_core::iys::wire::{ChangesResponse, IysConsent, IysErrorBody, Movement};
+use consent_core::iys::wire::{
+    ChangesResponse, ConsentDetail, IysConsent, IysErrorBody, Movement, StatusQuery,
+};
 use consent_core::time::{IysDateTime, Timestamp};
 use consent_core::{Channel, ConsentStatus, RecipientType, Source};
 use serde::Deserialize;
 use serde_json::Value;
 use tokio::sync::Mutex;
 
-use crate::api::Clock;
+use crate::clock::Clock;
 use crate::store::Store;
 use crate::store::StoreError;
-use crate::store::forwarding::{BatchMember, Claimed, Holder, PulledMovement};
+use crate::store::forwarding::{
+    BatchMember, BatchedRecord, Claimed, HeldEvidence, Holder, IysState, PulledMovement,
+    Settlement, StatusEvidence,
+};
 
 /// How to reach İYS, checked.
 #[derive(Clone)]
@@ -167,13 +178,53 @@ const ACCOUNT_PAUSE_MILLIS: i64 = 300_000;
 const BATCH_GIVE_UP_MILLIS: i64 = 2 * 3_600_000;
 
 /// The state a record ends in when İYS refuses it for good with `code`.
-fn settled_state(code: &str, disposition: Disposition) -> &'static str {
+fn settled_state(code: &str, disposition: Disposition) -> IysState {
     match disposition {
-        Disposition::StateConflict if Some(code) == Decision::Supersede.iys_code() => "superseded",
-        Disposition::StateConflict => "skipped",
-        Disposition::Late => "missed_deadline",
-        _ => "refused",
+        Disposition::StateConflict if Some(code) == Decision::Supersede.iys_code() => {
+            IysState::Superseded
+        }
+        Disposition::StateConflict => IysState::Skipped,
+        Disposition::Late => IysState::MissedDeadline,
+        _ => IysState::Refused,
     }
+}
+
+/// A claimed record ready to go to İYS.
+#[derive(Debug)]
+struct Prepared {
+    /// The body to send.
+    body: IysConsent,
+    /// The date it goes with.
+    consent_date: IysDateTime,
+    /// That date, when it is not the record's own.
+    sent_date: Option<IysDateTime>,
+    /// Whether it goes after its registration window.
+    late: bool,
+    /// İYS's answer to the status query made before deciding, if one was made.
+    evidence: Option<StatusEvidence>,
+}
+
+impl Prepared {
+    /// The settlement for İYS's answer to this send.
+    fn settlement(&self, settlement: Settlement) -> Settlement {
+        let settlement = settlement.sent(self.sent_date, self.late);
+        match &self.evidence {
+            Some(evidence) => settlement.with_evidence(evidence.clone()),
+            None => settlement,
+        }
+    }
+}
+
+/// What İYS answered when asked what it holds for a key.
+#[derive(Debug)]
+enum Asked {
+    /// It holds a consent or a refusal (`None`: something the relay does not read, such as a
+    /// consent waiting for the person's confirmation).
+    Holds(Option<HeldConsent>, StatusEvidence),
+    /// It holds nothing for the key.
+    Nothing(StatusEvidence),
+    /// No clear answer: ask again at this moment.
+    Later(Timestamp),
 }
 
 fn backoff_millis(attempts: u32) -> i64 {
@@ -303,30 +354,41 @@ impl Forwarder {
         Ok(polled + count)
     }
 
-    /// What to do with a claimed record before anything is sent: `Some` with the body when it
-    /// should go to İYS, `None` when it was settled or deferred here.
+    /// What to do with a claimed record before anything is sent: `Some` when it should go to
+    /// İYS, `None` when it was settled or deferred here.
+    ///
+    /// A consent past İYS's window is held for the operator. A refusal past it is still
+    /// registered, dated at the moment it is sent, because a refusal may never be dropped; its
+    /// own date stays in the record and the ledger. A refusal the relay's own knowledge would
+    /// settle without sending (İYS holds nothing for the key, or a refusal already) is settled
+    /// only after İYS itself has been asked: the person's consent may have reached İYS through
+    /// another system.
     async fn prepare(
         &self,
         record: &Claimed,
         now: Timestamp,
-    ) -> Result<Option<(IysConsent, IysDateTime)>, StoreError> {
+    ) -> Result<Option<Prepared>, StoreError> {
         let store = &self.store;
         let holder = Holder::Claimant(&self.owner);
-        if now > registration_deadline(record.consent_date.to_instant()) {
-            tracing::warn!(record = %record.id, "record missed İYS's three-business-day window");
+        let late = now > registration_deadline(record.consent_date.to_instant());
+        if late && record.status == ConsentStatus::Granted {
+            tracing::warn!(record = %record.id, "a consent missed İYS's three-business-day window; held for the operator");
             store
                 .finish_forwarding(
                     &record.id,
                     holder,
-                    "missed_deadline",
-                    None,
-                    None,
-                    Some("H467"),
+                    &Settlement::with_code(IysState::MissedDeadline, Some("H467")).sent(None, true),
                     now,
                 )
                 .await?;
             return Ok(None);
         }
+        let date = if late {
+            tracing::warn!(record = %record.id, "a refusal missed İYS's three-business-day window; sending it dated now");
+            IysDateTime::from_instant(now)
+        } else {
+            record.consent_date
+        };
         let held = store
             .held(
                 &record.recipient_hash,
@@ -334,12 +396,55 @@ impl Forwarder {
                 record.recipient_type,
             )
             .await?;
-        let decision = decide(
+        let mut decision = decide(
             held.as_ref().map(|(held, _)| *held),
             record.status,
-            record.consent_date,
+            date,
             now,
         );
+        let mut evidence = None;
+        if matches!(
+            decision,
+            Decision::SkipNothingToRefuse | Decision::SkipAlreadyRefused
+        ) {
+            match self.ask_status(record, now).await? {
+                Asked::Later(at) => {
+                    store
+                        .defer_forwarding(&record.id, &self.owner, at, true)
+                        .await?;
+                    return Ok(None);
+                }
+                Asked::Nothing(answer) => {
+                    decision = Decision::SkipNothingToRefuse;
+                    evidence = Some(answer);
+                }
+                Asked::Holds(Some(held_there), answer) => {
+                    store
+                        .set_held(
+                            &record.recipient_hash,
+                            record.channel,
+                            record.recipient_type,
+                            held_there.status,
+                            held_there.consent_date,
+                            Timestamp::from_unix_millis(0),
+                        )
+                        .await?;
+                    decision = decide(Some(held_there), record.status, date, now);
+                    evidence = Some(answer);
+                }
+                Asked::Holds(None, answer) => {
+                    decision = Decision::Send { consent_date: date };
+                    evidence = Some(answer);
+                }
+            }
+        }
+        let settle_here = |state: IysState| {
+            let settlement = Settlement::with_code(state, decision.iys_code()).sent(None, late);
+            match &evidence {
+                Some(evidence) => settlement.with_evidence(evidence.clone()),
+                None => settlement,
+            }
+        };
         let consent_date = match decision {
             Decision::Send { consent_date } => consent_date,
             Decision::WaitUntil(moment) => {
@@ -349,30 +454,15 @@ impl Forwarder {
                 return Ok(None);
             }
             Decision::SkipAlreadyRefused | Decision::SkipNothingToRefuse => {
+                tracing::info!(record = %record.id, code = decision.iys_code(), "İYS, asked, holds nothing this refusal would change");
                 store
-                    .finish_forwarding(
-                        &record.id,
-                        holder,
-                        "skipped",
-                        None,
-                        None,
-                        decision.iys_code(),
-                        now,
-                    )
+                    .finish_forwarding(&record.id, holder, &settle_here(IysState::Skipped), now)
                     .await?;
                 return Ok(None);
             }
             Decision::Supersede => {
                 store
-                    .finish_forwarding(
-                        &record.id,
-                        holder,
-                        "superseded",
-                        None,
-                        None,
-                        decision.iys_code(),
-                        now,
-                    )
+                    .finish_forwarding(&record.id, holder, &settle_here(IysState::Superseded), now)
                     .await?;
                 return Ok(None);
             }
@@ -404,22 +494,103 @@ impl Forwarder {
             retailer_access: &[],
         };
         match IysConsent::from_movement(&movement) {
-            Ok(body) => Ok(Some((body, consent_date))),
+            Ok(body) => Ok(Some(Prepared {
+                body,
+                consent_date,
+                sent_date: (consent_date != record.consent_date).then_some(consent_date),
+                late,
+                evidence,
+            })),
             Err(error) => {
                 store
                     .finish_forwarding(
                         &record.id,
                         holder,
-                        "refused",
-                        None,
-                        None,
-                        Some(error.iys_code()),
+                        &Settlement::with_code(IysState::Refused, Some(error.iys_code()))
+                            .sent(None, late),
                         now,
                     )
                     .await?;
                 Ok(None)
             }
         }
+    }
+
+    /// Asks İYS what it holds for a record's key (its single status query). İYS documents no
+    /// answer for a key it has never seen; an empty 2xx and a 404 that is not about the account
+    /// both mean it holds nothing. Any other answer is no answer, and the record waits.
+    async fn ask_status(&self, record: &Claimed, now: Timestamp) -> Result<Asked, StoreError> {
+        let path = format!(
+            "/sps/{}/brands/{}/consents/status",
+            self.account.iys_code, self.account.brand_code
+        );
+        let query = StatusQuery::new(&record.recipient, record.channel, record.recipient_type);
+        let evidence =
+            |http_status: u16, code: Option<String>, held: Option<HeldEvidence>| StatusEvidence {
+                asked_at: now.to_rfc3339(),
+                http_status,
+                code,
+                held,
+            };
+        let later = now.add_millis(backoff_millis(record.attempts));
+        Ok(
+            match self.call(reqwest::Method::POST, &path, Some(&query)).await {
+                Ok(Value::Null) => Asked::Nothing(evidence(200, None, None)),
+                Ok(answer) => match serde_json::from_value::<ConsentDetail>(answer) {
+                    Ok(detail) => {
+                        let status = detail.status.consent_status();
+                        let date = detail
+                            .consent_date
+                            .as_deref()
+                            .or(detail.creation_date.as_deref())
+                            .and_then(|date| IysDateTime::parse(date).ok());
+                        let held = status.map(|status| HeldEvidence {
+                            status,
+                            consent_date: detail.consent_date.clone(),
+                            creation_date: detail.creation_date.clone(),
+                            transaction_id: detail.transaction_id.clone(),
+                        });
+                        let known = status.zip(date).map(|(status, consent_date)| HeldConsent {
+                            status,
+                            consent_date,
+                        });
+                        Asked::Holds(known, evidence(200, None, held))
+                    }
+                    // A 2xx that is not İYS's answer tells nothing.
+                    Err(_) => Asked::Later(later),
+                },
+                Err(CallError::Iys { status: 404, code })
+                    if disposition(&code, Some(404)) != Disposition::Account =>
+                {
+                    Asked::Nothing(evidence(
+                        404,
+                        Some(code).filter(|code| !code.is_empty()),
+                        None,
+                    ))
+                }
+                Err(CallError::Iys { status, code }) => {
+                    let disposition = disposition(&code, Some(status));
+                    tracing::warn!(record = %record.id, code = %code, status, ?disposition, "İYS did not answer the status query");
+                    match disposition {
+                        Disposition::InvalidRecipient => Asked::Nothing(evidence(
+                            status,
+                            Some(code).filter(|code| !code.is_empty()),
+                            None,
+                        )),
+                        Disposition::Account => Asked::Later(self.pause(&code, now)),
+                        retryable => Asked::Later(
+                            now.add_millis(
+                                (retryable.min_wait_seconds() as i64 * 1_000)
+                                    .max(backoff_millis(record.attempts)),
+                            ),
+                        ),
+                    }
+                }
+                Err(CallError::Network) => Asked::Later(later),
+                Err(CallError::Halted(until)) => Asked::Later(Timestamp::from_unix_seconds(until)),
+                Err(CallError::Account(code)) => Asked::Later(self.pause(&code, now)),
+            },
+        )
     }
 
     /// Puts claimed records back to be tried at `at`.
@@ -441,16 +612,19 @@ impl Forwarder {
             .await?;
         let count = claimed.len();
         let mut members = Vec::new();
-        let mut bodies = Vec::new();
-        for record in &claimed {
-            if let Some((body, _)) = self.prepare(record, now).await? {
-                members.push(record.id.clone());
-                bodies.push(body);
+        for record in claimed {
+            if let Some(prepared) = self.prepare(&record, now).await? {
+                members.push((record, prepared));
             }
         }
-        if bodies.is_empty() {
+        if members.is_empty() {
             return Ok(count);
         }
+        let ids: Vec<String> = members
+            .iter()
+            .map(|(record, _)| record.id.clone())
+            .collect();
+        let bodies: Vec<&IysConsent> = members.iter().map(|(_, prepared)| &prepared.body).collect();
         let path = format!(
             "/v2/sps/{}/brands/{}/consents/request",
             self.account.iys_code, self.account.brand_code
@@ -458,48 +632,45 @@ impl Forwarder {
         match self.call(reqwest::Method::POST, &path, Some(&bodies)).await {
             Ok(answer) => {
                 let Some(request_id) = answer["requestId"].as_str() else {
-                    self.release(&members, now.add_millis(30_000)).await?;
+                    self.release(&ids, now.add_millis(30_000)).await?;
                     return Ok(count);
                 };
-                let entries: Vec<(String, usize, String)> = members
+                let batched: Vec<BatchedRecord> = members
                     .iter()
-                    .zip(&bodies)
                     .enumerate()
-                    .map(|(index, (id, body))| {
-                        (
-                            id.clone(),
-                            index,
-                            serde_json::to_string(body).unwrap_or_default(),
-                        )
+                    .map(|(index, (record, prepared))| BatchedRecord {
+                        id: record.id.clone(),
+                        index,
+                        sent_date: prepared.sent_date,
+                        late: prepared.late,
+                        evidence: prepared.evidence.clone(),
                     })
                     .collect();
                 let poll_at = now.add_millis(self.settings.batch_poll_delay.as_millis() as i64);
                 self.store
-                    .mark_batched(&entries, request_id, now, poll_at)
+                    .mark_batched(&batched, request_id, now, poll_at)
                     .await?;
-                tracing::info!(records = entries.len(), "sent a batch to İYS");
+                tracing::info!(records = batched.len(), "sent a batch to İYS");
             }
             Err(CallError::Halted(until)) => {
-                self.release(&members, Timestamp::from_unix_seconds(until))
+                self.release(&ids, Timestamp::from_unix_seconds(until))
                     .await?
             }
             Err(CallError::Account(code)) => {
                 let until = self.pause(&code, now);
-                self.release(&members, until).await?;
+                self.release(&ids, until).await?;
             }
             Err(CallError::Iys { status, code })
                 if !disposition(&code, Some(status)).is_retryable() =>
             {
-                // İYS refused the batch as a whole (one bad item fails it): settle each record
+                // İYS refused the batch as a whole (one bad item fails it): send each record
                 // on its own, so one bad item neither holds the others back nor is resent forever.
                 tracing::warn!(code = %code, status, "İYS refused a batch; sending its records one by one");
-                for record in claimed {
-                    if members.contains(&record.id) {
-                        self.settle(record).await?;
-                    }
+                for (record, prepared) in members {
+                    self.send_one(&record, prepared).await?;
                 }
             }
-            Err(_) => self.release(&members, now.add_millis(30_000)).await?,
+            Err(_) => self.release(&ids, now.add_millis(30_000)).await?,
         }
         Ok(count)
     }
@@ -512,6 +683,13 @@ impl Forwarder {
         now: Timestamp,
     ) -> Result<bool, StoreError> {
         let store = &self.store;
+        let settlement = |settlement: Settlement| {
+            let settlement = settlement.sent(member.sent_date, member.late);
+            match &member.evidence {
+                Some(evidence) => settlement.with_evidence(evidence.clone()),
+                None => settlement,
+            }
+        };
         match result["status"].as_str() {
             Some("success") => {
                 store
@@ -520,7 +698,7 @@ impl Forwarder {
                         member.channel,
                         member.recipient_type,
                         member.status,
-                        member.consent_date,
+                        member.date_sent(),
                         now,
                     )
                     .await?;
@@ -528,10 +706,10 @@ impl Forwarder {
                     .finish_forwarding(
                         &member.id,
                         Holder::Batch,
-                        "accepted",
-                        result["transactionId"].as_str(),
-                        result["creationDate"].as_str(),
-                        None,
+                        &settlement(Settlement::accepted(
+                            result["transactionId"].as_str().map(str::to_owned),
+                            result["creationDate"].as_str().map(str::to_owned),
+                        )),
                         now,
                     )
                     .await?;
@@ -551,10 +729,10 @@ impl Forwarder {
                             .finish_forwarding(
                                 &member.id,
                                 Holder::Batch,
-                                settled_state(&code, final_refusal),
-                                None,
-                                None,
-                                Some(&code),
+                                &settlement(Settlement::with_code(
+                                    settled_state(&code, final_refusal),
+                                    Some(&code),
+                                )),
                                 now,
                             )
                             .await?;
@@ -661,27 +839,34 @@ impl Forwarder {
         })
     }
 
-    async fn settle(&self, record: Claimed) -> Result<(), crate::store::StoreError> {
+    /// Prepares one claimed record and, when it should go, sends it.
+    async fn settle(&self, record: Claimed) -> Result<(), StoreError> {
+        let now = (self.clock)();
+        match self.prepare(&record, now).await? {
+            Some(prepared) => self.send_one(&record, prepared).await,
+            None => Ok(()),
+        }
+    }
+
+    /// Sends one prepared record through single add V2 and records İYS's answer.
+    async fn send_one(&self, record: &Claimed, prepared: Prepared) -> Result<(), StoreError> {
         let now = (self.clock)();
         let store = &self.store;
         let holder = Holder::Claimant(&self.owner);
-        let Some((body, consent_date)) = self.prepare(&record, now).await? else {
-            return Ok(());
-        };
         let path = format!(
             "/v2/sps/{}/brands/{}/consents",
             self.account.iys_code, self.account.brand_code
         );
-        match self.call_add(&path, &body).await {
+        match self.call_add(&path, &prepared.body).await {
             Ok(answer) => {
-                tracing::info!(record = %record.id, "İYS accepted a record");
+                tracing::info!(record = %record.id, late = prepared.late, "İYS accepted a record");
                 store
                     .set_held(
                         &record.recipient_hash,
                         record.channel,
                         record.recipient_type,
                         record.status,
-                        consent_date,
+                        prepared.consent_date,
                         now,
                     )
                     .await?;
@@ -689,10 +874,10 @@ impl Forwarder {
                     .finish_forwarding(
                         &record.id,
                         holder,
-                        "accepted",
-                        Some(&answer.transaction_id),
-                        Some(&answer.creation_date),
-                        None,
+                        &prepared.settlement(Settlement::accepted(
+                            Some(answer.transaction_id),
+                            Some(answer.creation_date),
+                        )),
                         (self.clock)(),
                     )
                     .await?;
@@ -747,10 +932,10 @@ impl Forwarder {
                             .finish_forwarding(
                                 &record.id,
                                 holder,
-                                settled_state(&code, final_refusal),
-                                None,
-                                None,
-                                Some(&code),
+                                &prepared.settlement(Settlement::with_code(
+                                    settled_state(&code, final_refusal),
+                                    Some(&code),
+                                )),
                                 now,
                             )
                             .await?;

@@ -6,8 +6,8 @@
 //! `POST /sandbox/citizen` records a movement "made in İYS" (a citizen refusing by SMS to 3338),
 //! `POST /sandbox/faults` queues faults for the next consent requests (`500`, `503`, `429`,
 //! `timeout`, `lost`: stored, then the answer never comes), `POST /sandbox/clock` moves the
-//! sandbox's clock, and `GET /sandbox/log` shows every add request body it received and the
-//! grant type and outcome of every token request.
+//! sandbox's clock, and `GET /sandbox/log` shows every add request body and status query it
+//! received and the grant type and outcome of every token request.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -56,6 +56,8 @@ const PROVIDER_SOURCES: &[&str] = &[
 const REQUESTS_PER_SECOND: u32 = 10;
 /// İYS's hourly limit on token requests.
 const TOKEN_REQUESTS_PER_HOUR: usize = 100;
+/// İYS's hourly limit on single status queries.
+const STATUS_QUERIES_PER_HOUR: usize = 1_000;
 const ACCESS_TOKEN_SECONDS: i64 = 7_200;
 const REFRESH_TOKEN_SECONDS: i64 = 14_400;
 
@@ -103,6 +105,10 @@ struct World {
     access_tokens: HashMap<String, i64>,
     refresh_tokens: HashMap<String, i64>,
     token_calls: VecDeque<i64>,
+    /// When each single status query of the last hour came.
+    status_calls: VecDeque<i64>,
+    /// Every single status query's body.
+    status_log: Vec<Value>,
     /// Each token request's grant type and what it got: `issued`, `H084` or `invalid`.
     token_log: Vec<Value>,
     held: HashMap<(String, String, String), Held>,
@@ -933,29 +939,107 @@ fn process_batch(world: &mut World, request: &str, now: Timestamp) {
     }
 }
 
+/// İYS's single status query: its checks of the body and its limit of 1000 queries an hour,
+/// then the movement İYS holds for the key. İYS documents no answer for a key it has never
+/// seen; the sandbox answers 404 with no H-code.
 async fn single_status(
     State(sandbox): State<Sandbox>,
     Path((iys, brand)): Path<(String, String)>,
     headers: HeaderMap,
-    Json(body): Json<Value>,
+    body: Bytes,
 ) -> Response {
     if let Err(response) = gate(&sandbox, &headers, &iys, &brand) {
         return response;
     }
-    let world = sandbox.lock();
-    let found = world.movements.iter().rev().find(|(_, movement, _)| {
-        movement["recipient"] == body["recipient"]
-            && movement["type"] == body["type"]
-            && movement["recipientType"] == body["recipientType"]
-    });
-    match found {
-        Some((_, movement, _)) => Json(movement.clone()).into_response(),
-        None => single_error(
-            StatusCode::NOT_FOUND,
-            "H093",
-            "no consent is recorded for this address",
-        ),
+    let Ok(Value::Object(query)) = serde_json::from_slice::<Value>(&body) else {
+        return single_error(
+            StatusCode::BAD_REQUEST,
+            "H097",
+            "the status query is invalid",
+        );
+    };
+    let fail = |code: &str, message: &str, location: &str| {
+        errors(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            vec![error_body(code, message, Some(location), None)],
+        )
+    };
+    let text = |key: &str| query.get(key).and_then(Value::as_str);
+    let Some(kind) = text("type") else {
+        return fail("H111", "type is missing", "type");
+    };
+    let Some(recipient_type) = text("recipientType") else {
+        return fail("H170", "recipientType is missing", "recipientType");
+    };
+    let Some(recipient) = text("recipient") else {
+        return fail("H114", "recipient is missing", "recipient");
+    };
+    if !matches!(kind, "ARAMA" | "MESAJ" | "EPOSTA") {
+        return fail("H117", "type must be ARAMA, MESAJ or EPOSTA", "type");
     }
+    if !matches!(recipient_type, "BIREYSEL" | "TACIR") {
+        return fail(
+            "H116",
+            "recipientType must be BIREYSEL or TACIR",
+            "recipientType",
+        );
+    }
+    if kind == "EPOSTA" {
+        if EmailAddress::parse(recipient).map(|address| address.as_str() == recipient) != Ok(true) {
+            return fail("H120", "the e-mail address is invalid", "recipient");
+        }
+    } else if recipient.len() > 15 {
+        return fail(
+            "H166",
+            "the phone number is longer than 15 characters",
+            "recipient",
+        );
+    } else if PhoneNumber::parse(recipient).map(|number| number.e164() == recipient) != Ok(true)
+        || !recipient.starts_with('+')
+    {
+        return fail("H121", "the phone number is not in E.164 form", "recipient");
+    }
+    let mut world = sandbox.lock();
+    let now = sandbox.now(&world).unix_seconds();
+    world.status_calls.retain(|at| now - at < 3_600);
+    if world.status_calls.len() >= STATUS_QUERIES_PER_HOUR {
+        return single_error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "H086",
+            "the hourly single-status limit is reached",
+        );
+    }
+    world.status_calls.push_back(now);
+    world.status_log.push(Value::Object(query.clone()));
+    let key = (
+        recipient.to_owned(),
+        kind.to_owned(),
+        recipient_type.to_owned(),
+    );
+    let Some(held) = world.held.get(&key) else {
+        return errors(
+            StatusCode::NOT_FOUND,
+            vec![json!({"message": "no consent is recorded for this address"})],
+        );
+    };
+    let latest = world.movements.iter().rev().find(|(_, movement, _)| {
+        movement["recipient"] == recipient
+            && movement["type"] == kind
+            && movement["recipientType"] == recipient_type
+    });
+    let mut answer = json!({
+        "consentDate": held.consent_date.to_string(),
+        "recipient": recipient,
+        "recipientType": recipient_type,
+        "status": held.status,
+        "type": kind,
+    });
+    if let Some((_, movement, _)) = latest {
+        for field in ["creationDate", "source", "transactionId"] {
+            answer[field] = movement[field].clone();
+        }
+    }
+    Json(answer).into_response()
 }
 
 async fn multi_status(
@@ -1136,6 +1220,7 @@ async fn log(State(sandbox): State<Sandbox>) -> Response {
     Json(json!({
         "requests": world.log,
         "tokenRequests": world.token_log,
+        "statusQueries": world.status_log,
         "rateLimited": world.rate_limited,
         "batches": world.batches.len(),
         "held": world.held.len(),

@@ -19,6 +19,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor, Row};
 
 use crate::crypto::{IndexKey, Keyring, OpenError};
+use crate::store::forwarding::{IysState, StatusEvidence};
 
 pub mod forwarding;
 
@@ -138,13 +139,22 @@ impl PlainRecord {
 #[serde(rename_all = "camelCase")]
 pub struct IysOutcome {
     /// `pending` until the forwarder has an answer.
-    pub state: String,
+    pub state: IysState,
     /// İYS's transaction id, once accepted.
     pub transaction_id: Option<String>,
     /// İYS's registration time, once accepted.
     pub creation_date: Option<String>,
     /// The H-code or reason, when refused or skipped.
     pub error: Option<String>,
+    /// The date the record went to İYS with, when it is not its own consent date.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sent_date: Option<String>,
+    /// Whether it went after its registration window.
+    #[serde(default)]
+    pub late: bool,
+    /// İYS's answer to the status query made before a refusal was settled without sending.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<StatusEvidence>,
 }
 
 /// A stored record with its ledger position and İYS outcome.
@@ -475,6 +485,9 @@ impl Store {
             Backend::Postgres => &POSTGRES_MIGRATIONS,
         };
         migrator.run(&pool).await.map_err(StoreError::Migration)?;
+        if backend == Backend::Sqlite {
+            erase_freed_pages(&pool).await?;
+        }
         let index = load_index_key(&pool, &keyring).await?;
         Ok(Store {
             pool,
@@ -693,10 +706,17 @@ impl Store {
             ledger_seq: row.try_get("ledger_seq")?,
             ledger_hash: row.try_get("ledger_hash")?,
             iys: IysOutcome {
-                state: row.try_get("iys_state")?,
+                state: parse_column(row, "iys_state")?,
                 transaction_id: row.try_get("iys_transaction_id")?,
                 creation_date: row.try_get("iys_creation_date")?,
                 error: row.try_get("iys_error")?,
+                sent_date: row.try_get("iys_sent_date")?,
+                late: row.try_get::<i64, _>("iys_late")? != 0,
+                evidence: row
+                    .try_get::<Option<String>, _>("iys_evidence")?
+                    .map(|text| serde_json::from_str(&text))
+                    .transpose()
+                    .map_err(|_| StoreError::Corrupt("column iys_evidence".to_owned()))?,
             },
         })
     }
@@ -939,6 +959,33 @@ fn plain_record(new: &NewConsent) -> PlainRecord {
             evidence: record.evidence().to_wire(),
         },
     }
+}
+
+/// SQLite keeps the pages it frees as they were until it reuses them, so the batch bodies that
+/// migration 4 dropped, which held addresses in clear, would stay in the file. The first start
+/// after that migration rewrites the file once and empties the write-ahead log.
+async fn erase_freed_pages(pool: &AnyPool) -> Result<(), StoreError> {
+    const DONE: &str = "freed_pages_erased";
+    let done = sqlx::query("SELECT 1 AS done FROM relay_meta WHERE name = $1")
+        .bind(DONE)
+        .fetch_optional(pool)
+        .await?;
+    if done.is_some() {
+        return Ok(());
+    }
+    let mut connection = pool.acquire().await?;
+    connection.execute("VACUUM").await?;
+    connection
+        .execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        .await?;
+    sqlx::query(
+        "INSERT INTO relay_meta (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+    )
+    .bind(DONE)
+    .bind(vec![1_u8])
+    .execute(&mut *connection)
+    .await?;
+    Ok(())
 }
 
 async fn load_index_key(pool: &AnyPool, keyring: &Keyring) -> Result<IndexKey, StoreError> {

@@ -348,6 +348,64 @@ impl fmt::Display for MovementError {
 
 impl std::error::Error for MovementError {}
 
+/// The body of İYS's single status query (`POST .../consents/status`, İYS's
+/// `ConsentDetailRequest`): which (address, channel, recipient type) to look up.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StatusQuery {
+    /// `+90` and ten digits, or a lower-case e-mail address.
+    pub recipient: String,
+    /// Individual or merchant.
+    pub recipient_type: IysRecipientType,
+    /// The channel.
+    #[serde(rename = "type")]
+    pub channel: IysType,
+}
+
+impl StatusQuery {
+    /// The query for one key.
+    pub fn new(recipient: &Recipient, channel: Channel, recipient_type: RecipientType) -> Self {
+        StatusQuery {
+            recipient: recipient.normalised(),
+            recipient_type: recipient_type.into(),
+            channel: channel.into(),
+        }
+    }
+}
+
+impl fmt::Debug for StatusQuery {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The recipient is personal data and stays out of debug output.
+        formatter
+            .debug_struct("StatusQuery")
+            .field("recipient_type", &self.recipient_type)
+            .field("channel", &self.channel)
+            .finish_non_exhaustive()
+    }
+}
+
+/// İYS's answer to a single status query (its `ConsentDetailResponse`): the consent or refusal
+/// it holds for the key. Only the fields the relay keeps as evidence are read; the address it
+/// echoes is not.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConsentDetail {
+    /// Consent or refusal.
+    pub status: IysStatus,
+    /// `YYYY-MM-DD HH:mm:ss`; may be missing for a merchant.
+    #[serde(default)]
+    pub consent_date: Option<String>,
+    /// When İYS first registered it.
+    #[serde(default)]
+    pub creation_date: Option<String>,
+    /// Who recorded it.
+    #[serde(default)]
+    pub source: Option<IysSource>,
+    /// İYS's id of the movement.
+    #[serde(default)]
+    pub transaction_id: Option<String>,
+}
+
 /// İYS's answer to a single add: the registration's id and time.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

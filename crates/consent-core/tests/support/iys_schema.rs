@@ -1,8 +1,9 @@
-//! İYS's official OpenAPI document as a validator of consent bodies, shared by the test suites
-//! of consent-core and iys-relay (each includes this file with `#[path]`).
+//! İYS's official OpenAPI document as a validator of the bodies sent to İYS, shared by the test
+//! suites of consent-core and iys-relay (each includes this file with `#[path]`).
 
 #![allow(
     unreachable_pub,
+    dead_code,
     reason = "each including test crate uses what it needs"
 )]
 
@@ -53,6 +54,28 @@ pub fn consent_validator() -> jsonschema::Validator {
     consent["additionalProperties"] = json!(false);
     let schema = json!({
         "$ref": "#/components/schemas/Consent",
+        "components": document["components"].clone(),
+    });
+    jsonschema::options()
+        .with_draft(jsonschema::Draft::Draft4)
+        .build(&schema)
+        .unwrap()
+}
+
+/// A validator for the request body of the single status query,
+/// `POST /sps/{iysCode}/brands/{brandCode}/consents/status` (İYS's `ConsentDetailRequest`), with
+/// unknown keys refused.
+pub fn status_query_validator() -> jsonschema::Validator {
+    let mut document = iys_openapi();
+    let path = &document["paths"]["/sps/{iysCode}/brands/{brandCode}/consents/status"]["post"];
+    assert_eq!(
+        path["requestBody"]["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/ConsentDetailRequest"
+    );
+    document["components"]["schemas"]["ConsentDetailRequest"]["additionalProperties"] =
+        json!(false);
+    let schema = json!({
+        "$ref": "#/components/schemas/ConsentDetailRequest",
         "components": document["components"].clone(),
     });
     jsonschema::options()

@@ -4,6 +4,7 @@
 use consent_core::iys::HeldConsent;
 use consent_core::time::{IysDateTime, Timestamp};
 use consent_core::{Channel, ConsentStatus, Recipient, RecipientType};
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use sqlx::Row;
 
@@ -16,6 +17,188 @@ pub enum Holder<'a> {
     Claimant(&'a str),
     /// Whoever reads its batch's results.
     Batch,
+}
+
+/// Where a record stands with İYS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IysState {
+    /// Waiting to be sent, or to be sent again.
+    Pending,
+    /// Sent in one of İYS's asynchronous batches; its result is not read yet.
+    Batched,
+    /// İYS registered it.
+    Accepted,
+    /// İYS refused it for good, with the H-code kept.
+    Refused,
+    /// Nothing to send: İYS, asked, holds nothing to refuse (H175) or a refusal already (H174).
+    Skipped,
+    /// A consent older than what İYS holds: a later decision stands (H178).
+    Superseded,
+    /// A consent past İYS's three-business-day window, held for the operator (H467).
+    MissedDeadline,
+}
+
+impl IysState {
+    /// The name stored in the database and shown in exports and metrics.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            IysState::Pending => "pending",
+            IysState::Batched => "batched",
+            IysState::Accepted => "accepted",
+            IysState::Refused => "refused",
+            IysState::Skipped => "skipped",
+            IysState::Superseded => "superseded",
+            IysState::MissedDeadline => "missed_deadline",
+        }
+    }
+
+    /// Every state, in the order metrics list them.
+    pub const ALL: [IysState; 7] = [
+        IysState::Pending,
+        IysState::Batched,
+        IysState::Accepted,
+        IysState::Refused,
+        IysState::Skipped,
+        IysState::Superseded,
+        IysState::MissedDeadline,
+    ];
+
+    /// Whether the record is settled with İYS: nothing more will be sent for it.
+    pub const fn is_settled(self) -> bool {
+        !matches!(self, IysState::Pending | IysState::Batched)
+    }
+}
+
+impl std::fmt::Display for IysState {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for IysState {
+    type Err = ();
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        IysState::ALL
+            .into_iter()
+            .find(|state| state.as_str() == text)
+            .ok_or(())
+    }
+}
+
+/// What İYS answered to the single status query the relay made before settling a refusal
+/// without sending it: the proof that İYS, not the relay's own records, said there was nothing
+/// to refuse. It holds no address.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StatusEvidence {
+    /// When the relay asked, RFC 3339.
+    pub asked_at: String,
+    /// İYS's HTTP status.
+    pub http_status: u16,
+    /// İYS's H-code, when it answered with an error.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// What İYS holds, when it holds something.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held: Option<HeldEvidence>,
+}
+
+/// The consent or refusal İYS said it holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HeldEvidence {
+    /// Granted or rejected.
+    pub status: ConsentStatus,
+    /// Its consent date, `YYYY-MM-DD HH:mm:ss`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consent_date: Option<String>,
+    /// When İYS registered it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub creation_date: Option<String>,
+    /// İYS's id of it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transaction_id: Option<String>,
+}
+
+/// How a record was settled with İYS.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settlement {
+    /// The final state.
+    pub state: IysState,
+    /// İYS's transaction id, once accepted.
+    pub transaction_id: Option<String>,
+    /// İYS's registration time, once accepted.
+    pub creation_date: Option<String>,
+    /// The H-code that settled it, when it was not accepted.
+    pub error: Option<String>,
+    /// The date the record went to İYS with, when it is not its own consent date: a refusal
+    /// sent after its window goes dated at the moment of sending, and one over a consent of the
+    /// same second goes dated the second after.
+    pub sent_date: Option<IysDateTime>,
+    /// Whether the record reached İYS (or was settled) after its registration window.
+    pub late: bool,
+    /// İYS's answer to the status query made before a refusal was settled without sending.
+    pub evidence: Option<StatusEvidence>,
+}
+
+impl Settlement {
+    /// İYS registered the record.
+    pub fn accepted(transaction_id: Option<String>, creation_date: Option<String>) -> Settlement {
+        Settlement {
+            state: IysState::Accepted,
+            transaction_id,
+            creation_date,
+            ..Settlement::with_code(IysState::Accepted, None)
+        }
+    }
+
+    /// Settled in `state` with `code`, nothing registered.
+    pub fn with_code(state: IysState, code: Option<&str>) -> Settlement {
+        Settlement {
+            state,
+            transaction_id: None,
+            creation_date: None,
+            error: code.map(str::to_owned),
+            sent_date: None,
+            late: false,
+            evidence: None,
+        }
+    }
+
+    /// The same, sent with `sent_date` (left out when it is the record's own date) and `late`.
+    pub fn sent(mut self, sent_date: Option<IysDateTime>, late: bool) -> Settlement {
+        self.sent_date = sent_date;
+        self.late = late;
+        self
+    }
+
+    /// The same, with İYS's answer to the status query as evidence.
+    pub fn with_evidence(mut self, evidence: StatusEvidence) -> Settlement {
+        self.evidence = Some(evidence);
+        self
+    }
+
+    /// The text the ledger entry hashes: every field, in a fixed order.
+    pub(crate) fn ledger_text(&self, id: &str) -> String {
+        let evidence = self
+            .evidence
+            .as_ref()
+            .and_then(|evidence| serde_json::to_string(evidence).ok())
+            .unwrap_or_default();
+        format!(
+            "iys {id} {} {} {} {} {} {} {evidence}",
+            self.state,
+            self.transaction_id.as_deref().unwrap_or(""),
+            self.creation_date.as_deref().unwrap_or(""),
+            self.error.as_deref().unwrap_or(""),
+            self.sent_date
+                .map(|date| date.to_string())
+                .unwrap_or_default(),
+            u8::from(self.late),
+        )
+    }
 }
 
 /// A record claimed for forwarding.
@@ -193,44 +376,39 @@ impl Store {
         Ok(done.rows_affected())
     }
 
-    /// Records a record's final İYS outcome and appends it to the ledger, when `holder` still
+    /// Records a record's settlement with İYS and appends it to the ledger, when `holder` still
     /// holds it: the instance that claimed it, or anyone for a record waiting in a batch.
     /// Returns whether it did.
-    #[allow(
-        clippy::too_many_arguments,
-        reason = "one argument per column of the outcome"
-    )]
     pub async fn finish_forwarding(
         &self,
         id: &str,
         holder: Holder<'_>,
-        state: &str,
-        transaction_id: Option<&str>,
-        creation_date: Option<&str>,
-        error: Option<&str>,
+        settlement: &Settlement,
         now: Timestamp,
     ) -> Result<bool, StoreError> {
         let mut transaction = self.pool.begin().await?;
         let mut head = LedgerHead::lock(&mut transaction, self.backend).await?;
-        let payload = format!(
-            "iys {id} {state} {} {} {}",
-            transaction_id.unwrap_or(""),
-            creation_date.unwrap_or(""),
-            error.unwrap_or("")
-        );
-        let payload_hash = hex(&Sha256::digest(payload.as_bytes()));
+        let payload_hash = hex(&Sha256::digest(settlement.ledger_text(id).as_bytes()));
         let (guard, owner) = match holder {
-            Holder::Claimant(owner) => ("iys_state = 'pending' AND iys_lease_owner = $7", owner),
-            Holder::Batch => ("iys_state = 'batched' AND $7 = $7", ""),
+            Holder::Claimant(owner) => ("iys_state = 'pending' AND iys_lease_owner = $10", owner),
+            Holder::Batch => ("iys_state = 'batched' AND $10 = $10", ""),
         };
+        let evidence = settlement
+            .evidence
+            .as_ref()
+            .and_then(|evidence| serde_json::to_string(evidence).ok());
         let updated = sqlx::query(&format!(
-            "UPDATE consents SET iys_state = $1, iys_transaction_id = $2, iys_creation_date = $3, iys_error = $4, iys_updated_at_ms = $5, iys_lease_owner = NULL, iys_lease_until_ms = 0 WHERE id = $6 AND {guard}"
+            "UPDATE consents SET iys_state = $1, iys_transaction_id = $2, iys_creation_date = $3, iys_error = $4, iys_updated_at_ms = $5, \
+             iys_sent_date = $6, iys_late = $7, iys_evidence = $8, iys_lease_owner = NULL, iys_lease_until_ms = 0 WHERE id = $9 AND {guard}"
         ))
-        .bind(state)
-        .bind(transaction_id.map(str::to_owned))
-        .bind(creation_date.map(str::to_owned))
-        .bind(error.map(str::to_owned))
+        .bind(settlement.state.as_str())
+        .bind(settlement.transaction_id.clone())
+        .bind(settlement.creation_date.clone())
+        .bind(settlement.error.clone())
         .bind(now.unix_millis())
+        .bind(settlement.sent_date.map(|date| date.to_string()))
+        .bind(i64::from(settlement.late))
+        .bind(evidence)
         .bind(id)
         .bind(owner)
         .execute(&mut *transaction)
@@ -439,26 +617,34 @@ pub struct ForwardingCounts {
 }
 
 impl Store {
-    /// Marks claimed records as sent in batch `batch_id`, each with its position and the exact
-    /// body sent, to be settled when the batch's results come.
+    /// Marks claimed records as sent in batch `batch_id`, each with its position and the date it
+    /// went with, to be settled when the batch's results come. The bodies sent are not kept: they
+    /// hold the addresses in clear.
     pub async fn mark_batched(
         &self,
-        entries: &[(String, usize, String)],
+        members: &[BatchedRecord],
         batch_id: &str,
         sent_at: Timestamp,
         poll_at: Timestamp,
     ) -> Result<(), StoreError> {
         let mut transaction = self.pool.begin().await?;
-        for (id, index, body) in entries {
+        for member in members {
             sqlx::query(
-                "UPDATE consents SET iys_state = 'batched', iys_batch_id = $1, iys_batch_index = $2, iys_batch_body = $3, iys_next_at_ms = $4, iys_updated_at_ms = $5, iys_lease_owner = NULL, iys_lease_until_ms = 0 WHERE id = $6",
+                "UPDATE consents SET iys_state = 'batched', iys_batch_id = $1, iys_batch_index = $2, iys_sent_date = $3, iys_late = $4, iys_evidence = $5, iys_next_at_ms = $6, iys_updated_at_ms = $7, iys_lease_owner = NULL, iys_lease_until_ms = 0 WHERE id = $8",
             )
             .bind(batch_id)
-            .bind(*index as i64)
-            .bind(body.clone())
+            .bind(member.index as i64)
+            .bind(member.sent_date.map(|date| date.to_string()))
+            .bind(i64::from(member.late))
+            .bind(
+                member
+                    .evidence
+                    .as_ref()
+                    .and_then(|evidence| serde_json::to_string(evidence).ok()),
+            )
             .bind(poll_at.unix_millis())
             .bind(sent_at.unix_millis())
-            .bind(id.clone())
+            .bind(member.id.clone())
             .execute(&mut *transaction)
             .await?;
         }
@@ -482,14 +668,24 @@ impl Store {
 
     /// The records of a batch: id, position, key and what was sent.
     pub async fn batch_members(&self, batch_id: &str) -> Result<Vec<BatchMember>, StoreError> {
-        let rows = sqlx::query("SELECT id, iys_batch_index, iys_updated_at_ms, recipient_hash, channel, recipient_type, status, consent_date FROM consents WHERE iys_state = 'batched' AND iys_batch_id = $1")
+        let rows = sqlx::query("SELECT id, iys_batch_index, iys_updated_at_ms, recipient_hash, channel, recipient_type, status, consent_date, iys_sent_date, iys_late, iys_evidence FROM consents WHERE iys_state = 'batched' AND iys_batch_id = $1")
             .bind(batch_id)
             .fetch_all(&self.pool)
             .await?;
         rows.iter()
             .map(|row| {
+                let sent_date: Option<String> = row.try_get("iys_sent_date")?;
                 let consent_date: String = row.try_get("consent_date")?;
+                let parse = |text: &str| {
+                    IysDateTime::parse(text)
+                        .map_err(|_| StoreError::Corrupt("batched consent date".to_owned()))
+                };
                 Ok(BatchMember {
+                    sent_date: sent_date.as_deref().map(parse).transpose()?,
+                    late: row.try_get::<i64, _>("iys_late")? != 0,
+                    evidence: row
+                        .try_get::<Option<String>, _>("iys_evidence")?
+                        .and_then(|text| serde_json::from_str(&text).ok()),
                     id: row.try_get("id")?,
                     index: row.try_get::<i64, _>("iys_batch_index")? as usize,
                     sent_at_ms: row
@@ -499,8 +695,7 @@ impl Store {
                     channel: parse_column(row, "channel")?,
                     recipient_type: parse_column(row, "recipient_type")?,
                     status: parse_column(row, "status")?,
-                    consent_date: IysDateTime::parse(&consent_date)
-                        .map_err(|_| StoreError::Corrupt("batched consent date".to_owned()))?,
+                    consent_date: parse(&consent_date)?,
                 })
             })
             .collect()
@@ -508,7 +703,7 @@ impl Store {
 
     /// Puts a batched record back to pending, to go again on its own at `next_at`.
     pub async fn unbatch(&self, id: &str, next_at: Timestamp) -> Result<(), StoreError> {
-        sqlx::query("UPDATE consents SET iys_state = 'pending', iys_batch_id = NULL, iys_batch_index = NULL, iys_next_at_ms = $1, iys_attempts = iys_attempts + 1 WHERE id = $2 AND iys_state = 'batched'")
+        sqlx::query("UPDATE consents SET iys_state = 'pending', iys_batch_id = NULL, iys_batch_index = NULL, iys_sent_date = NULL, iys_late = 0, iys_evidence = NULL, iys_next_at_ms = $1, iys_attempts = iys_attempts + 1 WHERE id = $2 AND iys_state = 'batched'")
             .bind(next_at.unix_millis())
             .bind(id)
             .execute(&self.pool)
@@ -553,6 +748,35 @@ pub struct BatchMember {
     pub recipient_type: RecipientType,
     /// Granted or rejected.
     pub status: ConsentStatus,
-    /// The date sent.
+    /// The record's own consent date.
     pub consent_date: IysDateTime,
+    /// The date it went with, when not its own.
+    pub sent_date: Option<IysDateTime>,
+    /// Whether it went after its registration window.
+    pub late: bool,
+    /// İYS's answer to the status query made before it was sent, if one was made.
+    pub evidence: Option<StatusEvidence>,
+}
+
+impl BatchMember {
+    /// The date İYS was given.
+    pub fn date_sent(&self) -> IysDateTime {
+        self.sent_date.unwrap_or(self.consent_date)
+    }
+}
+
+/// A claimed record put in a batch: its id, its position, and the date it went with when that
+/// is not its own.
+#[derive(Debug, Clone)]
+pub struct BatchedRecord {
+    /// The record id.
+    pub id: String,
+    /// Its position in the batch.
+    pub index: usize,
+    /// The date sent, when not its own consent date.
+    pub sent_date: Option<IysDateTime>,
+    /// Whether it went after its registration window.
+    pub late: bool,
+    /// İYS's answer to the status query made before it was sent, if one was made.
+    pub evidence: Option<StatusEvidence>,
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use consent_core::Timestamp;
 use iys_relay::Store;
-use iys_relay::api::{Clock, system_clock};
+use iys_relay::clock::{Clock, system_clock};
 use iys_relay::crypto::Keyring;
 use iys_relay::forwarder::{Forwarder, ForwarderSettings, IysAccount};
 use iys_relay::sandbox::{Sandbox, SandboxConfig, router};
@@ -151,7 +151,7 @@ fn outcome(
         .find(|record| record.plain.id == id)
         .unwrap();
     (
-        record.iys.state.clone(),
+        record.iys.state.to_string(),
         record.iys.transaction_id.clone(),
         record.iys.error.clone(),
     )
@@ -245,6 +245,34 @@ async fn movements_iys_would_refuse_are_settled_without_being_sent(backend: Back
         outcome(&stored, &first_refusal.record.id().to_string()),
         ("skipped".to_owned(), None, Some("H175".to_owned()))
     );
+    // Neither refusal was settled on the relay's own knowledge: İYS was asked first, and its
+    // answers are kept as evidence.
+    let evidence = |id: &str| {
+        stored
+            .iter()
+            .find(|record| record.plain.id == id)
+            .and_then(|record| record.iys.evidence.clone())
+            .unwrap_or_else(|| panic!("no status evidence for {id}"))
+    };
+    let nothing = evidence(&first_refusal.record.id().to_string());
+    assert_eq!((nothing.http_status, nothing.held), (404, None));
+    let refused_there = evidence(&second_refusal.record.id().to_string());
+    assert_eq!(refused_there.http_status, 200);
+    assert_eq!(
+        refused_there.held.map(|held| held.status),
+        Some(consent_core::ConsentStatus::Rejected)
+    );
+    let queries = sandbox_get(&base, "/sandbox/log").await["statusQueries"].clone();
+    let queries = queries.as_array().unwrap();
+    assert_eq!(queries.len(), 2, "one status query per refusal to settle");
+    let validator = schema::status_query_validator();
+    for query in queries {
+        let errors: Vec<String> = validator
+            .iter_errors(query)
+            .map(|error| error.to_string())
+            .collect();
+        assert!(errors.is_empty(), "{query}: {errors:?}");
+    }
     assert_eq!(
         outcome(&stored, &consent.record.id().to_string()).0,
         "accepted"
@@ -294,6 +322,166 @@ async fn movements_iys_would_refuse_are_settled_without_being_sent(backend: Back
 both_backends!(
     forward_rules,
     movements_iys_would_refuse_are_settled_without_being_sent
+);
+
+/// Registers a consent in the sandbox through İYS's own API, as another of the shop's systems
+/// (an older integration, a call centre) would, so that the relay knows nothing of it.
+async fn register_elsewhere(base: &str, body: Value) {
+    let client = reqwest::Client::new();
+    let token: Value = client
+        .post(format!("{base}/oauth2/token"))
+        .json(&json!({"grant_type": "password", "username": "sandbox", "password": "sandbox"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let response = client
+        .post(format!("{base}/v2/sps/123456/brands/123456/consents"))
+        .bearer_auth(token["access_token"].as_str().unwrap())
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status().as_u16(),
+        200,
+        "{}",
+        response.text().await.unwrap()
+    );
+}
+
+async fn a_refusal_for_a_consent_registered_elsewhere_reaches_iys(backend: Backend) {
+    let base = start_sandbox().await;
+    let (_database, store) = open_store(backend).await;
+    let now = system_clock()();
+    register_elsewhere(
+        &base,
+        json!({"recipient": "+905321112233", "type": "MESAJ", "source": "HS_CAGRI_MERKEZI", "status": "ONAY", "consentDate": consent_core::IysDateTime::from_instant(now.add_millis(-60_000)).to_string(), "recipientType": "BIREYSEL"}),
+    )
+    .await;
+    let refusal = new_consent(
+        "sms",
+        "0532 111 22 33",
+        "rejected",
+        Some(now.add_millis(-5_000)),
+    );
+    store
+        .store_batch(std::slice::from_ref(&refusal))
+        .await
+        .unwrap();
+    let forwarder = forwarder(&store, &base, Duration::from_secs(5));
+    settle(&[&forwarder], &store, Duration::from_secs(20)).await;
+    let stored = store.records(None, None).await.unwrap();
+    let (state, transaction, _) = outcome(&stored, &refusal.record.id().to_string());
+    assert_eq!(state, "accepted", "the refusal went to İYS");
+    assert_eq!(transaction.unwrap().len(), 64);
+    let evidence = stored[0].iys.evidence.clone().unwrap();
+    assert_eq!(
+        evidence.held.map(|held| held.status),
+        Some(consent_core::ConsentStatus::Granted),
+        "the status answer that made the relay send is kept"
+    );
+    let log = sandbox_get(&base, "/sandbox/log").await;
+    let sent = log["requests"].as_array().unwrap();
+    let last = sent.last().unwrap();
+    assert_eq!(
+        (last["recipient"].as_str(), last["status"].as_str()),
+        (Some("+905321112233"), Some("RET"))
+    );
+    let validator = schema::consent_validator();
+    assert!(validator.is_valid(last), "{last}");
+    assert!(
+        schema::status_query_validator().is_valid(&log["statusQueries"][0]),
+        "{}",
+        log["statusQueries"][0]
+    );
+    assert_eq!(store.verify().await.unwrap().problem, None);
+}
+both_backends!(
+    refusal_elsewhere,
+    a_refusal_for_a_consent_registered_elsewhere_reaches_iys
+);
+
+async fn a_refusal_past_its_window_is_sent_dated_now_and_marked_late(backend: Backend) {
+    let base = start_sandbox().await;
+    let (_database, store) = open_store(backend).await;
+    // The forwarder's clock and the sandbox's move forward together, as days pass.
+    let offset = Arc::new(AtomicI64::new(0));
+    let clock: Clock = {
+        let offset = Arc::clone(&offset);
+        Arc::new(move || system_clock()().add_millis(offset.load(Ordering::SeqCst)))
+    };
+    let forwarder = forwarder_on(
+        &store,
+        &base,
+        Duration::from_secs(5),
+        100,
+        Arc::clone(&clock),
+    );
+    let start = clock();
+    let consent = new_consent(
+        "email",
+        "gec@example.com",
+        "granted",
+        Some(start.add_millis(-60_000)),
+    );
+    store
+        .store_batch(std::slice::from_ref(&consent))
+        .await
+        .unwrap();
+    settle(&[&forwarder], &store, Duration::from_secs(20)).await;
+    // The refusal is taken now, but the relay cannot reach İYS for twelve days.
+    let refusal = new_consent(
+        "email",
+        "gec@example.com",
+        "rejected",
+        Some(start.add_millis(-1_000)),
+    );
+    store
+        .store_batch(std::slice::from_ref(&refusal))
+        .await
+        .unwrap();
+    let days = 12 * 86_400;
+    offset.store(days * 1_000, Ordering::SeqCst);
+    sandbox_post(&base, "/sandbox/clock", json!({"advanceSeconds": days})).await;
+    settle(&[&forwarder], &store, Duration::from_secs(20)).await;
+    let stored = store.records(None, None).await.unwrap();
+    let record = stored
+        .iter()
+        .find(|record| record.plain.id == refusal.record.id().to_string())
+        .unwrap();
+    assert_eq!(
+        record.iys.state.as_str(),
+        "accepted",
+        "a late refusal still reaches İYS"
+    );
+    assert!(record.iys.late);
+    assert_eq!(
+        record.plain.consent_date,
+        refusal.consent_date.to_string(),
+        "the record keeps its own date"
+    );
+    let sent_date = record.iys.sent_date.clone().unwrap();
+    let sent_at = consent_core::IysDateTime::parse(&sent_date)
+        .unwrap()
+        .to_instant();
+    let moved = clock();
+    assert!(
+        (moved.unix_millis() - sent_at.unix_millis()).abs() < 60_000,
+        "sent dated at the moment of sending: {sent_date}"
+    );
+    let log = sandbox_get(&base, "/sandbox/log").await;
+    let last = log["requests"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["status"], "RET");
+    assert_eq!(last["consentDate"], sent_date);
+    assert!(schema::consent_validator().is_valid(&last), "{last}");
+    assert_eq!(store.verify().await.unwrap().problem, None);
+}
+both_backends!(
+    late_refusal,
+    a_refusal_past_its_window_is_sent_dated_now_and_marked_late
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -352,7 +540,7 @@ async fn faults_and_lost_answers_end_with_each_record_accepted_once() {
             .await
             .unwrap()
             .iter()
-            .filter(|record| record.iys.state == "pending")
+            .filter(|record| record.iys.state.as_str() == "pending")
             .count();
         if pending == 0 {
             break;
@@ -475,6 +663,99 @@ both_backends!(
 );
 
 /// İYS's rules, asked of the sandbox directly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sandbox_answers_status_queries_with_iys_rules_and_limit() {
+    let base = start_sandbox().await;
+    let client = reqwest::Client::new();
+    let token: Value = client
+        .post(format!("{base}/oauth2/token"))
+        .json(&json!({"grant_type": "password", "username": "sandbox", "password": "sandbox"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let access = token["access_token"].as_str().unwrap().to_owned();
+    let ask = async |body: Value| {
+        let response = client
+            .post(format!("{base}/sps/123456/brands/123456/consents/status"))
+            .bearer_auth(&access)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let body: Value = response.json().await.unwrap_or(Value::Null);
+        (
+            status,
+            body["errors"][0]["code"].as_str().unwrap_or("").to_owned(),
+            body,
+        )
+    };
+    let query = json!({"recipient": "+905321234567", "recipientType": "BIREYSEL", "type": "MESAJ"});
+    let with = |key: &str, value: Value| {
+        let mut body = query.clone();
+        body[key] = value;
+        body
+    };
+    let without = |key: &str| {
+        let mut body = query.clone();
+        body.as_object_mut().unwrap().remove(key);
+        body
+    };
+    for (body, status, code) in [
+        (without("type"), 422, "H111"),
+        (without("recipientType"), 422, "H170"),
+        (without("recipient"), 422, "H114"),
+        (with("type", json!("FAKS")), 422, "H117"),
+        (with("recipientType", json!("KURUMSAL")), 422, "H116"),
+        (with("recipient", json!("05321234567")), 422, "H121"),
+        (with("recipient", json!("+9053212345678901")), 422, "H166"),
+        (
+            json!({"recipient": "Ali@Example.com", "recipientType": "BIREYSEL", "type": "EPOSTA"}),
+            422,
+            "H120",
+        ),
+        (query.clone(), 404, ""),
+    ] {
+        let (answered, found, answer) = ask(body.clone()).await;
+        assert_eq!(
+            (answered, found.as_str()),
+            (status, code),
+            "{body}: {answer}"
+        );
+        tokio::time::sleep(Duration::from_millis(120)).await;
+    }
+    register_elsewhere(
+        &base,
+        json!({"recipient": "+905321234567", "type": "MESAJ", "source": "HS_WEB", "status": "ONAY", "consentDate": consent_core::IysDateTime::from_instant(system_clock()()).to_string(), "recipientType": "BIREYSEL"}),
+    )
+    .await;
+    let (status, _, held) = ask(query.clone()).await;
+    assert_eq!(status, 200);
+    assert_eq!(held["status"], "ONAY");
+    assert_eq!(held["transactionId"].as_str().unwrap().len(), 64);
+    // İYS allows 1000 single status queries an hour; the sandbox's clock moves a second for
+    // every ten, to stay within the per-second limit.
+    let mut refused = None;
+    for number in 0..1_001 {
+        if number % 10 == 0 {
+            sandbox_post(&base, "/sandbox/clock", json!({"advanceSeconds": 1})).await;
+        }
+        let (status, code, _) = ask(query.clone()).await;
+        if status != 200 {
+            refused = Some((number, status, code));
+            break;
+        }
+    }
+    assert_eq!(
+        refused,
+        Some((998, 429, "H086".to_owned())),
+        "the two answered queries above and 998 here make the hour's 1000"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_sandbox_enforces_iys_rules_with_iys_codes() {
     let base = start_sandbox().await;
@@ -629,13 +910,13 @@ async fn a_backlog_goes_in_batches(backend: Backend) {
     let stored = store.records(None, None).await.unwrap();
     let accepted = stored
         .iter()
-        .filter(|record| record.iys.state == "accepted")
+        .filter(|record| record.iys.state.as_str() == "accepted")
         .count();
     assert_eq!(accepted, 60);
     assert_eq!(
         stored
             .iter()
-            .filter(|record| record.iys.state == "skipped")
+            .filter(|record| record.iys.state.as_str() == "skipped")
             .count(),
         1
     );
@@ -676,7 +957,7 @@ async fn records_a_dead_relay_held_are_taken_over_after_its_claim_expires(backen
     let accepted = |records: &[iys_relay::store::StoredRecord]| {
         records
             .iter()
-            .filter(|record| record.iys.state == "accepted")
+            .filter(|record| record.iys.state.as_str() == "accepted")
             .count()
     };
     assert_eq!(
@@ -698,10 +979,10 @@ async fn records_a_dead_relay_held_are_taken_over_after_its_claim_expires(backen
         .finish_forwarding(
             &orphaned[0].id,
             iys_relay::store::forwarding::Holder::Claimant("killed-relay"),
-            "refused",
-            None,
-            None,
-            Some("H015"),
+            &iys_relay::store::forwarding::Settlement::with_code(
+                iys_relay::store::forwarding::IysState::Refused,
+                Some("H015"),
+            ),
             now,
         )
         .await
@@ -839,7 +1120,9 @@ async fn tokens_are_reused_refreshed_renewed_and_not_asked_for_an_hour_after_h08
     assert_eq!(state, "accepted");
     assert!(transaction.is_some());
     assert!(
-        stored.iter().all(|record| record.iys.state == "accepted"),
+        stored
+            .iter()
+            .all(|record| record.iys.state.as_str() == "accepted"),
         "every record is accepted in the end"
     );
 }
@@ -981,7 +1264,10 @@ async fn wait_until_settled(store: &Store) {
     let started = std::time::Instant::now();
     loop {
         let records = store.records(None, None).await.unwrap();
-        if records.iter().all(|record| record.iys.state == "accepted") {
+        if records
+            .iter()
+            .all(|record| record.iys.state.as_str() == "accepted")
+        {
             return;
         }
         assert!(

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use consent_core::record::{RecordId, text_sha256};
-use iys_relay::api::system_clock;
+use iys_relay::clock::system_clock;
 use iys_relay::config::Config;
 use iys_relay::crypto::Keyring;
 use iys_relay::{AppState, Store, app};
