@@ -1,4 +1,4 @@
-//! The command line: `serve`, `export`, `verify`, `purge`, `token`.
+//! The command line: `serve`, `sandbox`, `export`, `verify`, `checkpoint`, `purge`, `token`.
 
 #![allow(
     clippy::print_stdout,
@@ -17,9 +17,8 @@ use consent_core::time::{CivilDate, Timestamp, TurkeyTime};
 use crate::api::{AppState, app};
 use crate::clock::system_clock;
 use crate::config::{Config, process_environment};
-use crate::crypto::Keyring;
 use crate::export::{self, Format};
-use crate::store::Store;
+use crate::store::{Checkpoint, Store};
 use crate::token;
 
 /// The shop's backend half of iys-consent: receives consent records from the widget, keeps the
@@ -28,7 +27,10 @@ use crate::token;
 /// Settings come from `--config FILE` (TOML) and the environment, which wins:
 /// DATABASE_URL (sqlite: file, the default under RELAY_DATA_DIR, or postgres:),
 /// RELAY_LISTEN, RELAY_DATA_DIR, RELAY_DATA_KEY (base64 of 32 bytes, required),
-/// RELAY_PREVIOUS_DATA_KEYS (comma-separated, after a key rotation), RELAY_ALLOWED_ORIGINS
+/// RELAY_PREVIOUS_DATA_KEYS (comma-separated, after a key rotation), RELAY_LEDGER_KEY (base64 of
+/// 32 bytes: the key that chains the ledger, kept apart from the data key; derived from the data
+/// key when unset), RELAY_PREVIOUS_LEDGER_KEYS, RELAY_CHECKPOINT_INTERVAL_SECONDS (3600: how
+/// often serve logs a signed ledger checkpoint), RELAY_ALLOWED_ORIGINS
 /// (comma-separated shop origins), RELAY_TRUSTED_PROXIES, RELAY_STATE_TOKEN_SECRET (at least 32
 /// characters), RELAY_CLIENT_CLOCK_SKEW_SECONDS (600), RELAY_MAX_BODY_BYTES (65536),
 /// RELAY_MAX_RECORDS_PER_REQUEST (16), RELAY_RATE_LIMIT_PER_MINUTE (600), RELAY_RETENTION_DAYS
@@ -86,9 +88,17 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         output: Option<PathBuf>,
     },
-    /// Walk the ledger and check every record against it; exits 1 naming the first entry that
-    /// was altered, removed or reordered.
-    Verify,
+    /// Walk the ledger, rebuild every record from it and compare them with the rows; exits 1
+    /// naming the first entry that was altered, removed, reordered or added outside the relay.
+    Verify {
+        /// A file with checkpoints printed by `iys-relay checkpoint` or logged by `serve` (other
+        /// lines are ignored): exits 1 when the ledger no longer extends one of them.
+        #[arg(long, value_name = "FILE")]
+        checkpoint: Option<PathBuf>,
+    },
+    /// Print a signed checkpoint of the ledger (entry count, newest hash, time, signature), to
+    /// be kept outside the database and checked later with `verify --checkpoint`.
+    Checkpoint,
     /// Remove records whose consent ended longer ago than the retention period, leaving a
     /// ledger entry for each.
     Purge,
@@ -155,8 +165,7 @@ async fn open_store(config: &Config) -> Result<Store, Box<dyn std::error::Error>
     if config.database_url.starts_with("sqlite:") {
         std::fs::create_dir_all(&config.data_dir)?;
     }
-    let keyring = Keyring::new(&config.data_key, &config.previous_data_keys);
-    Ok(Store::open(&config.database_url, keyring, 8).await?)
+    Ok(Store::open(&config.database_url, config.keyring(), 8).await?)
 }
 
 fn parse_bound(text: &str) -> Result<Timestamp, String> {
@@ -197,22 +206,57 @@ async fn run(command: Command, mut config: Config) -> Result<ExitCode, Box<dyn s
             tracing::info!(records = records.len(), "exported");
             Ok(ExitCode::SUCCESS)
         }
-        Command::Verify => {
+        Command::Verify { checkpoint } => {
+            let checkpoints = match &checkpoint {
+                Some(path) => {
+                    let text = std::fs::read_to_string(path)
+                        .map_err(|error| format!("reading {}: {error}", path.display()))?;
+                    let found = Checkpoint::find_all(&text);
+                    if found.is_empty() {
+                        return Err(format!("no checkpoint in {}", path.display()).into());
+                    }
+                    found
+                }
+                None => Vec::new(),
+            };
             let store = open_store(&config).await?;
             let report = store.verify().await?;
-            match report.problem {
+            let mut problem = report.problem.clone();
+            for checkpoint in &checkpoints {
+                if let Some((seq, what)) = store.check_checkpoint(checkpoint).await?
+                    && problem.as_ref().is_none_or(|(first, _, _)| seq < *first)
+                {
+                    problem = Some((seq, String::new(), what));
+                }
+            }
+            match problem {
                 None => {
                     println!(
-                        "ledger intact: {} entries, {} records match their entries",
-                        report.entries, report.records
+                        "ledger intact: {} entries, {} records and {} movements from İYS match their entries{}",
+                        report.entries,
+                        report.records,
+                        report.movements,
+                        match checkpoints.len() {
+                            0 => String::new(),
+                            count => format!(", and it extends {count} checkpoints"),
+                        }
                     );
                     Ok(ExitCode::SUCCESS)
+                }
+                Some((seq, record_id, what)) if record_id.is_empty() => {
+                    println!("ledger broken at entry {seq}: {what}");
+                    Ok(ExitCode::from(1))
                 }
                 Some((seq, record_id, what)) => {
                     println!("ledger broken at entry {seq} (record {record_id}): {what}");
                     Ok(ExitCode::from(1))
                 }
             }
+        }
+        Command::Checkpoint => {
+            let store = open_store(&config).await?;
+            println!("{}", store.checkpoint((system_clock())()).await?.line());
+            Ok(ExitCode::SUCCESS)
         }
         Command::Purge => {
             let store = open_store(&config).await?;
@@ -326,6 +370,10 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
             None
         }
     };
+    let checkpoints = tokio::spawn(log_checkpoints(
+        store.clone(),
+        std::time::Duration::from_secs(u64::from(config.checkpoint_interval_seconds)),
+    ));
     let state = AppState::new(config, store, system_clock());
     let listener = tokio::net::TcpListener::bind(listen).await?;
     let bound = listener.local_addr()?;
@@ -353,8 +401,22 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
             tracing::warn!(%error, "could not let go of the forwarder's claims");
         }
     }
+    checkpoints.abort();
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Logs a signed checkpoint of the ledger at start and then every `interval`, for the log to
+/// keep outside the database.
+async fn log_checkpoints(store: Store, interval: std::time::Duration) {
+    let mut ticks = tokio::time::interval(interval);
+    loop {
+        ticks.tick().await;
+        match store.checkpoint((system_clock())()).await {
+            Ok(checkpoint) => tracing::info!(checkpoint = %checkpoint.line(), "ledger checkpoint"),
+            Err(error) => tracing::warn!(%error, "could not take a ledger checkpoint"),
+        }
+    }
 }
 
 async fn shutdown_signal() {

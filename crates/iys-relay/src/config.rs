@@ -27,6 +27,13 @@ pub struct Config {
     pub data_key: [u8; 32],
     /// Keys used before the current one, still able to decrypt old rows.
     pub previous_data_keys: Vec<[u8; 32]>,
+    /// The key that chains the ledger, when it is kept apart from the data key; without it, a
+    /// key derived from the data key chains it.
+    pub ledger_key: Option<[u8; 32]>,
+    /// Ledger keys used before the current one, so old entries still verify.
+    pub previous_ledger_keys: Vec<[u8; 32]>,
+    /// How often `serve` writes a signed ledger checkpoint to its log.
+    pub checkpoint_interval_seconds: u32,
     /// Origins whose pages may call the relay from a browser.
     pub allowed_origins: Vec<String>,
     /// Proxies whose `X-Forwarded-For` is believed.
@@ -84,6 +91,12 @@ impl fmt::Debug for Config {
             .field("database_url", &redact_url(&self.database_url))
             .field("data_key", &"<redacted>")
             .field("previous_data_keys", &self.previous_data_keys.len())
+            .field("ledger_key", &self.ledger_key.map(|_| "<redacted>"))
+            .field("previous_ledger_keys", &self.previous_ledger_keys.len())
+            .field(
+                "checkpoint_interval_seconds",
+                &self.checkpoint_interval_seconds,
+            )
             .field("allowed_origins", &self.allowed_origins)
             .field("trusted_proxies", &self.trusted_proxies)
             .field(
@@ -139,6 +152,9 @@ struct FileSettings {
     database_url: Option<String>,
     data_key: Option<String>,
     previous_data_keys: Option<Vec<String>>,
+    ledger_key: Option<String>,
+    previous_ledger_keys: Option<Vec<String>>,
+    checkpoint_interval_seconds: Option<u32>,
     allowed_origins: Option<Vec<String>>,
     trusted_proxies: Option<Vec<String>>,
     state_token_secret: Option<String>,
@@ -197,6 +213,15 @@ impl IysSettings {
 }
 
 impl Config {
+    /// The keys the store seals with and chains the ledger with.
+    pub fn keyring(&self) -> crate::crypto::Keyring {
+        let keyring = crate::crypto::Keyring::new(&self.data_key, &self.previous_data_keys);
+        match self.ledger_key {
+            Some(key) => keyring.with_ledger_key(key, &self.previous_ledger_keys),
+            None => keyring,
+        }
+    }
+
     /// Loads the settings from `file` (if given) and `environment`, which wins.
     pub fn load(file: Option<&Path>, environment: Environment<'_>) -> Result<Config, ConfigError> {
         let settings = match file {
@@ -254,6 +279,16 @@ impl Config {
         }
         .iter()
         .map(|text| decode_key("RELAY_PREVIOUS_DATA_KEYS / previous_data_keys", text))
+        .collect::<Result<Vec<_>, _>>()?;
+        let ledger_key = pick("RELAY_LEDGER_KEY", file.ledger_key)
+            .map(|text| decode_key("RELAY_LEDGER_KEY / ledger_key", &text))
+            .transpose()?;
+        let previous_ledger_keys = match environment("RELAY_PREVIOUS_LEDGER_KEYS") {
+            Some(list) => split_list(&list),
+            None => file.previous_ledger_keys.unwrap_or_default(),
+        }
+        .iter()
+        .map(|text| decode_key("RELAY_PREVIOUS_LEDGER_KEYS / previous_ledger_keys", text))
         .collect::<Result<Vec<_>, _>>()?;
         let allowed_origins = match environment("RELAY_ALLOWED_ORIGINS") {
             Some(list) => split_list(&list),
@@ -332,6 +367,12 @@ impl Config {
                 "invalid limits: records per request and rate limit must be positive, the body limit at least 1024 bytes".to_owned(),
             ));
         }
+        let checkpoint_interval_seconds = number(
+            "RELAY_CHECKPOINT_INTERVAL_SECONDS",
+            file.checkpoint_interval_seconds.map(u64::from),
+            3_600,
+        )?
+        .clamp(1, 86_400) as u32;
         let instance = pick("RELAY_INSTANCE", file.instance);
         if let Some(name) = &instance
             && (name.is_empty()
@@ -391,6 +432,9 @@ impl Config {
             database_url,
             data_key,
             previous_data_keys,
+            ledger_key,
+            previous_ledger_keys,
+            checkpoint_interval_seconds,
             allowed_origins,
             trusted_proxies,
             state_token_secret,

@@ -1,4 +1,5 @@
-//! Encryption of personal data at rest, and the keyed hash that finds records without it.
+//! Encryption of personal data at rest, the keyed hash that finds records without it, and the
+//! keys that chain the ledger.
 //!
 //! Every sealed value is XChaCha20-Poly1305 under the current data key with a random nonce, bound
 //! to its row and column through the associated data, so a value moved to another row or column
@@ -38,11 +39,94 @@ impl DataKey {
     }
 }
 
-/// The current data key and the previous ones.
+/// The current data key and the previous ones, with the ledger keys.
 #[derive(Clone)]
 pub struct Keyring {
     current: DataKey,
     previous: Vec<DataKey>,
+    ledger: LedgerKeys,
+}
+
+/// One key that chains ledger entries, and its id. The id is stored with each entry, so after a
+/// rotation old entries are checked with the key that made them.
+#[derive(Clone)]
+pub struct LedgerKey {
+    id: u32,
+    key: [u8; 32],
+}
+
+impl LedgerKey {
+    /// The key from its 32 bytes.
+    pub fn new(key: [u8; 32]) -> LedgerKey {
+        let digest = Sha256::new()
+            .chain_update(b"iys-relay ledger key id\0")
+            .chain_update(key)
+            .finalize();
+        LedgerKey {
+            id: u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]]),
+            key,
+        }
+    }
+
+    /// The ledger key a data key stands for when no ledger key of its own is set: a key derived
+    /// from it for this purpose alone.
+    pub fn derived_from_data_key(data_key: &[u8; 32]) -> LedgerKey {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(data_key)
+            // HMAC accepts keys of any length.
+            .unwrap_or_else(|_| unreachable!());
+        mac.update(b"iys-relay ledger key v1");
+        LedgerKey::new(mac.finalize().into_bytes().into())
+    }
+
+    /// Its id.
+    pub fn id(&self) -> u32 {
+        self.id
+    }
+
+    /// HMAC-SHA-256 of `parts` under this key, as lower-case hex.
+    pub fn mac_hex(&self, parts: &[&[u8]]) -> String {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.key)
+            // HMAC accepts keys of any length.
+            .unwrap_or_else(|_| unreachable!());
+        for part in parts {
+            mac.update(part);
+        }
+        consent_core::record::hex(&mac.finalize().into_bytes())
+    }
+}
+
+/// The ledger key new entries are chained with, and the ones earlier entries were.
+#[derive(Clone)]
+pub struct LedgerKeys {
+    current: LedgerKey,
+    previous: Vec<LedgerKey>,
+}
+
+impl LedgerKeys {
+    /// The key new entries are chained with.
+    pub fn current(&self) -> &LedgerKey {
+        &self.current
+    }
+
+    /// The key with `id`, current or previous.
+    pub fn find(&self, id: u32) -> Option<&LedgerKey> {
+        std::iter::once(&self.current)
+            .chain(&self.previous)
+            .find(|key| key.id == id)
+    }
+}
+
+impl fmt::Debug for LedgerKeys {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter
+            .debug_struct("LedgerKeys")
+            .field("current", &self.current.id)
+            .field(
+                "previous",
+                &self.previous.iter().map(|key| key.id).collect::<Vec<_>>(),
+            )
+            .finish()
+    }
 }
 
 impl fmt::Debug for Keyring {
@@ -54,6 +138,7 @@ impl fmt::Debug for Keyring {
                 "previous",
                 &self.previous.iter().map(|key| key.id).collect::<Vec<_>>(),
             )
+            .field("ledger", &self.ledger)
             .finish()
     }
 }
@@ -87,12 +172,38 @@ impl fmt::Display for OpenError {
 impl std::error::Error for OpenError {}
 
 impl Keyring {
-    /// A keyring that seals with `current` and still opens what `previous` sealed.
+    /// A keyring that seals with `current` and still opens what `previous` sealed. The ledger is
+    /// chained with a key derived from `current`, and entries chained with keys derived from
+    /// `previous` still verify.
     pub fn new(current: &[u8; 32], previous: &[[u8; 32]]) -> Keyring {
         Keyring {
             current: DataKey::new(current),
             previous: previous.iter().map(DataKey::new).collect(),
+            ledger: LedgerKeys {
+                current: LedgerKey::derived_from_data_key(current),
+                previous: previous
+                    .iter()
+                    .map(LedgerKey::derived_from_data_key)
+                    .collect(),
+            },
         }
+    }
+
+    /// The same keyring with a ledger key of its own (`RELAY_LEDGER_KEY`), kept apart from the
+    /// data key; entries chained with `previous` ledger keys, or with the keys derived from the
+    /// data keys before, still verify.
+    pub fn with_ledger_key(mut self, current: [u8; 32], previous: &[[u8; 32]]) -> Keyring {
+        let derived = std::mem::replace(&mut self.ledger.current, LedgerKey::new(current));
+        let mut earlier: Vec<LedgerKey> = previous.iter().copied().map(LedgerKey::new).collect();
+        earlier.push(derived);
+        earlier.append(&mut self.ledger.previous);
+        self.ledger.previous = earlier;
+        self
+    }
+
+    /// The keys that chain the ledger.
+    pub fn ledger(&self) -> &LedgerKeys {
+        &self.ledger
     }
 
     /// The id of the key new values are sealed with.

@@ -20,14 +20,15 @@ use sqlx::{AnyPool, Executor, Row};
 
 use crate::crypto::{IndexKey, Keyring, OpenError};
 use crate::store::forwarding::{IysState, StatusEvidence};
+use crate::store::ledger::{LedgerEntry, LedgerHead, PurgeFacts, RecordFacts, facts_text};
 
 pub mod forwarding;
+pub mod ledger;
+
+pub use ledger::{Checkpoint, GENESIS_HASH, VerifyReport, kind};
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
-
-/// The hash before the first ledger entry.
-pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 /// Which database a store uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -220,42 +221,7 @@ impl From<sqlx::Error> for StoreError {
     }
 }
 
-/// The hash of a ledger entry, chained to the previous one.
-pub fn ledger_hash(
-    seq: i64,
-    kind: &str,
-    record_id: &str,
-    payload_hash: &str,
-    at_ms: i64,
-    prev_hash: &str,
-) -> String {
-    let text = format!(
-        "iys-relay ledger v1\n{seq}\n{kind}\n{record_id}\n{payload_hash}\n{at_ms}\n{prev_hash}"
-    );
-    hex(&Sha256::digest(text.as_bytes()))
-}
-
-/// The ledger's newest entry, read inside a transaction that holds its lock.
-#[derive(Debug)]
-pub(crate) struct LedgerHead {
-    backend: Backend,
-    seq: i64,
-    hash: String,
-}
-
-/// One ledger entry, computed before it is inserted.
-#[derive(Debug)]
-pub(crate) struct LedgerEntry {
-    seq: i64,
-    kind: &'static str,
-    record_id: String,
-    payload_hash: String,
-    at_ms: i64,
-    prev_hash: String,
-    hash: String,
-}
-
-type Transaction<'a> = sqlx::Transaction<'a, sqlx::Any>;
+pub(crate) type Transaction<'a> = sqlx::Transaction<'a, sqlx::Any>;
 
 /// Rows per multi-row statement at most: 64 rows of 16 values stay far below both databases'
 /// limits on bound values.
@@ -264,7 +230,7 @@ const ROWS_PER_STATEMENT: usize = 64;
 /// `items` in runs for multi-row statements: as many runs of [`ROWS_PER_STATEMENT`] as fit,
 /// then the rest in runs of falling powers of two. Each statement then has one of seven shapes,
 /// which the databases' prepared-statement caches keep, whatever the size of the batch.
-fn runs<T>(mut items: &[T]) -> Vec<&[T]> {
+pub(crate) fn runs<T>(mut items: &[T]) -> Vec<&[T]> {
     let mut runs = Vec::new();
     let mut size = ROWS_PER_STATEMENT;
     while !items.is_empty() {
@@ -279,7 +245,12 @@ fn runs<T>(mut items: &[T]) -> Vec<&[T]> {
 }
 
 /// `INSERT INTO {table_and_columns} VALUES (...), (...)` for `rows` rows of `columns`.
-fn insert_sql(backend: Backend, table_and_columns: &str, columns: usize, rows: usize) -> String {
+pub(crate) fn insert_sql(
+    backend: Backend,
+    table_and_columns: &str,
+    columns: usize,
+    rows: usize,
+) -> String {
     let rows: Vec<String> = (0..rows)
         .map(|row| values(backend, row * columns + 1, columns))
         .collect();
@@ -324,115 +295,6 @@ async fn stored_receipts(
         }
     }
     Ok(found)
-}
-
-impl LedgerHead {
-    /// Takes the head row's write lock and reads it. The lock serialises appends: in SQLite by
-    /// taking the database's write lock at once, in Postgres by locking the row across instances.
-    pub(crate) async fn lock(
-        transaction: &mut Transaction<'_>,
-        backend: Backend,
-    ) -> Result<LedgerHead, StoreError> {
-        sqlx::query("UPDATE ledger_head SET seq = seq WHERE id = 1")
-            .execute(&mut **transaction)
-            .await?;
-        let head = sqlx::query("SELECT seq, hash FROM ledger_head WHERE id = 1")
-            .fetch_one(&mut **transaction)
-            .await?;
-        Ok(LedgerHead {
-            backend,
-            seq: head.try_get("seq")?,
-            hash: head.try_get("hash")?,
-        })
-    }
-
-    /// Moves the head on by one entry, which the caller must insert before the transaction
-    /// commits, and returns that entry.
-    pub(crate) fn advance(
-        &mut self,
-        kind: &'static str,
-        record_id: &str,
-        payload_hash: &str,
-        at_ms: i64,
-    ) -> LedgerEntry {
-        let seq = self.seq + 1;
-        let hash = ledger_hash(seq, kind, record_id, payload_hash, at_ms, &self.hash);
-        let prev_hash = std::mem::replace(&mut self.hash, hash.clone());
-        self.seq = seq;
-        LedgerEntry {
-            seq,
-            kind,
-            record_id: record_id.to_owned(),
-            payload_hash: payload_hash.to_owned(),
-            at_ms,
-            prev_hash,
-            hash,
-        }
-    }
-
-    /// Appends an entry and returns its hash.
-    pub(crate) async fn append(
-        &mut self,
-        transaction: &mut Transaction<'_>,
-        kind: &'static str,
-        record_id: &str,
-        payload_hash: &str,
-        at_ms: i64,
-    ) -> Result<String, StoreError> {
-        let entry = self.advance(kind, record_id, payload_hash, at_ms);
-        self.insert(transaction, std::slice::from_ref(&entry))
-            .await?;
-        Ok(entry.hash)
-    }
-
-    /// Inserts entries the head was advanced by, in order.
-    async fn insert(
-        &self,
-        transaction: &mut Transaction<'_>,
-        entries: &[LedgerEntry],
-    ) -> Result<(), StoreError> {
-        for chunk in runs(entries) {
-            let sql = insert_sql(
-                self.backend,
-                "ledger (seq, kind, record_id, payload_hash, at_ms, prev_hash, hash)",
-                7,
-                chunk.len(),
-            );
-            let mut insert = sqlx::query(&sql);
-            for entry in chunk {
-                insert = insert
-                    .bind(entry.seq)
-                    .bind(entry.kind)
-                    .bind(entry.record_id.clone())
-                    .bind(entry.payload_hash.clone())
-                    .bind(entry.at_ms)
-                    .bind(entry.prev_hash.clone())
-                    .bind(entry.hash.clone());
-            }
-            insert.execute(&mut **transaction).await?;
-        }
-        Ok(())
-    }
-
-    /// Writes the head back; the transaction's commit publishes every append at once.
-    pub(crate) async fn save(&self, transaction: &mut Transaction<'_>) -> Result<(), StoreError> {
-        sqlx::query("UPDATE ledger_head SET seq = $1, hash = $2 WHERE id = 1")
-            .bind(self.seq)
-            .bind(self.hash.clone())
-            .execute(&mut **transaction)
-            .await?;
-        Ok(())
-    }
-}
-
-/// Ledger entry kinds.
-pub mod kind {
-    /// A record was stored.
-    pub const STORED: &str = "stored";
-    /// A record was removed after its retention period.
-    pub const PURGED: &str = "purged";
-    /// A record's İYS outcome was settled.
-    pub const IYS: &str = "iys";
 }
 
 /// The proof store.
@@ -489,12 +351,14 @@ impl Store {
             erase_freed_pages(&pool).await?;
         }
         let index = load_index_key(&pool, &keyring).await?;
-        Ok(Store {
+        let store = Store {
             pool,
             backend,
             keyring,
             index,
-        })
+        };
+        store.upgrade_ledger(crate::clock::system_clock()()).await?;
+        Ok(store)
     }
 
     /// Which database this is.
@@ -531,7 +395,9 @@ impl Store {
         batch: &[NewConsent],
     ) -> Result<Vec<StoredReceipt>, StoreError> {
         let mut transaction = self.pool.begin().await?;
-        let mut head = LedgerHead::lock(&mut transaction, self.backend).await?;
+        let mut head =
+            LedgerHead::lock(&mut transaction, self.backend, self.keyring.ledger()).await?;
+        let ledger_key = self.keyring.ledger().current();
         let ids: Vec<String> = batch
             .iter()
             .map(|new| new.record.id().to_string())
@@ -550,9 +416,17 @@ impl Store {
                 continue;
             }
             let plain = plain_record(new);
-            let payload_hash = plain.payload_hash();
             let at_ms = new.received_at.unix_millis();
-            let entry = head.advance(kind::STORED, &id, &payload_hash, at_ms);
+            let recipient_hash = self.index.recipient_hash(&plain.recipient);
+            let facts = RecordFacts::of(
+                &plain,
+                &recipient_hash,
+                new.consent_date.to_instant().unix_millis(),
+                new.record.consented_at().unix_millis(),
+                at_ms,
+                ledger_key,
+            );
+            let entry = head.advance(kind::STORED, &id, facts_text(&facts), at_ms);
             first_receipts.insert(id.clone(), (plain.consent_date.clone(), entry.hash.clone()));
             receipts.push(StoredReceipt {
                 id: id.clone(),
@@ -721,156 +595,37 @@ impl Store {
         })
     }
 
-    /// Walks the ledger from the start and reports the first entry that was altered, removed
-    /// or reordered, and the first record whose content no longer matches its entry.
-    pub async fn verify(&self) -> Result<VerifyReport, StoreError> {
-        let entries = sqlx::query("SELECT seq, kind, record_id, payload_hash, at_ms, prev_hash, hash FROM ledger ORDER BY seq")
-            .fetch_all(&self.pool)
-            .await?;
-        let mut report = VerifyReport::default();
-        let mut expected_prev = GENESIS_HASH.to_owned();
-        let mut expected_seq = 1_i64;
-        let mut purged = std::collections::HashSet::new();
-        let mut stored = Vec::new();
-        for entry in &entries {
-            let seq: i64 = entry.try_get("seq")?;
-            let kind: String = entry.try_get("kind")?;
-            let record_id: String = entry.try_get("record_id")?;
-            let payload_hash: String = entry.try_get("payload_hash")?;
-            let at_ms: i64 = entry.try_get("at_ms")?;
-            let prev_hash: String = entry.try_get("prev_hash")?;
-            let hash: String = entry.try_get("hash")?;
-            report.entries += 1;
-            if seq != expected_seq {
-                return Ok(report.fail(
-                    seq,
-                    &record_id,
-                    format!("entry {expected_seq} is missing: the chain jumps to {seq}"),
-                ));
-            }
-            if prev_hash != expected_prev {
-                return Ok(report.fail(
-                    seq,
-                    &record_id,
-                    "entry does not follow the one before it: removed or reordered entries"
-                        .to_owned(),
-                ));
-            }
-            if ledger_hash(seq, &kind, &record_id, &payload_hash, at_ms, &prev_hash) != hash {
-                return Ok(report.fail(
-                    seq,
-                    &record_id,
-                    "entry was altered: its hash does not match its content".to_owned(),
-                ));
-            }
-            match kind.as_str() {
-                kind::STORED => stored.push((seq, record_id, payload_hash, hash.clone())),
-                kind::PURGED => {
-                    purged.insert(record_id);
-                }
-                _ => {}
-            }
-            expected_prev = hash;
-            expected_seq += 1;
-        }
-        let head = sqlx::query("SELECT seq, hash FROM ledger_head WHERE id = 1")
-            .fetch_one(&self.pool)
-            .await?;
-        let head_seq: i64 = head.try_get("seq")?;
-        let head_hash: String = head.try_get("hash")?;
-        if head_seq != expected_seq - 1 || head_hash != expected_prev {
-            return Ok(report.fail(
-                head_seq,
-                "",
-                format!("the ledger ends at entry {} but its head says {head_seq}: entries were removed from the end", expected_seq - 1),
-            ));
-        }
-        for (seq, record_id, payload_hash, hash) in stored {
-            if purged.contains(&record_id) {
-                continue;
-            }
-            let row = sqlx::query("SELECT * FROM consents WHERE id = $1")
-                .bind(record_id.clone())
-                .fetch_optional(&self.pool)
-                .await?;
-            let Some(row) = row else {
-                return Ok(report.fail(
-                    seq,
-                    &record_id,
-                    "record was removed without a purge entry".to_owned(),
-                ));
-            };
-            let record = match self.open_row(&row) {
-                Ok(record) => record,
-                Err(error) => {
-                    return Ok(report.fail(
-                        seq,
-                        &record_id,
-                        format!("record does not open: {error}"),
-                    ));
-                }
-            };
-            if record.plain.payload_hash() != payload_hash {
-                return Ok(report.fail(
-                    seq,
-                    &record_id,
-                    "record was altered: its content does not match its ledger entry".to_owned(),
-                ));
-            }
-            if record.ledger_seq != seq || record.ledger_hash != hash {
-                return Ok(report.fail(
-                    seq,
-                    &record_id,
-                    "record points to another ledger entry".to_owned(),
-                ));
-            }
-            report.records += 1;
-        }
-        let rows: i64 = sqlx::query("SELECT COUNT(*) AS count FROM consents")
-            .fetch_one(&self.pool)
-            .await?
-            .try_get("count")?;
-        if rows != report.records as i64 {
-            let unledgered = sqlx::query("SELECT id, ledger_seq FROM consents WHERE ledger_seq NOT IN (SELECT seq FROM ledger WHERE kind = 'stored')")
-                .fetch_optional(&self.pool)
-                .await?;
-            if let Some(row) = unledgered {
-                let id: String = row.try_get("id")?;
-                let seq: i64 = row.try_get("ledger_seq")?;
-                return Ok(report.fail(
-                    seq,
-                    &id,
-                    "record has no ledger entry: it was added outside the relay".to_owned(),
-                ));
-            }
-        }
-        Ok(report)
-    }
-
     /// Removes every record whose consent ended (by a refusal for the same address, channel and
-    /// recipient type) more than `retention_days` before `now`, leaving a ledger entry for each.
+    /// recipient type) more than `retention_days` before `now`, leaving a ledger entry for each
+    /// that names the refusal that ended it, so `verify` can check the purge against the rule.
     pub async fn purge(
         &self,
         now: Timestamp,
         retention_days: u32,
     ) -> Result<PurgeReport, StoreError> {
         let cutoff = now.unix_millis() - i64::from(retention_days) * 86_400_000;
-        // Every refusal that is old enough ends the records before it, itself included.
+        // The newest refusal old enough of each key ends the records before it, itself included.
         let endings = sqlx::query(
-            "SELECT recipient_hash, channel, recipient_type, MAX(consent_at_ms) AS ended_at FROM consents \
-             WHERE status = 'rejected' AND consent_at_ms < $1 GROUP BY recipient_hash, channel, recipient_type",
+            "SELECT id, recipient_hash, channel, recipient_type, consent_at_ms FROM consents c \
+             WHERE c.status = 'rejected' AND c.consent_at_ms < $1 AND NOT EXISTS (SELECT 1 FROM consents d \
+                 WHERE d.status = 'rejected' AND d.consent_at_ms < $2 AND d.recipient_hash = c.recipient_hash \
+                 AND d.channel = c.channel AND d.recipient_type = c.recipient_type \
+                 AND (d.consent_at_ms > c.consent_at_ms OR (d.consent_at_ms = c.consent_at_ms AND d.ledger_seq > c.ledger_seq)))",
         )
+        .bind(cutoff)
         .bind(cutoff)
         .fetch_all(&self.pool)
         .await?;
         let mut report = PurgeReport::default();
         for ending in endings {
+            let ended_by: String = ending.try_get("id")?;
             let recipient_hash: Vec<u8> = ending.try_get("recipient_hash")?;
             let channel: String = ending.try_get("channel")?;
             let recipient_type: String = ending.try_get("recipient_type")?;
-            let ended_at: i64 = ending.try_get("ended_at")?;
+            let ended_at: i64 = ending.try_get("consent_at_ms")?;
             let mut transaction = self.pool.begin().await?;
-            let mut head = LedgerHead::lock(&mut transaction, self.backend).await?;
+            let mut head =
+                LedgerHead::lock(&mut transaction, self.backend, self.keyring.ledger()).await?;
             let doomed = sqlx::query(
                 "SELECT id FROM consents WHERE recipient_hash = $1 AND channel = $2 AND recipient_type = $3 AND consent_at_ms <= $4 ORDER BY consent_at_ms, ledger_seq",
             )
@@ -880,10 +635,13 @@ impl Store {
             .bind(ended_at)
             .fetch_all(&mut *transaction)
             .await?;
+            let facts = facts_text(&PurgeFacts {
+                ended_by: ended_by.clone(),
+                ended_at_ms: ended_at,
+                retention_days,
+            });
             for row in doomed {
                 let id: String = row.try_get("id")?;
-                let payload = format!("purged {id} ended {ended_at} retention {retention_days}");
-                let payload_hash = hex(&Sha256::digest(payload.as_bytes()));
                 sqlx::query("DELETE FROM consents WHERE id = $1")
                     .bind(id.clone())
                     .execute(&mut *transaction)
@@ -892,7 +650,7 @@ impl Store {
                     &mut transaction,
                     kind::PURGED,
                     &id,
-                    &payload_hash,
+                    facts.clone(),
                     now.unix_millis(),
                 )
                 .await?;
@@ -902,24 +660,6 @@ impl Store {
             transaction.commit().await?;
         }
         Ok(report)
-    }
-}
-
-/// What `verify` found.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct VerifyReport {
-    /// Ledger entries checked.
-    pub entries: u64,
-    /// Records checked against their entries.
-    pub records: u64,
-    /// The first problem: ledger position, record id and what is wrong.
-    pub problem: Option<(i64, String, String)>,
-}
-
-impl VerifyReport {
-    fn fail(mut self, seq: i64, record_id: &str, what: String) -> VerifyReport {
-        self.problem = Some((seq, record_id.to_owned(), what));
-        self
     }
 }
 
@@ -1025,15 +765,6 @@ async fn load_index_key(pool: &AnyPool, keyring: &Keyring) -> Result<IndexKey, S
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_ledger_entry_hashes_its_fields_and_the_previous_hash() {
-        // sha256("iys-relay ledger v1\n1\nstored\nrec\nabc\n5\n" followed by 64 zeros).
-        assert_eq!(
-            ledger_hash(1, kind::STORED, "rec", "abc", 5, GENESIS_HASH),
-            "2cdae93dd09d7ab530f6d4897243772608761f3c5569e6387c54b49fbe38db08"
-        );
-    }
 
     #[test]
     fn runs_take_full_statements_then_falling_powers_of_two() {

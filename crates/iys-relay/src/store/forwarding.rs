@@ -5,10 +5,10 @@ use consent_core::iys::HeldConsent;
 use consent_core::time::{IysDateTime, Timestamp};
 use consent_core::{Channel, ConsentStatus, Recipient, RecipientType};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use sqlx::Row;
 
-use super::{LedgerHead, Store, StoreError, context, hex, kind, parse_column};
+use super::ledger::{IysFacts, LedgerHead, PulledFacts, facts_text};
+use super::{Store, StoreError, context, hex, kind, parse_column};
 
 /// Who may settle a record.
 #[derive(Debug, Clone, Copy)]
@@ -178,26 +178,6 @@ impl Settlement {
     pub fn with_evidence(mut self, evidence: StatusEvidence) -> Settlement {
         self.evidence = Some(evidence);
         self
-    }
-
-    /// The text the ledger entry hashes: every field, in a fixed order.
-    pub(crate) fn ledger_text(&self, id: &str) -> String {
-        let evidence = self
-            .evidence
-            .as_ref()
-            .and_then(|evidence| serde_json::to_string(evidence).ok())
-            .unwrap_or_default();
-        format!(
-            "iys {id} {} {} {} {} {} {} {evidence}",
-            self.state,
-            self.transaction_id.as_deref().unwrap_or(""),
-            self.creation_date.as_deref().unwrap_or(""),
-            self.error.as_deref().unwrap_or(""),
-            self.sent_date
-                .map(|date| date.to_string())
-                .unwrap_or_default(),
-            u8::from(self.late),
-        )
     }
 }
 
@@ -387,8 +367,8 @@ impl Store {
         now: Timestamp,
     ) -> Result<bool, StoreError> {
         let mut transaction = self.pool.begin().await?;
-        let mut head = LedgerHead::lock(&mut transaction, self.backend).await?;
-        let payload_hash = hex(&Sha256::digest(settlement.ledger_text(id).as_bytes()));
+        let mut head =
+            LedgerHead::lock(&mut transaction, self.backend, self.keyring.ledger()).await?;
         let (guard, owner) = match holder {
             Holder::Claimant(owner) => ("iys_state = 'pending' AND iys_lease_owner = $10", owner),
             Holder::Batch => ("iys_state = 'batched' AND $10 = $10", ""),
@@ -423,7 +403,7 @@ impl Store {
             &mut transaction,
             kind::IYS,
             id,
-            &payload_hash,
+            facts_text(&IysFacts::from(settlement)),
             now.unix_millis(),
         )
         .await?;
@@ -470,22 +450,15 @@ impl Store {
         consent_date: IysDateTime,
         sent_at: Timestamp,
     ) -> Result<(), StoreError> {
-        let consent_at = consent_date.to_instant().unix_millis();
-        sqlx::query(
-            "INSERT INTO iys_held (recipient_hash, channel, recipient_type, status, consent_date, consent_at_ms, last_sent_ms) VALUES ($1, $2, $3, $4, $5, $6, $7) \
-             ON CONFLICT (recipient_hash, channel, recipient_type) DO UPDATE SET status = excluded.status, consent_date = excluded.consent_date, \
-             consent_at_ms = excluded.consent_at_ms, last_sent_ms = excluded.last_sent_ms WHERE iys_held.consent_at_ms < excluded.consent_at_ms",
+        upsert_held(
+            &self.pool,
+            recipient_hash,
+            (channel, recipient_type),
+            status,
+            consent_date,
+            sent_at,
         )
-        .bind(recipient_hash.to_vec())
-        .bind(channel.as_str())
-        .bind(recipient_type.as_str())
-        .bind(status.as_str())
-        .bind(consent_date.to_string())
-        .bind(consent_at)
-        .bind(sent_at.unix_millis())
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        .await
     }
 
     /// Takes one request from the budget of `per_second` shared by every instance on this
@@ -517,17 +490,23 @@ impl Store {
             .try_get("after")?)
     }
 
-    /// Applies movements pulled from İYS, then moves the cursor. A movement applied before a
-    /// crash is applied again (its `iys_held` update is idempotent) when the cursor did not move.
+    /// Applies movements pulled from İYS and moves the cursor, in one transaction under the
+    /// ledger's lock: each movement not seen before is stored sealed, gets its ledger entry, and
+    /// updates what İYS holds. A page applied twice (the cursor did not move before a crash)
+    /// adds nothing the second time.
     pub async fn apply_pulled(
         &self,
         movements: &[PulledMovement],
         after: &str,
         now: Timestamp,
     ) -> Result<usize, StoreError> {
+        let mut transaction = self.pool.begin().await?;
+        let mut head =
+            LedgerHead::lock(&mut transaction, self.backend, self.keyring.ledger()).await?;
         let mut applied = 0;
         for movement in movements {
             let hash = self.index.recipient_hash(&movement.recipient);
+            let consent_at_ms = movement.consent_date.to_instant().unix_millis();
             let inserted = sqlx::query(
                 "INSERT INTO iys_movements (transaction_id, recipient_hash, recipient_sealed, channel, recipient_type, status, source, consent_date, consent_at_ms, creation_date, pulled_at_ms) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (transaction_id) DO NOTHING",
@@ -540,29 +519,50 @@ impl Store {
             .bind(movement.status.as_str())
             .bind(movement.source.clone())
             .bind(movement.consent_date.to_string())
-            .bind(movement.consent_date.to_instant().unix_millis())
+            .bind(consent_at_ms)
             .bind(movement.creation_date.clone())
             .bind(now.unix_millis())
-            .execute(&self.pool)
+            .execute(&mut *transaction)
             .await?
             .rows_affected();
-            applied += inserted as usize;
-            {
-                self.set_held(
-                    &hash,
-                    movement.channel,
-                    movement.recipient_type,
-                    movement.status,
-                    movement.consent_date,
-                    Timestamp::from_unix_millis(0),
-                )
-                .await?;
+            if inserted == 0 {
+                continue;
             }
+            applied += 1;
+            let facts = PulledFacts {
+                recipient_hash: hex(&hash),
+                channel: movement.channel,
+                recipient_type: movement.recipient_type,
+                status: movement.status,
+                source: movement.source.clone(),
+                consent_date: movement.consent_date.to_string(),
+                consent_at_ms,
+                creation_date: movement.creation_date.clone(),
+            };
+            head.append(
+                &mut transaction,
+                kind::PULLED,
+                &movement.transaction_id,
+                facts_text(&facts),
+                now.unix_millis(),
+            )
+            .await?;
+            upsert_held(
+                &mut *transaction,
+                &hash,
+                (movement.channel, movement.recipient_type),
+                movement.status,
+                movement.consent_date,
+                Timestamp::from_unix_millis(0),
+            )
+            .await?;
         }
         sqlx::query("UPDATE iys_pull SET after = $1 WHERE id = 1")
             .bind(after)
-            .execute(&self.pool)
+            .execute(&mut *transaction)
             .await?;
+        head.save(&mut transaction).await?;
+        transaction.commit().await?;
         Ok(applied)
     }
 
@@ -603,6 +603,34 @@ impl Store {
             oldest_pending_consent_ms: oldest.try_get::<Option<i64>, _>("oldest")?,
         })
     }
+}
+
+/// Records that İYS holds `status` at `consent_date` for a key, unless it holds a newer movement
+/// already; through `executor`, so a caller inside a transaction keeps to it.
+async fn upsert_held<'c, E: sqlx::Executor<'c, Database = sqlx::Any>>(
+    executor: E,
+    recipient_hash: &[u8],
+    (channel, recipient_type): (Channel, RecipientType),
+    status: ConsentStatus,
+    consent_date: IysDateTime,
+    sent_at: Timestamp,
+) -> Result<(), StoreError> {
+    let consent_at = consent_date.to_instant().unix_millis();
+    sqlx::query(
+        "INSERT INTO iys_held (recipient_hash, channel, recipient_type, status, consent_date, consent_at_ms, last_sent_ms) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+         ON CONFLICT (recipient_hash, channel, recipient_type) DO UPDATE SET status = excluded.status, consent_date = excluded.consent_date, \
+         consent_at_ms = excluded.consent_at_ms, last_sent_ms = excluded.last_sent_ms WHERE iys_held.consent_at_ms < excluded.consent_at_ms",
+    )
+    .bind(recipient_hash.to_vec())
+    .bind(channel.as_str())
+    .bind(recipient_type.as_str())
+    .bind(status.as_str())
+    .bind(consent_date.to_string())
+    .bind(consent_at)
+    .bind(sent_at.unix_millis())
+    .execute(executor)
+    .await?;
+    Ok(())
 }
 
 /// Figures for `/metrics`.

@@ -11,6 +11,7 @@
 
 mod contract;
 mod drills;
+mod forgery;
 mod forwarding;
 mod process;
 mod storage;

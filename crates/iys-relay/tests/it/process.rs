@@ -21,6 +21,7 @@ async fn the_server_logs_no_address_and_finishes_requests_when_told_to_stop() {
             "0123456789abcdef0123456789abcdef",
         )
         .env("RELAY_LOG", "trace")
+        .env("RELAY_CHECKPOINT_INTERVAL_SECONDS", "1")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -61,6 +62,9 @@ async fn the_server_logs_no_address_and_finishes_requests_when_told_to_stop() {
         .unwrap();
     assert_eq!(token_response.status().as_u16(), 401);
 
+    // A checkpoint is logged at start and every second after.
+    tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
+
     // Stop it while a request is on its way: the request is still answered.
     let in_flight = tokio::spawn(post(batch(vec![record(
         "email",
@@ -84,6 +88,28 @@ async fn the_server_logs_no_address_and_finishes_requests_when_told_to_stop() {
     assert!(
         log.contains("consents received") && log.contains("stopped"),
         "{log}"
+    );
+    // The checkpoints it logged are the ones `verify --checkpoint` reads from the log.
+    let log_file = folder.path().join("relay.log");
+    std::fs::write(&log_file, log.as_bytes()).unwrap();
+    let verified = Command::new(env!("CARGO_BIN_EXE_iys-relay"))
+        .args(["verify", "--checkpoint"])
+        .arg(&log_file)
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}", folder.path().join("relay.db").display()),
+        )
+        .env("RELAY_DATA_KEY", base64_key(&DATA_KEY))
+        .env("RELAY_LOG", "warn")
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&verified.stdout);
+    assert!(verified.status.success(), "{report}");
+    let logged = log.matches("iys-relay checkpoint v1").count();
+    assert!(logged >= 2, "{log}");
+    assert!(
+        report.contains(&format!("extends {logged} checkpoints")),
+        "{report}"
     );
     for secret in [
         "5321234567",

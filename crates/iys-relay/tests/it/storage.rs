@@ -405,6 +405,33 @@ async fn a_rotated_key_still_opens_old_records(backend: Backend) {
         .unwrap();
     let error = forgotten.records(None, None).await.unwrap_err();
     assert!(error.to_string().contains("unknown key"), "{error}");
+    let (seq, _, what) = forgotten.verify().await.unwrap().problem.unwrap();
+    assert_eq!(seq, 1, "the first entry was chained with the forgotten key");
+    assert!(what.contains("ledger key"), "{what}");
+    forgotten.pool().close().await;
+
+    // A ledger key of its own, kept apart from the data key: entries chained before with the
+    // key derived from the data key still verify, and without the ledger key nothing after does.
+    let ledger_key = [3_u8; 32];
+    let separate = Store::open(
+        &database.url,
+        Keyring::new(&new_key, &[old_key]).with_ledger_key(ledger_key, &[]),
+        2,
+    )
+    .await
+    .unwrap();
+    separate
+        .store_batch(&[consent_record("0534 123 45 67")])
+        .await
+        .unwrap();
+    assert_eq!(separate.verify().await.unwrap().problem, None);
+    separate.pool().close().await;
+    let without = Store::open(&database.url, Keyring::new(&new_key, &[old_key]), 2)
+        .await
+        .unwrap();
+    let (seq, _, what) = without.verify().await.unwrap().problem.unwrap();
+    assert_eq!(seq, 3, "the entry chained with the ledger key of its own");
+    assert!(what.contains("ledger key"), "{what}");
 }
 both_backends!(key_rotation, a_rotated_key_still_opens_old_records);
 

@@ -7,7 +7,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use consent_core::record::{RecordId, text_sha256};
 use iys_relay::clock::system_clock;
 use iys_relay::config::Config;
-use iys_relay::crypto::Keyring;
 use iys_relay::{AppState, Store, app};
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
@@ -108,8 +107,9 @@ impl TestRelay {
     }
 
     pub async fn start_with(database: TestDatabase, config: Config) -> TestRelay {
-        let keyring = Keyring::new(&config.data_key, &config.previous_data_keys);
-        let store = Store::open(&config.database_url, keyring, 8).await.unwrap();
+        let store = Store::open(&config.database_url, config.keyring(), 8)
+            .await
+            .unwrap();
         let state = AppState::new(config, store.clone(), system_clock());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
