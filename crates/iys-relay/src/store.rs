@@ -87,7 +87,7 @@ pub struct StoredReceipt {
 }
 
 /// The sealed details of a record: the address as typed, the client's address and the evidence.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Details {
     /// The address as the person typed it.
@@ -99,7 +99,7 @@ pub struct Details {
 }
 
 /// A record in plain text, as the ledger hashes it and as `export` writes it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PlainRecord {
     /// The record id.
@@ -124,6 +124,35 @@ pub struct PlainRecord {
     pub consent_date_origin: ConsentDateOrigin,
     /// The sealed details, opened.
     pub details: Details,
+}
+
+impl fmt::Debug for Details {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The address as typed and the client's address are personal data.
+        formatter
+            .debug_struct("Details")
+            .field("evidence", &self.evidence)
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Debug for PlainRecord {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The address is personal data and stays out of debug output.
+        formatter
+            .debug_struct("PlainRecord")
+            .field("id", &self.id)
+            .field("channel", &self.channel)
+            .field("recipient_type", &self.recipient_type)
+            .field("status", &self.status)
+            .field("source", &self.source)
+            .field("consented_at", &self.consented_at)
+            .field("received_at", &self.received_at)
+            .field("consent_date", &self.consent_date)
+            .field("consent_date_origin", &self.consent_date_origin)
+            .field("details", &self.details)
+            .finish_non_exhaustive()
+    }
 }
 
 impl PlainRecord {

@@ -205,7 +205,7 @@ pub struct Claimed {
 }
 
 /// A movement made in İYS, as pull reports it.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct PulledMovement {
     /// İYS's id.
     pub transaction_id: String,
@@ -223,6 +223,22 @@ pub struct PulledMovement {
     pub consent_date: IysDateTime,
     /// When İYS registered it.
     pub creation_date: String,
+}
+
+impl std::fmt::Debug for PulledMovement {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The address is personal data and stays out of debug output.
+        formatter
+            .debug_struct("PulledMovement")
+            .field("transaction_id", &self.transaction_id)
+            .field("channel", &self.channel)
+            .field("recipient_type", &self.recipient_type)
+            .field("status", &self.status)
+            .field("source", &self.source)
+            .field("consent_date", &self.consent_date)
+            .field("creation_date", &self.creation_date)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Store {

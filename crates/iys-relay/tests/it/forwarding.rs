@@ -21,7 +21,7 @@ use crate::support::{Backend, DATA_KEY, RelayProcess, TestDatabase, record};
 mod schema;
 
 /// A sandbox on a free port of 127.0.0.1, with results of batches at once and no pull lag.
-async fn start_sandbox() -> String {
+pub async fn start_sandbox() -> String {
     let sandbox = Sandbox::new(SandboxConfig {
         batch_delay: Duration::from_millis(0),
         pull_lag: Duration::from_secs(0),
@@ -37,7 +37,12 @@ fn forwarder(store: &Store, base: &str, timeout: Duration) -> Forwarder {
     forwarder_with(store, base, timeout, 100)
 }
 
-fn forwarder_with(store: &Store, base: &str, timeout: Duration, batch_threshold: i64) -> Forwarder {
+pub fn forwarder_with(
+    store: &Store,
+    base: &str,
+    timeout: Duration,
+    batch_threshold: i64,
+) -> Forwarder {
     forwarder_on(store, base, timeout, batch_threshold, system_clock())
 }
 
@@ -97,7 +102,7 @@ async fn open_store(backend: Backend) -> (TestDatabase, Store) {
 }
 
 /// Runs forwarding passes until nothing is pending, or fails after `within`.
-async fn settle(forwarders: &[&Forwarder], store: &Store, within: Duration) {
+pub async fn settle(forwarders: &[&Forwarder], store: &Store, within: Duration) {
     let started = std::time::Instant::now();
     loop {
         for forwarder in forwarders {
@@ -130,7 +135,7 @@ async fn sandbox_get(base: &str, path: &str) -> Value {
         .unwrap()
 }
 
-async fn sandbox_post(base: &str, path: &str, body: Value) -> Value {
+pub async fn sandbox_post(base: &str, path: &str, body: Value) -> Value {
     reqwest::Client::new()
         .post(format!("{base}{path}"))
         .json(&body)

@@ -519,3 +519,203 @@ fn consent_record(phone: &str) -> iys_relay::store::NewConsent {
         client_ip: None,
     }
 }
+
+/// The dump of a Postgres database, as an operator's backup holds it.
+fn pg_dump(database_url: &str) -> Vec<u8> {
+    let candidates = std::iter::once(std::path::PathBuf::from("pg_dump")).chain(
+        std::fs::read_dir("/usr/lib/postgresql")
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|entry| entry.path().join("bin").join("pg_dump")),
+    );
+    for program in candidates {
+        if let Ok(output) = Command::new(&program)
+            .args(["--dbname", database_url, "--no-owner"])
+            .output()
+            && output.status.success()
+        {
+            assert!(output.stdout.len() > 1_000);
+            return output.stdout;
+        }
+    }
+    panic!("pg_dump did not run");
+}
+
+async fn the_whole_flow_leaves_no_address_in_the_database_files(backend: Backend) {
+    use crate::forwarding::{forwarder_with, sandbox_post, settle, start_sandbox};
+    let sandbox = start_sandbox().await;
+    let relay = TestRelay::start(backend).await;
+    let people = [
+        (
+            "0532 111 22 33",
+            "+905321112233",
+            "5321112233",
+            "ilk.kisi@example.com",
+        ),
+        (
+            "0533 444 55 66",
+            "+905334445566",
+            "5334445566",
+            "ikinci.kisi@example.com",
+        ),
+        (
+            "0542 777 88 99",
+            "+905427778899",
+            "5427778899",
+            "ucuncu.kisi@example.com",
+        ),
+    ];
+    // Single adds: one person at a time, each through İYS's single add.
+    let forwarder = forwarder_with(
+        &relay.store,
+        &sandbox,
+        std::time::Duration::from_secs(5),
+        100,
+    );
+    let (typed, _, _, email) = people[0];
+    relay
+        .post(&batch(vec![
+            record("sms", typed, "granted"),
+            record("email", email, "granted"),
+        ]))
+        .await;
+    settle(
+        &[&forwarder],
+        &relay.store,
+        std::time::Duration::from_secs(20),
+    )
+    .await;
+    // A backlog that goes in one of İYS's batches.
+    let batching = forwarder_with(&relay.store, &sandbox, std::time::Duration::from_secs(5), 1);
+    let mut backlog = Vec::new();
+    for (typed, _, _, email) in &people[1..] {
+        backlog.push(record("sms", typed, "granted"));
+        backlog.push(record("call", typed, "granted"));
+        backlog.push(record("email", email, "granted"));
+    }
+    relay.post(&batch(backlog)).await;
+    settle(
+        &[&batching],
+        &relay.store,
+        std::time::Duration::from_secs(20),
+    )
+    .await;
+    assert!(
+        sandbox_get_batches(&sandbox).await >= 1,
+        "the backlog went in a batch"
+    );
+    // A refusal made in İYS, pulled back.
+    sandbox_post(
+        &sandbox,
+        "/sandbox/citizen",
+        serde_json::json!({"recipient": people[1].1, "type": "MESAJ", "recipientType": "BIREYSEL", "status": "RET"}),
+    )
+    .await;
+    assert_eq!(forwarder.pull_once().await.unwrap(), 1);
+    // A refusal through the widget, then exports and a purge years later.
+    relay
+        .post(&batch(vec![record("email", people[2].3, "rejected")]))
+        .await;
+    settle(
+        &[&forwarder],
+        &relay.store,
+        std::time::Duration::from_secs(20),
+    )
+    .await;
+    let folder = tempfile::tempdir().unwrap();
+    for format in ["jsonl", "csv"] {
+        let file = folder.path().join(format!("proof.{format}"));
+        let exported = relay_command(
+            &relay.database.url,
+            &[
+                "export",
+                "--format",
+                format,
+                "--output",
+                file.to_str().unwrap(),
+            ],
+        );
+        assert!(exported.status.success());
+        assert!(
+            std::fs::read_to_string(&file)
+                .unwrap()
+                .contains(people[0].1)
+        );
+    }
+    let years_later = Timestamp::from_unix_millis(
+        iys_relay::clock::system_clock()().unix_millis() + 1_100 * 86_400_000,
+    );
+    assert_eq!(
+        relay.store.purge(years_later, 1_096).await.unwrap().purged,
+        2
+    );
+    assert_eq!(relay.store.verify().await.unwrap().problem, None);
+
+    let bytes = match backend {
+        Backend::Sqlite => {
+            relay.store.pool().close().await;
+            let file = relay.database.sqlite_file.clone().unwrap();
+            let mut bytes = std::fs::read(&file).unwrap();
+            bytes.extend(std::fs::read(file.with_extension("db-wal")).unwrap_or_default());
+            bytes
+        }
+        Backend::Postgres => pg_dump(&relay.database.url),
+    };
+    assert!(bytes.len() > 4_096);
+    for (typed, e164, national, email) in people {
+        for needle in [
+            typed,
+            e164,
+            national,
+            email,
+            email.split('@').next().unwrap(),
+        ] {
+            assert!(
+                !bytes
+                    .windows(needle.len())
+                    .any(|window| window == needle.as_bytes()),
+                "found {needle:?} in the database"
+            );
+        }
+    }
+}
+both_backends!(
+    no_clear_addresses_anywhere,
+    the_whole_flow_leaves_no_address_in_the_database_files
+);
+
+async fn sandbox_get_batches(base: &str) -> u64 {
+    reqwest::get(format!("{base}/sandbox/log"))
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap()["batches"]
+        .as_u64()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn debug_output_of_records_and_pulled_movements_hides_addresses() {
+    let relay = TestRelay::start(Backend::Sqlite).await;
+    relay
+        .post(&batch(vec![record("sms", "0532 123 45 67", "granted")]))
+        .await;
+    let stored = relay.store.records(None, None).await.unwrap();
+    let movement = iys_relay::store::forwarding::PulledMovement {
+        transaction_id: "d".repeat(64),
+        recipient: "gizli.kisi@example.com".to_owned(),
+        channel: consent_core::Channel::Email,
+        recipient_type: consent_core::RecipientType::Individual,
+        status: consent_core::ConsentStatus::Rejected,
+        source: "IYS_WEB".to_owned(),
+        consent_date: consent_core::IysDateTime::parse("2026-12-01 10:00:00").unwrap(),
+        creation_date: "2026-12-01 10:00:01".to_owned(),
+    };
+    let shown = format!("{stored:?} {:?} {movement:?}", stored[0].plain);
+    assert!(shown.contains("PlainRecord") && shown.contains("PulledMovement"));
+    for needle in ["5321234567", "532 123 45 67", "gizli.kisi", "127.0.0.1"] {
+        assert!(!shown.contains(needle), "{needle} in {shown}");
+    }
+}
