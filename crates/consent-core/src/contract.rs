@@ -130,6 +130,11 @@ pub enum ErrorCode {
     RateLimited,
     /// A missing, wrong or expired preference-centre token.
     Unauthorized,
+    /// A known record id sent again with a different payload.
+    ConflictingDuplicate,
+    /// The relay's database cannot commit now; nothing was stored. Try again after
+    /// `Retry-After`.
+    StorageUnavailable,
     /// A fault on the relay's side; nothing the client sent caused it.
     Internal,
     /// A code a newer relay sent that this version does not know.
@@ -149,6 +154,8 @@ impl ErrorCode {
             ErrorCode::OriginNotAllowed => "origin_not_allowed",
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::Unauthorized => "unauthorized",
+            ErrorCode::ConflictingDuplicate => "conflicting_duplicate",
+            ErrorCode::StorageUnavailable => "storage_unavailable",
             ErrorCode::Internal => "internal",
             ErrorCode::Unknown => "unknown",
         }

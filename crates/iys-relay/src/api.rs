@@ -55,7 +55,10 @@ impl AppState {
     pub fn new(config: Config, store: Store, clock: Clock) -> AppState {
         AppState {
             limiter: Arc::new(RateLimiter::new(config.rate_limit_per_minute)),
-            writer: Writer::start(store.clone()),
+            writer: Writer::start(
+                store.clone(),
+                std::time::Duration::from_millis(u64::from(config.storage_timeout_ms)),
+            ),
             config: Arc::new(config),
             store,
             clock,
@@ -292,7 +295,7 @@ async fn post_consents(
         .writer
         .store(records)
         .await
-        .map_err(|error| ApiError::internal(&error))?;
+        .map_err(|error| ApiError::storage_unavailable(&error))?;
     let stored = receipts
         .iter()
         .filter(|receipt| receipt.outcome == consent_core::contract::Outcome::Stored)
@@ -390,7 +393,7 @@ async fn get_state(
         .store
         .current_state(&addresses, grant.recipient_type)
         .await
-        .map_err(|error| ApiError::internal(&error))?;
+        .map_err(|error| ApiError::storage_unavailable(&error))?;
     let channels = addresses
         .iter()
         .map(|(channel, _)| {
@@ -409,17 +412,30 @@ async fn get_state(
     .into_response())
 }
 
+/// 200 while the database answers and the writer commits; 503 while either fails, so a load
+/// balancer sends the shop's pages elsewhere and an operator sees it.
 async fn health(State(state): State<AppState>) -> Response {
-    match state.store.health().await {
-        Ok(()) => Json(serde_json::json!({"status": "ok"})).into_response(),
-        Err(error) => {
+    let deadline = std::time::Duration::from_millis(u64::from(state.config.storage_timeout_ms));
+    let answers = match tokio::time::timeout(deadline, state.store.health()).await {
+        Ok(Ok(())) => true,
+        Ok(Err(error)) => {
             tracing::error!(error = %error, "health check found the database unavailable");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(serde_json::json!({"status": "unavailable"})),
-            )
-                .into_response()
+            false
         }
+        Err(_) => {
+            tracing::error!("health check: the database did not answer in time");
+            false
+        }
+    };
+    if answers && state.writer.is_healthy() {
+        Json(serde_json::json!({"status": "ok"})).into_response()
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::RETRY_AFTER, "5")],
+            Json(serde_json::json!({"status": "unavailable"})),
+        )
+            .into_response()
     }
 }
 
@@ -433,7 +449,7 @@ pub fn empty_body() -> Body {
 async fn metrics(State(state): State<AppState>) -> Response {
     let counts = match state.store.forwarding_counts().await {
         Ok(counts) => counts,
-        Err(error) => return ApiError::internal(&error).into_response(),
+        Err(error) => return ApiError::storage_unavailable(&error).into_response(),
     };
     let now = (state.clock)();
     let mut text = String::new();

@@ -37,7 +37,8 @@ use crate::token;
 /// (1096, can only be raised), IYS_BASE_URL, IYS_USERNAME, IYS_PASSWORD, IYS_CODE,
 /// IYS_BRAND_CODE (forwarding runs when all five are set), IYS_REQUESTS_PER_SECOND (8, shared by
 /// every relay on one database), IYS_PULL_INTERVAL_SECONDS (60), IYS_BATCH_THRESHOLD (100),
-/// IYS_BATCH_POLL_SECONDS (300), RELAY_INSTANCE (this relay's name among those on one database,
+/// IYS_BATCH_POLL_SECONDS (300), RELAY_STORAGE_TIMEOUT_MS (10000: how long one commit may take
+/// before requests are answered 503 storage_unavailable), RELAY_INSTANCE (this relay's name among those on one database,
 /// kept across restarts, so a restarted relay takes back its claims at once). The TOML keys are the same names in lower case without the
 /// RELAY_ prefix.
 #[derive(Debug, Parser)]
@@ -336,6 +337,11 @@ fn run_sandbox(listen: SocketAddr, batch_delay_seconds: u64, pull_lag_seconds: u
 
 /// Serves the API until SIGINT or SIGTERM, then finishes the requests in flight.
 pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
+    // A file-size limit reached makes the kernel send SIGXFSZ, which ends a process by default.
+    // Caught, the write fails instead and the writer answers 503 until there is room again.
+    #[cfg(unix)]
+    let _file_size_signal =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::from_raw(libc::SIGXFSZ))?;
     let store = open_store(&config).await?;
     let listen = config.listen;
     tracing::info!(

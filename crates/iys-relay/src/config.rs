@@ -34,6 +34,8 @@ pub struct Config {
     pub previous_ledger_keys: Vec<[u8; 32]>,
     /// How often `serve` writes a signed ledger checkpoint to its log.
     pub checkpoint_interval_seconds: u32,
+    /// How long one commit of received records may take before the request is answered 503.
+    pub storage_timeout_ms: u32,
     /// Origins whose pages may call the relay from a browser.
     pub allowed_origins: Vec<String>,
     /// Proxies whose `X-Forwarded-For` is believed.
@@ -97,6 +99,7 @@ impl fmt::Debug for Config {
                 "checkpoint_interval_seconds",
                 &self.checkpoint_interval_seconds,
             )
+            .field("storage_timeout_ms", &self.storage_timeout_ms)
             .field("allowed_origins", &self.allowed_origins)
             .field("trusted_proxies", &self.trusted_proxies)
             .field(
@@ -155,6 +158,7 @@ struct FileSettings {
     ledger_key: Option<String>,
     previous_ledger_keys: Option<Vec<String>>,
     checkpoint_interval_seconds: Option<u32>,
+    storage_timeout_ms: Option<u32>,
     allowed_origins: Option<Vec<String>>,
     trusted_proxies: Option<Vec<String>>,
     state_token_secret: Option<String>,
@@ -373,6 +377,12 @@ impl Config {
             3_600,
         )?
         .clamp(1, 86_400) as u32;
+        let storage_timeout_ms = number(
+            "RELAY_STORAGE_TIMEOUT_MS",
+            file.storage_timeout_ms.map(u64::from),
+            10_000,
+        )?
+        .clamp(100, 120_000) as u32;
         let instance = pick("RELAY_INSTANCE", file.instance);
         if let Some(name) = &instance
             && (name.is_empty()
@@ -435,6 +445,7 @@ impl Config {
             ledger_key,
             previous_ledger_keys,
             checkpoint_interval_seconds,
+            storage_timeout_ms,
             allowed_origins,
             trusted_proxies,
             state_token_secret,

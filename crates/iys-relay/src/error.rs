@@ -7,6 +7,9 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use consent_core::contract::{ErrorBody, ErrorCode};
 
+/// How long a client waits before sending again after `storage_unavailable`.
+pub const STORAGE_RETRY_AFTER_SECONDS: u64 = 5;
+
 /// An error answer.
 #[derive(Debug)]
 pub struct ApiError {
@@ -28,6 +31,8 @@ impl ApiError {
             ErrorCode::OriginNotAllowed => StatusCode::FORBIDDEN,
             ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             ErrorCode::Unauthorized => StatusCode::UNAUTHORIZED,
+            ErrorCode::ConflictingDuplicate => StatusCode::CONFLICT,
+            ErrorCode::StorageUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             ErrorCode::Internal | ErrorCode::Unknown => StatusCode::INTERNAL_SERVER_ERROR,
         };
         ApiError {
@@ -67,6 +72,17 @@ impl ApiError {
             ErrorCode::Internal,
             "the relay could not complete the request; nothing was lost, try again",
         )
+    }
+
+    /// The database cannot commit or answer now: logged in full, answered 503 with a time to
+    /// try again. Nothing was stored, so the client keeps what it sent.
+    pub fn storage_unavailable(detail: &dyn std::fmt::Display) -> ApiError {
+        tracing::error!(error = %detail, "the database cannot commit or answer");
+        ApiError::new(
+            ErrorCode::StorageUnavailable,
+            "the relay cannot store records right now; nothing was stored, try again later",
+        )
+        .with_retry_after(STORAGE_RETRY_AFTER_SECONDS)
     }
 
     /// The code, for logs and tests.

@@ -354,16 +354,26 @@ impl Store {
         };
         let options = AnyConnectOptions::from_str(&url)?;
         let pool = AnyPoolOptions::new()
+            // A connection that cannot be had soon is an unavailable database, reported as
+            // such, not a request left waiting.
+            .acquire_timeout(std::time::Duration::from_secs(5))
             .max_connections(match backend {
                 Backend::Sqlite => max_connections.clamp(1, 8),
                 Backend::Postgres => max_connections.max(1),
+            })
+            // A connection whose transaction could not be rolled back is closed, not reused:
+            // SQLite rolls a transaction back by itself after an I/O error (a full disk), its
+            // ROLLBACK then fails, and sqlx, still counting the transaction open, would begin
+            // every later one as a savepoint inside it, so that commits acknowledged nothing.
+            .before_acquire(|connection, _| {
+                Box::pin(async move { Ok(!sqlx::Connection::is_in_transaction(connection)) })
             })
             .after_connect(move |connection, _| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
                         // WAL lets readers run beside the writer; FULL makes each commit durable.
                         connection
-                            .execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;")
+                            .execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;")
                             .await?;
                     }
                     Ok(())
@@ -408,6 +418,19 @@ impl Store {
     /// Whether the database answers.
     pub async fn health(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Whether the database commits a small write: the writer's probe while commits fail.
+    pub async fn probe_commit(&self) -> Result<(), StoreError> {
+        let mut transaction = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO relay_meta (name, value) VALUES ('writer_probe', $1) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+        )
+        .bind(crate::clock::system_clock()().unix_millis().to_be_bytes().to_vec())
+        .execute(&mut *transaction)
+        .await?;
+        transaction.commit().await?;
         Ok(())
     }
 

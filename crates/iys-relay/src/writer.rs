@@ -3,6 +3,15 @@
 //!
 //! One durable commit then serves many requests, which is what lets SQLite with full
 //! synchronous commits keep up with thousands of records a second.
+//!
+//! Every commit has a deadline. A database that is unreachable, slow, full or read-only makes
+//! the writer answer [`WriteError::Unavailable`] within it, never hang; the requests answer 503
+//! and their clients keep the records to send again. While commits fail, the writer reports
+//! itself unhealthy and probes the database every second until a commit succeeds again.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
 
@@ -10,16 +19,40 @@ use crate::store::{NewConsent, Store, StoreError, StoredReceipt};
 
 /// Records per transaction at most.
 const MAX_BATCH_RECORDS: usize = 1_024;
+/// How often an unhealthy writer tries the database again.
+const PROBE_INTERVAL: Duration = Duration::from_secs(1);
 
 struct Job {
     records: Vec<NewConsent>,
-    reply: oneshot::Sender<Result<Vec<StoredReceipt>, String>>,
+    reply: oneshot::Sender<Result<Vec<StoredReceipt>, WriteError>>,
 }
+
+/// Why records were not stored. In every case nothing of the request was stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WriteError {
+    /// The database could not commit within the deadline, or refused to: unreachable, slow,
+    /// full or read-only. Worth sending again later.
+    Unavailable(String),
+    /// The writer task has stopped.
+    Gone,
+}
+
+impl std::fmt::Display for WriteError {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            WriteError::Unavailable(why) => write!(formatter, "the database cannot commit: {why}"),
+            WriteError::Gone => formatter.write_str("the store writer has stopped"),
+        }
+    }
+}
+
+impl std::error::Error for WriteError {}
 
 /// The handle requests use to reach the writer.
 #[derive(Debug, Clone)]
 pub struct Writer {
     jobs: mpsc::Sender<Job>,
+    healthy: Arc<AtomicBool>,
 }
 
 impl std::fmt::Debug for Job {
@@ -31,37 +64,58 @@ impl std::fmt::Debug for Job {
     }
 }
 
-/// The writer task ended, so nothing can be stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WriterGone;
-
-impl std::fmt::Display for WriterGone {
-    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        formatter.write_str("the store writer has stopped")
-    }
-}
-
 impl Writer {
-    /// Starts the writer task on the current runtime.
-    pub fn start(store: Store) -> Writer {
+    /// Starts the writer task on the current runtime; each commit may take `deadline` at most.
+    pub fn start(store: Store, deadline: Duration) -> Writer {
         let (jobs, receiver) = mpsc::channel(4_096);
-        tokio::spawn(run(store, receiver));
-        Writer { jobs }
+        let healthy = Arc::new(AtomicBool::new(true));
+        tokio::spawn(run(store, receiver, deadline, Arc::clone(&healthy)));
+        Writer { jobs, healthy }
     }
 
     /// Stores `records` and returns their receipts once they are committed.
-    pub async fn store(&self, records: Vec<NewConsent>) -> Result<Vec<StoredReceipt>, String> {
+    pub async fn store(&self, records: Vec<NewConsent>) -> Result<Vec<StoredReceipt>, WriteError> {
         let (reply, answer) = oneshot::channel();
         self.jobs
             .send(Job { records, reply })
             .await
-            .map_err(|_| WriterGone.to_string())?;
-        answer.await.map_err(|_| WriterGone.to_string())?
+            .map_err(|_| WriteError::Gone)?;
+        answer.await.map_err(|_| WriteError::Gone)?
+    }
+
+    /// Whether the last commit succeeded: false from a failed or late commit until the next one
+    /// that succeeds.
+    pub fn is_healthy(&self) -> bool {
+        self.healthy.load(Ordering::Relaxed)
     }
 }
 
-async fn run(store: Store, mut receiver: mpsc::Receiver<Job>) {
-    while let Some(first) = receiver.recv().await {
+async fn run(
+    store: Store,
+    mut receiver: mpsc::Receiver<Job>,
+    deadline: Duration,
+    healthy: Arc<AtomicBool>,
+) {
+    loop {
+        let first = if healthy.load(Ordering::Relaxed) {
+            receiver.recv().await
+        } else {
+            // Probe the database while waiting, so health recovers without traffic.
+            match tokio::time::timeout(PROBE_INTERVAL, receiver.recv()).await {
+                Ok(job) => job,
+                Err(_) => {
+                    let probe = tokio::time::timeout(deadline, store.probe_commit()).await;
+                    if matches!(probe, Ok(Ok(()))) {
+                        tracing::info!("the database commits again");
+                        healthy.store(true, Ordering::Relaxed);
+                    }
+                    continue;
+                }
+            }
+        };
+        let Some(first) = first else {
+            return;
+        };
         let mut jobs = vec![first];
         let mut count = jobs[0].records.len();
         while count < MAX_BATCH_RECORDS {
@@ -77,8 +131,19 @@ async fn run(store: Store, mut receiver: mpsc::Receiver<Job>) {
             .iter()
             .flat_map(|job| job.records.iter().cloned())
             .collect();
-        match store_with_retry(&store, &batch).await {
+        let outcome = match tokio::time::timeout(deadline, store_with_retry(&store, &batch)).await {
+            Ok(Ok(receipts)) => Ok(receipts),
+            Ok(Err(error)) => Err(WriteError::Unavailable(error.to_string())),
+            Err(_) => Err(WriteError::Unavailable(format!(
+                "no commit within {} ms",
+                deadline.as_millis()
+            ))),
+        };
+        match outcome {
             Ok(receipts) => {
+                if !healthy.swap(true, Ordering::Relaxed) {
+                    tracing::info!("the database commits again");
+                }
                 let mut receipts = receipts.into_iter();
                 for job in jobs {
                     let mine: Vec<StoredReceipt> =
@@ -87,9 +152,10 @@ async fn run(store: Store, mut receiver: mpsc::Receiver<Job>) {
                 }
             }
             Err(error) => {
-                tracing::error!(error = %error, records = batch.len(), "storing a batch failed");
+                healthy.store(false, Ordering::Relaxed);
+                tracing::error!(error = %error, records = batch.len(), "storing a batch failed; nothing of it was stored");
                 for job in jobs {
-                    let _ = job.reply.send(Err(error.to_string()));
+                    let _ = job.reply.send(Err(error.clone()));
                 }
             }
         }

@@ -575,13 +575,22 @@ fn the_readme_token_examples_make_tokens_the_relay_accepts() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_fault_of_the_relay_is_a_generic_500_and_health_says_unavailable() {
+async fn a_database_that_cannot_commit_is_a_503_with_retry_after_and_health_says_so() {
     let relay = TestRelay::start(Backend::Sqlite).await;
     relay.store.pool().close().await;
-    let (status, body) = relay
-        .post(&batch(vec![record("sms", "0532 123 45 67", "granted")]))
-        .await;
-    assert_error(status, &body, 500, "internal");
+    let response = relay
+        .client
+        .post(format!("{}/v1/consents", relay.base))
+        .header("content-type", "application/json")
+        .body(batch(vec![record("sms", "0532 123 45 67", "granted")]).to_string())
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let retry_after = response.headers().get("retry-after").cloned();
+    let body: Value = response.json().await.unwrap();
+    assert_error(status, &body, 503, "storage_unavailable");
+    assert_eq!(retry_after.unwrap(), "5");
     let message = body["message"].as_str().unwrap();
     assert!(
         !message.to_lowercase().contains("pool") && !message.contains("sqlite"),

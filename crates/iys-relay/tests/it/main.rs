@@ -13,6 +13,7 @@ mod contract;
 mod drills;
 mod forgery;
 mod forwarding;
+mod outage;
 mod process;
 mod storage;
 mod support;

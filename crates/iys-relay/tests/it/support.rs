@@ -33,6 +33,15 @@ pub struct TestDatabase {
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
 impl TestDatabase {
+    /// A database a test made itself, at `url`.
+    pub fn at(url: &str) -> TestDatabase {
+        TestDatabase {
+            url: url.to_owned(),
+            sqlite_file: None,
+            _folder: tempfile::tempdir().unwrap(),
+        }
+    }
+
     pub async fn new(backend: Backend) -> TestDatabase {
         let folder = tempfile::tempdir().unwrap();
         match backend {
