@@ -7,7 +7,7 @@
 //! | `iys:submit` | `{ records: [{ id, channel, status }] }`: decisions were recorded and queued |
 //! | `iys:queued` | `{ ids, persisted, retryInMs }`: kept for a later try (offline, relay busy), or could not be kept on this device |
 //! | `iys:sent` | `{ receipts: [{ id, outcome, consentDate, receipt, late }] }`: the relay stored them |
-//! | `iys:error` | `{ code, message, field?, relayCode?, ids? }`: something needs the page's attention |
+//! | `iys:error` | `{ code, message, field?, relayCode?, ids?, status?, retryInMs? }`: something needs the page's attention (`delivery_failed`: the relay refused a record for good; `delivery_held`: the setup is wrong and the records wait) |
 
 use std::cell::RefCell;
 

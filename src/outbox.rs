@@ -7,8 +7,10 @@
 //!   without closing it, and the relay's deduplication keeps it harmless); a lease expires a
 //!   little after a request's timeout, so records of a tab that closed are picked up again.
 //! - The relay deduplicates by record id, so a retry after a lost answer is harmless.
-//! - Network errors, timeouts, 408, 429 and 5xx are retried with back-off ([`crate::policy`]);
-//!   other 4xx answers are final: the record is kept as failed and the page is told.
+//! - A record leaves the outbox only when the relay stored it, or refused that very record for
+//!   good ([`crate::policy`]). Network errors, timeouts, 408, 429 and 5xx are retried with
+//!   back-off; an answer that says the setup is wrong (401, 403, 404, 413, ...) or cannot be read
+//!   holds every record on a slow schedule and at every page load, and the page is told.
 //! - When storage is disabled or full, records are kept in memory and still sent, and the page
 //!   is told they could not be persisted.
 
@@ -86,6 +88,9 @@ pub struct Outbox {
     /// When the next record waiting is due, as the last pass under the lock found it
     /// (infinite when none waits); `None` when it has to be read again.
     next_due: Cell<Option<f64>>,
+    /// Whether this page's first pass under the lock ran: it sends records held by a setup
+    /// problem whatever their next try, since a page load may follow a mended setup.
+    resumed: Cell<bool>,
 }
 
 /// What became of one record this tab sent.
@@ -162,6 +167,7 @@ impl Outbox {
             outcomes: RefCell::default(),
             deferred: RefCell::new(Vec::new()),
             next_due: Cell::new(None),
+            resumed: Cell::new(false),
         })
     }
 
@@ -275,7 +281,8 @@ impl Outbox {
                 .filter(|entry| {
                     text(entry, "endpoint") == self.endpoint
                         && text(entry, "state") == "pending"
-                        && number(entry, "nextAt") <= now
+                        && (number(entry, "nextAt") <= now
+                            || (!self.resumed.get() && get(entry, "held").is_truthy()))
                         && !in_flight.contains(&text(entry, "id"))
                         && (number(entry, "leaseUntil") < now
                             || text(entry, "leaseOwner") == self.tab)
@@ -301,7 +308,11 @@ impl Outbox {
             let now = bindings::now_millis();
             let mut entries = outbox.load();
             outbox.apply_deferred(&mut entries);
+            if !outbox.resumed.get() {
+                outbox.revive(&entries);
+            }
             let due = outbox.due(&entries, now);
+            outbox.resumed.set(true);
             for entry in &due {
                 set(entry, "leaseOwner", &outbox.tab.as_str().into());
                 set(entry, "leaseUntil", &(now + outbox.lease_millis()).into());
@@ -326,6 +337,29 @@ impl Outbox {
         }) as Box<dyn FnMut() -> Promise>);
         let _ = JsFuture::from(bindings::with_lock(LOCK_NAME, &task)).await;
         chosen.take()
+    }
+
+    /// Puts back to pending, held, the records an earlier version gave up as failed on an
+    /// answer that did not refuse them for good (a wrong origin, a limit, a missing token):
+    /// only the relay's own refusal of a record ends it.
+    fn revive(&self, entries: &[JsValue]) {
+        let revived: Vec<JsValue> = entries
+            .iter()
+            .filter(|entry| {
+                let code = text(&get(entry, "error"), "code");
+                text(entry, "endpoint") == self.endpoint
+                    && text(entry, "state") == "failed"
+                    && !matches!(code.as_str(), "invalid_record" | "invalid_recipient")
+            })
+            .cloned()
+            .collect();
+        for entry in &revived {
+            set(entry, "state", &"pending".into());
+            set(entry, "held", &JsValue::TRUE);
+        }
+        if !revived.is_empty() {
+            self.save(&revived, &[]);
+        }
     }
 
     /// Applies the deferred changes to `entries` and writes the entries they may have changed;
@@ -523,42 +557,77 @@ impl Outbox {
             .map(|leased| leased.attempts)
             .max()
             .unwrap_or(0);
-        let verdict = policy::verdict(status, retry_after.as_deref(), attempts, random_unit());
+        let error = Refusal::read(status, &body);
+        let refused =
+            policy::refused_index(error.code.as_deref(), error.field.as_deref(), ids.len());
+        let verdict = policy::verdict(
+            status,
+            retry_after.as_deref(),
+            attempts,
+            random_unit(),
+            refused,
+        );
         {
             self.in_flight.borrow_mut().retain(|id| !ids.contains(id));
         }
         match verdict {
             Verdict::Delivered => self.delivered(chosen, &body, report),
             Verdict::Retry { after_millis } => {
-                let now = bindings::now_millis();
-                let retry_ids = ids.clone();
-                let tab = self.tab.clone();
-                self.defer(&ids, move |entries| {
-                    for entry in entries.iter() {
-                        if retry_ids.contains(&text(entry, "id"))
-                            && text(entry, "leaseOwner") == tab
-                        {
-                            set(entry, "attempts", &(number(entry, "attempts") + 1.0).into());
-                            set(entry, "nextAt", &(now + after_millis as f64).into());
-                            set(entry, "leaseOwner", &JsValue::NULL);
-                            set(entry, "leaseUntil", &0.into());
-                        }
-                    }
-                });
-                let persisted = self.volatile.borrow().is_empty();
+                self.wait(&ids, after_millis, false, status, report);
+            }
+            Verdict::Held { after_millis } => {
+                self.wait(&ids, after_millis, true, status, report);
                 self.events.emit(
-                    "iys:queued",
+                    "iys:error",
                     &object(&[
-                        ("ids", ids_array(&ids)),
-                        ("persisted", persisted.into()),
-                        ("retryInMs", (after_millis as f64).into()),
+                        ("code", JsValue::from_str("delivery_held")),
+                        ("relayCode", error.relay_code(status).as_str().into()),
+                        ("message", error.message.as_str().into()),
                         ("status", f64::from(status).into()),
+                        ("ids", ids_array(&ids)),
+                        ("retryInMs", (after_millis as f64).into()),
                     ]),
                 );
-                report.queued.extend(ids);
             }
-            Verdict::Final => self.refused(&ids, status, &body, report),
+            Verdict::Refused { index } => self.refused(&ids, index, status, &error, report),
         }
+    }
+
+    /// Puts `ids` back to be sent after `after_millis`; `held` marks them waiting for the shop
+    /// to mend its setup, so that the next page load sends them at once.
+    fn wait(
+        &self,
+        ids: &[String],
+        after_millis: u64,
+        held: bool,
+        status: u16,
+        report: &mut PassReport,
+    ) {
+        let now = bindings::now_millis();
+        let retry_ids = ids.to_vec();
+        let tab = self.tab.clone();
+        self.defer(ids, move |entries| {
+            for entry in entries.iter() {
+                if retry_ids.contains(&text(entry, "id")) && text(entry, "leaseOwner") == tab {
+                    set(entry, "attempts", &(number(entry, "attempts") + 1.0).into());
+                    set(entry, "nextAt", &(now + after_millis as f64).into());
+                    set(entry, "held", &held.into());
+                    set(entry, "leaseOwner", &JsValue::NULL);
+                    set(entry, "leaseUntil", &0.into());
+                }
+            }
+        });
+        let persisted = self.volatile.borrow().is_empty();
+        self.events.emit(
+            "iys:queued",
+            &object(&[
+                ("ids", ids_array(ids)),
+                ("persisted", persisted.into()),
+                ("retryInMs", (after_millis as f64).into()),
+                ("status", f64::from(status).into()),
+            ]),
+        );
+        report.queued.extend(ids.iter().cloned());
     }
 
     fn delivered(&self, chosen: &[Leased], body: &str, report: &mut PassReport) {
@@ -623,43 +692,30 @@ impl Outbox {
         }
     }
 
-    fn refused(&self, ids: &[String], status: u16, body: &str, report: &mut PassReport) {
-        let answer = JSON::parse(body).unwrap_or(JsValue::UNDEFINED);
-        let relay_code = get(&answer, "code")
-            .as_string()
-            .unwrap_or_else(|| format!("http_{status}"));
-        let message = text(&answer, "message");
-        let field = get(&answer, "field").as_string();
-        // The relay refuses a whole request for one bad record and names it; the others go
-        // again at once, on their own.
-        let culprit = field
-            .as_deref()
-            .and_then(|field| field.strip_prefix("records["))
-            .and_then(|rest| rest.split(']').next())
-            .and_then(|index| index.parse::<usize>().ok())
-            .filter(|index| *index < ids.len() && ids.len() > 1);
-        let failed: Vec<String> = match culprit {
-            Some(index) => vec![ids[index].clone()],
-            None => ids.to_vec(),
-        };
-        let innocent: Vec<String> = ids
-            .iter()
-            .filter(|id| !failed.contains(id))
-            .cloned()
-            .collect();
-        let error = object(&[
+    /// The relay refused the record at `index` of `ids` for good: it is kept as failed and
+    /// reported; the others go again at once, on their own.
+    fn refused(
+        &self,
+        ids: &[String],
+        index: usize,
+        status: u16,
+        error: &Refusal,
+        report: &mut PassReport,
+    ) {
+        let relay_code = error.relay_code(status);
+        let failed = vec![ids[index].clone()];
+        let stored_error = object(&[
             ("code", relay_code.as_str().into()),
-            ("message", message.as_str().into()),
+            ("message", error.message.as_str().into()),
             ("status", f64::from(status).into()),
         ]);
         let failed_ids = failed.clone();
-        let innocent_ids = innocent.clone();
-        let stored_error = error.clone();
+        let request_ids = ids.to_vec();
         let tab = self.tab.clone();
         self.defer(ids, move |entries| {
             for entry in entries.iter() {
                 let id = text(entry, "id");
-                if text(entry, "leaseOwner") != tab {
+                if !request_ids.contains(&id) || text(entry, "leaseOwner") != tab {
                     // Another tab took it over after this tab's lease ran out: it decides.
                     continue;
                 }
@@ -667,12 +723,11 @@ impl Outbox {
                     set(entry, "state", &"failed".into());
                     set(entry, "error", &stored_error);
                 }
-                if innocent_ids.contains(&id) || failed_ids.contains(&id) {
-                    set(entry, "leaseOwner", &JsValue::NULL);
-                    set(entry, "leaseUntil", &0.into());
-                }
+                set(entry, "held", &JsValue::FALSE);
+                set(entry, "leaseOwner", &JsValue::NULL);
+                set(entry, "leaseUntil", &0.into());
             }
-            // Keep only the newest failed entries.
+            // Keep only the newest records the relay refused; no other record is ever dropped.
             let failed_count = entries
                 .iter()
                 .filter(|entry| text(entry, "state") == "failed")
@@ -690,10 +745,10 @@ impl Outbox {
         let mut detail = vec![
             ("code", JsValue::from_str("delivery_failed")),
             ("relayCode", relay_code.as_str().into()),
-            ("message", message.as_str().into()),
+            ("message", error.message.as_str().into()),
             ("ids", ids_array(&failed)),
         ];
-        if let Some(field) = &field {
+        if let Some(field) = &error.field {
             detail.push(("field", field.as_str().into()));
         }
         self.events.emit("iys:error", &object(&detail));
@@ -865,6 +920,37 @@ fn fitting(sizes: impl Iterator<Item = usize>) -> usize {
         count += 1;
     }
     count
+}
+
+/// What an error answer of the relay says, as far as it can be read.
+#[derive(Debug, Default)]
+struct Refusal {
+    code: Option<String>,
+    message: String,
+    field: Option<String>,
+}
+
+impl Refusal {
+    /// Reads `{code, message, field}` from an answer's body; an answer that is not the relay's
+    /// error body leaves them empty.
+    fn read(status: u16, body: &str) -> Refusal {
+        if (200..300).contains(&status) || status == 0 {
+            return Refusal::default();
+        }
+        let answer = JSON::parse(body).unwrap_or(JsValue::UNDEFINED);
+        Refusal {
+            code: get(&answer, "code").as_string(),
+            message: text(&answer, "message"),
+            field: get(&answer, "field").as_string(),
+        }
+    }
+
+    /// The relay's code, or `http_<status>` for an answer without one.
+    fn relay_code(&self, status: u16) -> String {
+        self.code
+            .clone()
+            .unwrap_or_else(|| format!("http_{status}"))
+    }
 }
 
 /// A record leased for one request.

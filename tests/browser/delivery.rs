@@ -225,26 +225,106 @@ async fn every_fault_ends_with_each_record_stored_exactly_once() {
 }
 
 #[wasm_bindgen_test]
-async fn a_final_refusal_is_kept_as_failed_and_not_retried() {
+async fn a_refusal_of_one_record_fails_only_that_record() {
     let scenario = scenario("refused");
-    plan(&scenario, &["422"]).await;
-    let widget = headless(&endpoint(&scenario), "");
+    plan(&scenario, &["422:0"]).await;
+    let mut widget = headless(&endpoint(&scenario), "");
     let errors = collect(&widget, "iys:error");
     let result = record(&widget, decisions()).await;
     assert_eq!(prop(&result, "status"), "failed");
+    let ids = ids_of(&result);
     assert_eq!(errors.length(), 1);
     assert_eq!(prop(&errors.get(0), "code"), "delivery_failed");
-    assert_eq!(prop(&errors.get(0), "relayCode"), "invalid_record");
-    pause(2_500).await;
-    let log = server_log(&scenario).await;
+    assert_eq!(prop(&errors.get(0), "relayCode"), "invalid_recipient");
     assert_eq!(
-        prop(&log, "requests"),
-        1,
+        Array::from(&prop(&errors.get(0), "ids")).to_vec(),
+        [JsValue::from_str(&ids[0])]
+    );
+    // The other record was not refused: it goes again at once and is stored.
+    let log = until_stored(&scenario, &widget, &ids[1..], 10_000).await;
+    assert_eq!(count(&log, "stored", &ids[1]), 1);
+    assert_eq!(
+        count(&log, "stored", &ids[0]),
+        0,
         "a final refusal is never retried"
     );
+    pause(1_500).await;
+    assert_eq!(prop(&server_log(&scenario).await, "requests"), 2);
     let state = widget.state().unwrap();
-    assert_eq!(Array::from(&prop(&state, "failed")).length(), 2);
+    let failed = Array::from(&prop(&state, "failed"));
+    assert_eq!(failed.length(), 1);
+    assert_eq!(prop(&failed.get(0), "id"), ids[0].as_str());
     assert_eq!(prop(&state, "pending"), 0);
+    widget.destroy();
+    forget(&ids);
+}
+
+#[wasm_bindgen_test]
+async fn answers_that_say_the_setup_is_wrong_keep_every_record_queued() {
+    for (action, relay_code) in [
+        ("401", "unauthorized"),
+        ("403", "origin_not_allowed"),
+        ("404", "not_found"),
+        ("405", "method_not_allowed"),
+        ("413", "payload_too_large"),
+        ("415", "unsupported_media_type"),
+        ("422", "invalid_record"),
+        ("garbage", "http_400"),
+    ] {
+        let scenario = scenario("setup");
+        plan(&scenario, &[action]).await;
+        let mut widget = headless(&endpoint(&scenario), "");
+        let errors = collect(&widget, "iys:error");
+        let result = record(&widget, decisions()).await;
+        assert_eq!(prop(&result, "status"), "queued", "{action}");
+        let ids = ids_of(&result);
+        assert_eq!(errors.length(), 1, "{action}");
+        assert_eq!(prop(&errors.get(0), "code"), "delivery_held", "{action}");
+        assert_eq!(prop(&errors.get(0), "relayCode"), relay_code, "{action}");
+        let retry_in = prop(&errors.get(0), "retryInMs").as_f64().unwrap();
+        assert!(
+            retry_in >= 60_000.0,
+            "{action}: held for minutes, not {retry_in} ms"
+        );
+        pause(300).await;
+        let state = widget.state().unwrap();
+        assert_eq!(prop(&state, "pending"), 2, "{action}: every record is kept");
+        assert_eq!(Array::from(&prop(&state, "failed")).length(), 0, "{action}");
+        for id in &ids {
+            let key = format!("{}{id}", iys_consent::outbox::STORAGE_PREFIX);
+            assert!(
+                bindings::storage_read(&key).unwrap().is_some(),
+                "{action}: record {id} left the outbox"
+            );
+        }
+        assert_eq!(
+            prop(&server_log(&scenario).await, "requests"),
+            1,
+            "{action}: not retried at once"
+        );
+        widget.destroy();
+        forget(&ids);
+    }
+}
+
+#[wasm_bindgen_test]
+async fn records_held_by_a_wrong_origin_arrive_once_after_the_relay_is_mended() {
+    let scenario = scenario("mended");
+    plan(&scenario, &["403"]).await;
+    let mut first = headless(&endpoint(&scenario), "");
+    let result = record(&first, decisions()).await;
+    assert_eq!(prop(&result, "status"), "queued");
+    let ids = ids_of(&result);
+    // The shop adds its origin to the relay's list; the next page load sends what was held.
+    first.destroy();
+    let next_page = headless(&endpoint(&scenario), "");
+    let log = until_stored(&scenario, &next_page, &ids, 10_000).await;
+    for id in &ids {
+        assert_eq!(count(&log, "stored", id), 1);
+        assert_eq!(count(&log, "posts", id), 1, "sent once after the mend");
+    }
+    assert_eq!(prop(&log, "requests"), 2);
+    forget(&ids);
 }
 
 #[wasm_bindgen_test]

@@ -111,7 +111,7 @@ export interface SubmitDetail { records: RecordedDecision[] }
 export interface QueuedDetail { ids: string[]; persisted: boolean; retryInMs: number; status: number }
 export interface SentDetail { receipts: Receipt[] }
 export interface ErrorDetail {
-    code: 'invalid_recipient' | 'not_persisted' | 'delivery_failed' | 'state_unavailable';
+    code: 'invalid_recipient' | 'not_persisted' | 'delivery_failed' | 'delivery_held' | 'state_unavailable';
     message: string;
     reason?: string;
     channel?: Channel;
@@ -119,6 +119,8 @@ export interface ErrorDetail {
     field?: string;
     ids?: string[];
     status?: number;
+    /** For `delivery_held`: when the records are tried again, unless a page load comes first. */
+    retryInMs?: number;
 }
 
 /** The detail of each event, dispatched on the widget's root (bubbling) and to `on(...)`. */

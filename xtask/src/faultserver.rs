@@ -2,8 +2,11 @@
 //!
 //! Each test uses its own scenario, `/s/<name>/...`:
 //! - `POST /s/<name>/plan` with a JSON array of what the next requests meet, in order: `ok`,
-//!   `500`, `503:<seconds>` (with `Retry-After`), `429:<seconds>`, `422`, `hang` (never answer),
-//!   `drop` (store, then close without answering), `reset` (close without reading).
+//!   `500`, `503:<seconds>` (with `Retry-After`), `429:<seconds>`, `422` (a refusal naming no
+//!   record), `422:<index>` (a refusal of the record at that index), the setup problems `401`,
+//!   `403`, `404`, `405`, `413` and `415`, `garbage` (a page that is not the relay's answer),
+//!   `hang` (never answer), `drop` (store, then close without answering), `reset` (close
+//!   without reading).
 //!   When the plan runs out, requests are answered `ok`.
 //! - `POST /s/<name>/v1/consents`: the v1 contract. Records are checked with `consent-core` as
 //!   the relay checks them, and deduplicated by id.
@@ -269,12 +272,42 @@ fn consents(
             return Ok(true);
         }
         "422" => {
-            respond(
-                stream,
-                422,
-                &[],
-                &json!({"code": "invalid_record", "message": "planned refusal"}),
+            // `422:<index>` refuses the record at that index for good, as the relay names it;
+            // a bare `422` names none.
+            let mut refusal = json!({"code": "invalid_record", "message": "planned refusal"});
+            if let Some((_, index)) = action.split_once(':') {
+                refusal = json!({"code": "invalid_recipient", "message": "planned refusal", "field": format!("records[{index}].recipient")});
+            }
+            respond(stream, 422, &[], &refusal)?;
+            return Ok(true);
+        }
+        "401" | "403" | "404" | "405" | "413" | "415" => {
+            let (status, code) = match kind {
+                "401" => (401, "unauthorized"),
+                "403" => (403, "origin_not_allowed"),
+                "404" => (404, "not_found"),
+                "405" => (405, "method_not_allowed"),
+                "413" => (413, "payload_too_large"),
+                _ => (415, "unsupported_media_type"),
+            };
+            let mut answer = json!({"code": code, "message": "planned setup problem"});
+            if kind == "413" {
+                answer["field"] = json!("records");
+            }
+            respond(stream, status, &[], &answer)?;
+            return Ok(true);
+        }
+        "garbage" => {
+            // A proxy's page instead of the relay's answer.
+            let page = b"<html><body>Bad gateway configuration</body></html>";
+            stream.write_all(
+                format!(
+                    "HTTP/1.1 400 X\r\nContent-Type: text/html\r\nContent-Length: {}\r\nAccess-Control-Allow-Origin: *\r\nCache-Control: no-store\r\n\r\n",
+                    page.len()
+                )
+                .as_bytes(),
             )?;
+            stream.write_all(page)?;
             return Ok(true);
         }
         "hang" => {
