@@ -124,6 +124,8 @@ pub enum ErrorCode {
     UnsupportedMediaType,
     /// The body or the number of records is over the limit.
     PayloadTooLarge,
+    /// The body did not arrive within the relay's time for it; nothing was stored.
+    RequestTimeout,
     /// The page's origin is not one of the shop's.
     OriginNotAllowed,
     /// Too many requests from this address; see `Retry-After`.
@@ -151,6 +153,7 @@ impl ErrorCode {
             ErrorCode::InvalidRecipient => "invalid_recipient",
             ErrorCode::UnsupportedMediaType => "unsupported_media_type",
             ErrorCode::PayloadTooLarge => "payload_too_large",
+            ErrorCode::RequestTimeout => "request_timeout",
             ErrorCode::OriginNotAllowed => "origin_not_allowed",
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::Unauthorized => "unauthorized",

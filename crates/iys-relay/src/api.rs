@@ -213,9 +213,24 @@ async fn post_consents(
     if declared.is_some_and(|length| length > limit) {
         return Err(too_large());
     }
-    let bytes = to_bytes(request.into_body(), limit)
-        .await
-        .map_err(|_| too_large())?;
+    let body_timeout = state.config.limits.body_timeout;
+    let bytes = match tokio::time::timeout(body_timeout, to_bytes(request.into_body(), limit)).await
+    {
+        Ok(read) => read.map_err(|_| too_large())?,
+        Err(_) => {
+            tracing::info!(
+                code = "request_timeout",
+                "closed a request whose body did not arrive in time"
+            );
+            return Err(ApiError::new(
+                ErrorCode::RequestTimeout,
+                format!(
+                    "the body did not arrive within {} seconds; nothing was stored",
+                    body_timeout.as_secs()
+                ),
+            ));
+        }
+    };
     let mut deserializer = serde_json::Deserializer::from_slice(&bytes);
     let batch: ConsentBatch = match serde_path_to_error::deserialize(&mut deserializer) {
         Ok(batch) => batch,

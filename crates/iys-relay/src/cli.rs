@@ -38,7 +38,10 @@ use crate::token;
 /// IYS_BRAND_CODE (forwarding runs when all five are set), IYS_REQUESTS_PER_SECOND (8, shared by
 /// every relay on one database), IYS_PULL_INTERVAL_SECONDS (60), IYS_BATCH_THRESHOLD (100),
 /// IYS_BATCH_POLL_SECONDS (300), RELAY_STORAGE_TIMEOUT_MS (10000: how long one commit may take
-/// before requests are answered 503 storage_unavailable), RELAY_INSTANCE (this relay's name among those on one database,
+/// before requests are answered 503 storage_unavailable), RELAY_HEADER_TIMEOUT_SECONDS (10),
+/// RELAY_BODY_TIMEOUT_SECONDS (20), RELAY_IDLE_TIMEOUT_SECONDS (30: a kept-alive connection's
+/// silence), RELAY_MAX_CONNECTIONS (1024; keep it under the process's open-file limit),
+/// RELAY_MAX_REQUESTS_IN_FLIGHT (256), RELAY_SHUTDOWN_GRACE_SECONDS (10), RELAY_INSTANCE (this relay's name among those on one database,
 /// kept across restarts, so a restarted relay takes back its claims at once). The TOML keys are the same names in lower case without the
 /// RELAY_ prefix.
 #[derive(Debug, Parser)]
@@ -385,12 +388,8 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     let bound = listener.local_addr()?;
     // Scripts wait for this line to know the port, also when it was chosen by the system.
     println!("iys-relay listening on http://{bound}");
-    axum::serve(
-        listener,
-        app(state).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await?;
+    let limits = state.config.limits.clone();
+    crate::server::serve(listener, app(state), limits, shutdown_signal()).await?;
     if let Some((forwarder, mut task)) = forwarder {
         // The record being settled is settled (İYS may have registered it already), unless
         // that takes longer than a request may; then the forwarder is cut off.

@@ -36,6 +36,9 @@ pub struct Config {
     pub checkpoint_interval_seconds: u32,
     /// How long one commit of received records may take before the request is answered 503.
     pub storage_timeout_ms: u32,
+    /// The HTTP server's limits: header, body and idle timeouts, connection and request caps,
+    /// and the shutdown grace.
+    pub limits: crate::server::Limits,
     /// Origins whose pages may call the relay from a browser.
     pub allowed_origins: Vec<String>,
     /// Proxies whose `X-Forwarded-For` is believed.
@@ -100,6 +103,7 @@ impl fmt::Debug for Config {
                 &self.checkpoint_interval_seconds,
             )
             .field("storage_timeout_ms", &self.storage_timeout_ms)
+            .field("limits", &self.limits)
             .field("allowed_origins", &self.allowed_origins)
             .field("trusted_proxies", &self.trusted_proxies)
             .field(
@@ -159,6 +163,12 @@ struct FileSettings {
     previous_ledger_keys: Option<Vec<String>>,
     checkpoint_interval_seconds: Option<u32>,
     storage_timeout_ms: Option<u32>,
+    header_timeout_seconds: Option<u32>,
+    body_timeout_seconds: Option<u32>,
+    idle_timeout_seconds: Option<u32>,
+    max_connections: Option<u32>,
+    max_requests_in_flight: Option<u32>,
+    shutdown_grace_seconds: Option<u32>,
     allowed_origins: Option<Vec<String>>,
     trusted_proxies: Option<Vec<String>>,
     state_token_secret: Option<String>,
@@ -383,6 +393,51 @@ impl Config {
             10_000,
         )?
         .clamp(100, 120_000) as u32;
+        let seconds = |name: &str,
+                       from_file: Option<u32>,
+                       default: u64|
+         -> Result<std::time::Duration, ConfigError> {
+            let value = number(name, from_file.map(u64::from), default)?;
+            if value == 0 || value > 3_600 {
+                return Err(invalid(name, "1 to 3600 seconds"));
+            }
+            Ok(std::time::Duration::from_secs(value))
+        };
+        let defaults = crate::server::Limits::default();
+        let limits = crate::server::Limits {
+            header_timeout: seconds(
+                "RELAY_HEADER_TIMEOUT_SECONDS",
+                file.header_timeout_seconds,
+                defaults.header_timeout.as_secs(),
+            )?,
+            body_timeout: seconds(
+                "RELAY_BODY_TIMEOUT_SECONDS",
+                file.body_timeout_seconds,
+                defaults.body_timeout.as_secs(),
+            )?,
+            idle_timeout: seconds(
+                "RELAY_IDLE_TIMEOUT_SECONDS",
+                file.idle_timeout_seconds,
+                defaults.idle_timeout.as_secs(),
+            )?,
+            max_connections: number(
+                "RELAY_MAX_CONNECTIONS",
+                file.max_connections.map(u64::from),
+                defaults.max_connections as u64,
+            )?
+            .clamp(1, 1_000_000) as usize,
+            max_in_flight: number(
+                "RELAY_MAX_REQUESTS_IN_FLIGHT",
+                file.max_requests_in_flight.map(u64::from),
+                defaults.max_in_flight as u64,
+            )?
+            .clamp(1, 1_000_000) as usize,
+            shutdown_grace: seconds(
+                "RELAY_SHUTDOWN_GRACE_SECONDS",
+                file.shutdown_grace_seconds,
+                defaults.shutdown_grace.as_secs(),
+            )?,
+        };
         let instance = pick("RELAY_INSTANCE", file.instance);
         if let Some(name) = &instance
             && (name.is_empty()
@@ -446,6 +501,7 @@ impl Config {
             previous_ledger_keys,
             checkpoint_interval_seconds,
             storage_timeout_ms,
+            limits,
             allowed_origins,
             trusted_proxies,
             state_token_secret,

@@ -14,6 +14,7 @@ pub mod export;
 pub mod forwarder;
 pub mod protect;
 pub mod sandbox;
+pub mod server;
 pub mod store;
 pub mod token;
 pub mod writer;

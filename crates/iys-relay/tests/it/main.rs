@@ -11,6 +11,7 @@
 
 mod contract;
 mod drills;
+mod flood;
 mod forgery;
 mod forwarding;
 mod outage;

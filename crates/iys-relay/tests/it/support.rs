@@ -1,6 +1,5 @@
 //! A relay started on 127.0.0.1 for one test, over a fresh database.
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -119,16 +118,13 @@ impl TestRelay {
         let store = Store::open(&config.database_url, config.keyring(), 8)
             .await
             .unwrap();
+        let limits = config.limits.clone();
         let state = AppState::new(config, store.clone(), system_clock());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
         tokio::spawn(async move {
-            axum::serve(
-                listener,
-                app(state).into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .with_graceful_shutdown(async move {
+            iys_relay::server::serve(listener, app(state), limits, async move {
                 let _ = stopped.await;
             })
             .await
