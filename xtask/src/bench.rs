@@ -66,6 +66,7 @@ impl Relay {
             .env("DATABASE_URL", &database_url)
             .env("RELAY_DATA_KEY", &data_key)
             .env("RELAY_RATE_LIMIT_PER_MINUTE", "100000000")
+            .env("RELAY_METRICS_TOKEN", METRICS_TOKEN)
             .stdout(Stdio::piped())
             .stderr(log)
             .spawn()
@@ -341,6 +342,9 @@ impl SandboxProcess {
     }
 }
 
+/// The token the benchmark's relay asks for on `/metrics`.
+const METRICS_TOKEN: &str = "benchmark-metrics-token";
+
 /// The relay's `/metrics` figure for records in `state`.
 fn accepted(port: u16) -> u64 {
     let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
@@ -349,7 +353,7 @@ fn accepted(port: u16) -> u64 {
     use std::io::{Read, Write};
     let _ = write!(
         stream,
-        "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+        "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {METRICS_TOKEN}\r\nConnection: close\r\n\r\n"
     );
     let mut answer = String::new();
     let _ = stream.read_to_string(&mut answer);

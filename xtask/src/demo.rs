@@ -70,7 +70,17 @@ fn secret(folder: &Path, name: &str, bytes: usize) -> Result<String, String> {
         .and_then(|mut source| source.read_exact(&mut random))
         .map_err(|error| error.to_string())?;
     let text = crate::bench::base64(&random);
-    std::fs::write(&path, &text).map_err(|error| error.to_string())?;
+    // A key file is readable by its owner alone.
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options
+        .open(&path)
+        .and_then(|mut file| std::io::Write::write_all(&mut file, text.as_bytes()))
+        .map_err(|error| format!("writing {}: {error}", path.display()))?;
     Ok(text)
 }
 

@@ -38,6 +38,8 @@ pub struct AppState {
     pub limiter: Arc<RateLimiter>,
     /// The clock.
     pub clock: Clock,
+    /// One `/metrics` scrape at a time.
+    pub metrics_scrape: Arc<tokio::sync::Semaphore>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -62,6 +64,7 @@ impl AppState {
             config: Arc::new(config),
             store,
             clock,
+            metrics_scrape: Arc::new(tokio::sync::Semaphore::new(1)),
         }
     }
 }
@@ -461,10 +464,47 @@ pub fn empty_body() -> Body {
 
 /// Prometheus text: pending records, the oldest one's age and time left to its deadline,
 /// records per İYS outcome and refusals per H-code.
-async fn metrics(State(state): State<AppState>) -> Response {
-    let counts = match state.store.forwarding_counts().await {
-        Ok(counts) => counts,
-        Err(error) => return ApiError::storage_unavailable(&error).into_response(),
+///
+/// It answers only the bearer of `RELAY_METRICS_TOKEN`, and one scrape at a time within the
+/// storage deadline, so that its queries cannot take the connections the writer needs.
+async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let presented = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .map(str::trim);
+    let allowed = match (&state.config.metrics_token, presented) {
+        (Some(token), Some(presented)) => {
+            // Compared through their digests, so the time taken says nothing of the token.
+            use sha2::Digest;
+            sha2::Sha256::digest(token.as_bytes()) == sha2::Sha256::digest(presented.as_bytes())
+        }
+        _ => false,
+    };
+    if !allowed {
+        tracing::info!(code = "unauthorized", "refused a metrics request");
+        return ApiError::new(
+            ErrorCode::Unauthorized,
+            "/metrics needs Authorization: Bearer with RELAY_METRICS_TOKEN",
+        )
+        .into_response();
+    }
+    let Ok(_scrape) = state.metrics_scrape.clone().try_acquire_owned() else {
+        return ApiError::new(
+            ErrorCode::RateLimited,
+            "another metrics scrape is running; try again shortly",
+        )
+        .with_retry_after(1)
+        .into_response();
+    };
+    let deadline = std::time::Duration::from_millis(u64::from(state.config.storage_timeout_ms));
+    let counts = match tokio::time::timeout(deadline, state.store.forwarding_counts()).await {
+        Ok(Ok(counts)) => counts,
+        Ok(Err(error)) => return ApiError::storage_unavailable(&error).into_response(),
+        Err(_) => {
+            return ApiError::storage_unavailable(&"the metrics queries took too long")
+                .into_response();
+        }
     };
     let now = (state.clock)();
     let mut text = String::new();

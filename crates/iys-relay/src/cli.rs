@@ -41,7 +41,9 @@ use crate::token;
 /// before requests are answered 503 storage_unavailable), RELAY_HEADER_TIMEOUT_SECONDS (10),
 /// RELAY_BODY_TIMEOUT_SECONDS (20), RELAY_IDLE_TIMEOUT_SECONDS (30: a kept-alive connection's
 /// silence), RELAY_MAX_CONNECTIONS (1024; keep it under the process's open-file limit),
-/// RELAY_MAX_REQUESTS_IN_FLIGHT (256), RELAY_SHUTDOWN_GRACE_SECONDS (10), RELAY_INSTANCE (this relay's name among those on one database,
+/// RELAY_MAX_REQUESTS_IN_FLIGHT (256), RELAY_SHUTDOWN_GRACE_SECONDS (10), RELAY_METRICS_TOKEN (the
+/// bearer token /metrics asks for, at least 16 characters; without it /metrics answers
+/// nobody), RELAY_INSTANCE (this relay's name among those on one database,
 /// kept across restarts, so a restarted relay takes back its claims at once). The TOML keys are the same names in lower case without the
 /// RELAY_ prefix.
 #[derive(Debug, Parser)]
@@ -203,7 +205,7 @@ async fn run(command: Command, mut config: Config) -> Result<ExitCode, Box<dyn s
             let store = open_store(&config).await?;
             let records = store.records(from, to).await?;
             let mut writer: Box<dyn Write> = match output {
-                Some(path) => Box::new(std::io::BufWriter::new(std::fs::File::create(path)?)),
+                Some(path) => Box::new(std::io::BufWriter::new(private_file(&path)?)),
                 None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
             };
             export::write(&records, format, &mut writer)?;
@@ -296,6 +298,26 @@ async fn run(command: Command, mut config: Config) -> Result<ExitCode, Box<dyn s
     }
 }
 
+/// Creates (or empties) a file only its owner may read: an export holds every address and the
+/// evidence in clear.
+fn private_file(path: &std::path::Path) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        options.mode(0o600);
+        let file = options.open(path)?;
+        // A file that existed before keeps its mode on open; narrow it.
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+        Ok(file)
+    }
+    #[cfg(not(unix))]
+    {
+        options.open(path)
+    }
+}
+
 /// The multi-threaded runtime the commands run on; `None`, logged, when it cannot start.
 fn runtime() -> Option<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
@@ -379,6 +401,9 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
             None
         }
     };
+    if config.metrics_token.is_none() {
+        tracing::warn!("RELAY_METRICS_TOKEN is not set: /metrics answers nobody");
+    }
     let checkpoints = tokio::spawn(log_checkpoints(
         store.clone(),
         std::time::Duration::from_secs(u64::from(config.checkpoint_interval_seconds)),

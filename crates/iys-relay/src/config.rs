@@ -39,6 +39,8 @@ pub struct Config {
     /// The HTTP server's limits: header, body and idle timeouts, connection and request caps,
     /// and the shutdown grace.
     pub limits: crate::server::Limits,
+    /// The bearer token `/metrics` asks for; without one, `/metrics` answers nobody.
+    pub metrics_token: Option<String>,
     /// Origins whose pages may call the relay from a browser.
     pub allowed_origins: Vec<String>,
     /// Proxies whose `X-Forwarded-For` is believed.
@@ -104,6 +106,10 @@ impl fmt::Debug for Config {
             )
             .field("storage_timeout_ms", &self.storage_timeout_ms)
             .field("limits", &self.limits)
+            .field(
+                "metrics_token",
+                &self.metrics_token.as_ref().map(|_| "<redacted>"),
+            )
             .field("allowed_origins", &self.allowed_origins)
             .field("trusted_proxies", &self.trusted_proxies)
             .field(
@@ -138,16 +144,61 @@ impl fmt::Debug for IysSettings {
     }
 }
 
-/// A database URL with any password replaced, for logs.
+/// A database URL with any password replaced, for logs: the one before `@` and any `password=`
+/// (or `sslpassword=`) in the query string.
 pub fn redact_url(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
+    let (address, query) = match url.split_once('?') {
+        Some((address, query)) => (address, Some(query)),
+        None => (url, None),
+    };
+    let mut redacted = match (address.find("://"), address.rfind('@')) {
         (Some(scheme_end), Some(at)) if at > scheme_end => {
-            let credentials = &url[scheme_end + 3..at];
+            let credentials = &address[scheme_end + 3..at];
             let user = credentials.split(':').next().unwrap_or("");
-            format!("{}://{user}:<redacted>{}", &url[..scheme_end], &url[at..])
+            format!(
+                "{}://{user}:<redacted>{}",
+                &address[..scheme_end],
+                &address[at..]
+            )
         }
-        _ => url.to_owned(),
+        _ => address.to_owned(),
+    };
+    if let Some(query) = query {
+        let pairs: Vec<String> = query
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((name, _)) if name.to_ascii_lowercase().contains("password") => {
+                    format!("{name}=<redacted>")
+                }
+                _ => pair.to_owned(),
+            })
+            .collect();
+        redacted.push('?');
+        redacted.push_str(&pairs.join("&"));
     }
+    redacted
+}
+
+/// Whether `url` may carry İYS credentials: https, or plain http to this machine only (the
+/// built-in sandbox).
+fn is_safe_iys_url(url: &str) -> bool {
+    if url.starts_with("https://") {
+        return true;
+    }
+    let Some(rest) = url.strip_prefix("http://") else {
+        return false;
+    };
+    let host_port = rest.split('/').next().unwrap_or("");
+    let host = match host_port.strip_prefix('[') {
+        Some(bracketed) => bracketed.split(']').next().unwrap_or(""),
+        None => host_port
+            .rsplit_once(':')
+            .map_or(host_port, |(host, _)| host),
+    };
+    host == "localhost"
+        || host
+            .parse::<IpAddr>()
+            .is_ok_and(|address| address.is_loopback())
 }
 
 /// The settings as written in the TOML file; every key is optional.
@@ -169,6 +220,7 @@ struct FileSettings {
     max_connections: Option<u32>,
     max_requests_in_flight: Option<u32>,
     shutdown_grace_seconds: Option<u32>,
+    metrics_token: Option<String>,
     allowed_origins: Option<Vec<String>>,
     trusted_proxies: Option<Vec<String>>,
     state_token_secret: Option<String>,
@@ -438,6 +490,13 @@ impl Config {
                 defaults.shutdown_grace.as_secs(),
             )?,
         };
+        let metrics_token = pick("RELAY_METRICS_TOKEN", file.metrics_token);
+        if metrics_token.as_ref().is_some_and(|token| token.len() < 16) {
+            return Err(invalid(
+                "RELAY_METRICS_TOKEN / metrics_token",
+                "at least 16 characters",
+            ));
+        }
         let instance = pick("RELAY_INSTANCE", file.instance);
         if let Some(name) = &instance
             && (name.is_empty()
@@ -461,7 +520,15 @@ impl Config {
             }
         };
         let iys = IysSettings {
-            base_url: pick("IYS_BASE_URL", file.iys_base_url),
+            base_url: match pick("IYS_BASE_URL", file.iys_base_url) {
+                Some(url) if !is_safe_iys_url(&url) => {
+                    return Err(invalid(
+                        "IYS_BASE_URL / iys_base_url",
+                        "an https:// URL (plain http only to 127.0.0.1, ::1 or localhost)",
+                    ));
+                }
+                url => url,
+            },
             username: pick("IYS_USERNAME", file.iys_username),
             password: pick("IYS_PASSWORD", file.iys_password),
             iys_code: iys_number("IYS_CODE", file.iys_code)?,
@@ -502,6 +569,7 @@ impl Config {
             checkpoint_interval_seconds,
             storage_timeout_ms,
             limits,
+            metrics_token,
             allowed_origins,
             trusted_proxies,
             state_token_secret,
@@ -545,6 +613,43 @@ mod tests {
     use std::collections::HashMap;
 
     use super::*;
+
+    #[test]
+    fn passwords_in_database_urls_are_redacted_wherever_they_stand() {
+        assert_eq!(
+            redact_url("postgres://relay:s3cret@db.example:5432/proof?sslmode=require"),
+            "postgres://relay:<redacted>@db.example:5432/proof?sslmode=require"
+        );
+        assert_eq!(
+            redact_url("postgres://db.example/proof?user=relay&password=s3cret&sslpassword=k3y"),
+            "postgres://db.example/proof?user=relay&password=<redacted>&sslpassword=<redacted>"
+        );
+        assert_eq!(
+            redact_url("sqlite://data/relay.db?mode=rwc"),
+            "sqlite://data/relay.db?mode=rwc"
+        );
+    }
+
+    #[test]
+    fn iys_is_reached_over_https_or_on_this_machine_only() {
+        for safe in [
+            "https://api.iys.org.tr",
+            "http://127.0.0.1:8788",
+            "http://localhost:8788/",
+            "http://[::1]:8788",
+        ] {
+            assert!(is_safe_iys_url(safe), "{safe}");
+        }
+        for unsafe_url in [
+            "http://api.iys.org.tr",
+            "http://10.0.0.5:8788",
+            "http://127.0.0.1.evil.example",
+            "ftp://127.0.0.1",
+            "api.iys.org.tr",
+        ] {
+            assert!(!is_safe_iys_url(unsafe_url), "{unsafe_url}");
+        }
+    }
 
     const KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 

@@ -72,9 +72,11 @@ fn wire_name<T: Serialize>(value: T) -> String {
         .unwrap_or_default()
 }
 
-/// Quotes a CSV field when it needs it, and defuses spreadsheet formulas.
+/// Quotes a CSV field when it needs it, and defuses spreadsheet formulas: a cell that starts
+/// with `=`, `+`, `-`, `@`, a tab or a carriage return gets a leading apostrophe, which also
+/// keeps a phone number such as `+905321234567` as text rather than a number.
 fn csv_field(text: &str) -> String {
-    let text = if text.starts_with(['=', '+', '-', '@']) && !text.starts_with("+90") {
+    let text = if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{text}")
     } else {
         text.to_owned()
@@ -165,6 +167,16 @@ mod tests {
         assert_eq!(csv_field("a,b"), "\"a,b\"");
         assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
         assert_eq!(csv_field("=HYPERLINK(1)"), "'=HYPERLINK(1)");
-        assert_eq!(csv_field("+905321234567"), "+905321234567");
+        for formula in ["+SUM(A1)", "-1+1", "@cmd", "\t=1", "\r=1"] {
+            assert!(
+                csv_field(formula).starts_with("'") || csv_field(formula).starts_with("\"'"),
+                "{formula}"
+            );
+        }
+        assert_eq!(
+            csv_field("+905321234567"),
+            "'+905321234567",
+            "a phone number stays text"
+        );
     }
 }

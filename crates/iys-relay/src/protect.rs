@@ -67,8 +67,10 @@ impl RateLimiter {
     }
 
     /// Takes one request from `address`'s bucket at `now`; when it is empty, returns how long
-    /// until the next request is allowed.
+    /// until the next request is allowed. IPv6 clients share a bucket per /64, the block one
+    /// subscriber is usually given, so that cycling through addresses does not escape the limit.
     pub fn check(&self, address: IpAddr, now: Instant) -> Result<(), Duration> {
+        let address = bucket_of(address);
         let capacity = f64::from(self.per_minute);
         let per_second = capacity / 60.0;
         let mut buckets = self
@@ -97,9 +99,52 @@ impl RateLimiter {
     }
 }
 
+/// The address a client is limited by: itself for IPv4, its /64 for IPv6.
+fn bucket_of(address: IpAddr) -> IpAddr {
+    match address {
+        IpAddr::V4(_) => address,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let mut segments = v6.segments();
+                segments[4..].fill(0);
+                IpAddr::V6(segments.into())
+            }
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ipv6_clients_share_a_bucket_per_64() {
+        let limiter = RateLimiter::new(2);
+        let start = Instant::now();
+        for host in ["2001:db8:1:2::1", "2001:db8:1:2::ffff"] {
+            assert!(
+                limiter.check(host.parse().unwrap(), start).is_ok(),
+                "{host}"
+            );
+        }
+        assert!(
+            limiter
+                .check("2001:db8:1:2:aaaa::1".parse().unwrap(), start)
+                .is_err(),
+            "a third address of the same /64 shares its bucket"
+        );
+        assert!(
+            limiter
+                .check("2001:db8:1:3::1".parse().unwrap(), start)
+                .is_ok(),
+            "another /64 has its own"
+        );
+        assert_eq!(
+            bucket_of("::ffff:192.0.2.7".parse().unwrap()),
+            "192.0.2.7".parse::<IpAddr>().unwrap()
+        );
+    }
 
     #[test]
     fn a_burst_is_allowed_then_refused_until_refilled() {

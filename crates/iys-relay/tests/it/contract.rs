@@ -606,3 +606,47 @@ async fn a_database_that_cannot_commit_is_a_503_with_retry_after_and_health_says
     let body: Value = health.json().await.unwrap();
     assert_matches_openapi("/v1/health", "get", 503, &body);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_answer_only_the_bearer_of_the_metrics_token() {
+    let database = TestDatabase::new(Backend::Sqlite).await;
+    let mut settings = config(&database.url);
+    settings.metrics_token = Some("a-metrics-token-for-the-test".to_owned());
+    let relay = TestRelay::start_with(database, settings).await;
+    let get = |token: Option<&str>| {
+        let mut request = relay.client.get(format!("{}/metrics", relay.base));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send()
+    };
+    assert_eq!(get(None).await.unwrap().status().as_u16(), 401);
+    assert_eq!(
+        get(Some("a-metrics-token-for-the-tesT"))
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        401
+    );
+    let answer = get(Some("a-metrics-token-for-the-test")).await.unwrap();
+    assert_eq!(answer.status().as_u16(), 200);
+    assert!(
+        answer
+            .text()
+            .await
+            .unwrap()
+            .contains("iys_relay_pending_records 0")
+    );
+
+    // Without a token configured, nobody reads them.
+    let open = TestRelay::start(Backend::Sqlite).await;
+    let answer = open
+        .client
+        .get(format!("{}/metrics", open.base))
+        .bearer_auth("anything-at-all-here")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status().as_u16(), 401);
+}

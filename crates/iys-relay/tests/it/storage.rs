@@ -293,15 +293,32 @@ async fn export_writes_the_proof_decrypted(backend: Backend) {
     ));
     let data: Vec<&str> = rows.collect();
     assert_eq!(data.len(), 2);
-    assert!(
-        data.iter()
-            .any(|row| row.contains(",+905321234567,BIREYSEL,MESAJ,ONAY,")
-                && row.contains(",HS_WEB,"))
-    );
+    assert!(data.iter().any(
+        |row| row.contains(",'+905321234567,BIREYSEL,MESAJ,ONAY,") && row.contains(",HS_WEB,")
+    ));
     assert!(
         data.iter()
             .any(|row| row.contains(",ali@example.com,BIREYSEL,EPOSTA,RET,"))
     );
+
+    // An export file holds every address in clear: only its owner may read it, also when it
+    // existed before with a wider mode.
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let folder = tempfile::tempdir().unwrap();
+        let file = folder.path().join("proof.jsonl");
+        std::fs::write(&file, "earlier").unwrap();
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let written = relay_command(&url, &["export", "--output", file.to_str().unwrap()]);
+        assert!(written.status.success());
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        assert!(
+            std::fs::read_to_string(&file)
+                .unwrap()
+                .contains("+905321234567")
+        );
+    }
 
     let future = relay_command(&url, &["export", "--from", "2100-01-01"]);
     assert!(future.status.success());
