@@ -28,7 +28,7 @@ use consent_core::iys::HeldConsent;
 use consent_core::iys::errors::{Disposition, disposition};
 use consent_core::iys::state::{Decision, decide};
 use consent_core::iys::wire::{
-    ChangesResponse, ConsentDetail, IysConsent, IysErrorBody, Movement, StatusQuery,
+    ChangesResponse, ConsentDetail, IysConsent, IysErrorBody, IysStatus, Movement, StatusQuery,
 };
 use consent_core::time::{IysDateTime, Timestamp};
 use consent_core::{Channel, ConsentStatus, RecipientType, Source};
@@ -1076,31 +1076,23 @@ impl Forwarder {
                 return Err(format!("İYS answered {} to the pull", response.status()));
             }
             let page: ChangesResponse = response.json().await.map_err(|error| error.to_string())?;
-            let movements: Vec<PulledMovement> = page
-                .list
-                .iter()
-                .filter_map(|movement| {
-                    let status = movement.status.consent_status()?;
-                    let consent_date = movement
-                        .consent_date
-                        .as_deref()
-                        .and_then(|date| IysDateTime::parse(date).ok())
-                        .or_else(|| IysDateTime::parse(&movement.creation_date).ok())?;
-                    Some(PulledMovement {
-                        transaction_id: movement.transaction_id.clone(),
-                        recipient: movement.recipient.clone(),
-                        channel: Channel::from(movement.channel),
-                        recipient_type: RecipientType::from(movement.recipient_type),
-                        status,
-                        source: serde_json::to_value(movement.source)
-                            .ok()?
-                            .as_str()?
-                            .to_owned(),
-                        consent_date,
-                        creation_date: movement.creation_date.clone(),
-                    })
-                })
-                .collect();
+            let mut movements = Vec::with_capacity(page.list.len());
+            for movement in &page.list {
+                match read_movement(movement) {
+                    Ok(Some(read)) => movements.push(read),
+                    // Waiting for the person's confirmation: not a decision to apply yet.
+                    Ok(None) => {}
+                    Err(why) => {
+                        // Skipping it could lose a refusal: the cursor stays where it is, so
+                        // the page is read again, until an operator looks.
+                        tracing::error!(transaction = %movement.transaction_id, why, "İYS reported a movement the relay cannot read; the pull stops before it");
+                        return Err(format!(
+                            "İYS's movement {} cannot be read ({why}); the pull stops before it",
+                            movement.transaction_id
+                        ));
+                    }
+                }
+            }
             applied += self
                 .store
                 .apply_pulled(&movements, &page.after, (self.clock)())
@@ -1120,6 +1112,41 @@ impl Forwarder {
             }
         }
     }
+}
+
+/// A movement from İYS's changes as the relay applies it, its address normalised as received
+/// addresses are; `None` for a movement that is not a decision yet (waiting for the person's
+/// confirmation); an error saying what does not read otherwise.
+fn read_movement(
+    movement: &consent_core::iys::wire::IysMovement,
+) -> Result<Option<PulledMovement>, &'static str> {
+    let status = match movement.status {
+        IysStatus::Pending => return Ok(None),
+        other => other.consent_status().ok_or("its status is unknown")?,
+    };
+    let channel = Channel::from(movement.channel);
+    let recipient = consent_core::Recipient::parse_for(channel, &movement.recipient)
+        .map_err(|_| "its address does not fit its channel")?
+        .normalised();
+    let consent_date = match movement.consent_date.as_deref() {
+        Some(date) => IysDateTime::parse(date).map_err(|_| "its consent date does not read")?,
+        None => IysDateTime::parse(&movement.creation_date)
+            .map_err(|_| "it has no consent date and its creation date does not read")?,
+    };
+    let source = serde_json::to_value(movement.source)
+        .ok()
+        .and_then(|source| source.as_str().map(str::to_owned))
+        .ok_or("its source does not read")?;
+    Ok(Some(PulledMovement {
+        transaction_id: movement.transaction_id.clone(),
+        recipient,
+        channel,
+        recipient_type: RecipientType::from(movement.recipient_type),
+        status,
+        source,
+        consent_date,
+        creation_date: movement.creation_date.clone(),
+    }))
 }
 
 fn error_code(body: &str) -> String {

@@ -1397,3 +1397,60 @@ both_backends!(
     earlier_claims,
     a_restarted_instance_takes_back_only_its_own_earlier_claims
 );
+
+async fn pulled_addresses_are_normalised_and_an_unreadable_movement_stops_the_cursor(
+    backend: Backend,
+) {
+    let base = start_sandbox().await;
+    let (_database, store) = open_store(backend).await;
+    let forwarder = forwarder(&store, &base, Duration::from_secs(5));
+    sandbox_post(
+        &base,
+        "/sandbox/citizen",
+        json!({"recipient": "ALI@Example.COM", "type": "EPOSTA", "status": "RET"}),
+    )
+    .await;
+    assert_eq!(forwarder.pull_once().await.unwrap(), 1);
+    let state = store
+        .current_state(
+            &[(consent_core::Channel::Email, "ali@example.com".to_owned())],
+            consent_core::RecipientType::Individual,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        state.first().map(|state| state.status),
+        Some(consent_core::ConsentStatus::Rejected),
+        "the pulled address is found as received addresses are"
+    );
+    let cursor = store.pull_cursor().await.unwrap();
+    // A movement whose address does not read, then a readable refusal after it.
+    for recipient in ["+90532", "+905329998877"] {
+        sandbox_post(
+            &base,
+            "/sandbox/citizen",
+            json!({"recipient": recipient, "type": "MESAJ", "status": "RET"}),
+        )
+        .await;
+    }
+    let error = forwarder.pull_once().await.unwrap_err();
+    assert!(error.contains("cannot be read"), "{error}");
+    assert_eq!(
+        store.pull_cursor().await.unwrap(),
+        cursor,
+        "the cursor stays"
+    );
+    let later = store
+        .current_state(
+            &[(consent_core::Channel::Sms, "+905329998877".to_owned())],
+            consent_core::RecipientType::Individual,
+        )
+        .await
+        .unwrap();
+    assert!(later.is_empty(), "nothing after it is applied out of order");
+    assert_eq!(store.verify().await.unwrap().problem, None);
+}
+both_backends!(
+    pull_reading,
+    pulled_addresses_are_normalised_and_an_unreadable_movement_stops_the_cursor
+);
