@@ -126,6 +126,8 @@ pub enum ErrorCode {
     PayloadTooLarge,
     /// The body did not arrive within the relay's time for it; nothing was stored.
     RequestTimeout,
+    /// A trusted proxy's `X-Forwarded-For` does not read: the proxy's setup is wrong.
+    InvalidForwardedFor,
     /// The page's origin is not one of the shop's.
     OriginNotAllowed,
     /// Too many requests from this address; see `Retry-After`.
@@ -154,6 +156,7 @@ impl ErrorCode {
             ErrorCode::UnsupportedMediaType => "unsupported_media_type",
             ErrorCode::PayloadTooLarge => "payload_too_large",
             ErrorCode::RequestTimeout => "request_timeout",
+            ErrorCode::InvalidForwardedFor => "invalid_forwarded_for",
             ErrorCode::OriginNotAllowed => "origin_not_allowed",
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::Unauthorized => "unauthorized",

@@ -148,12 +148,24 @@ async fn cors(State(state): State<AppState>, request: Request, next: Next) -> Re
 }
 
 async fn rate_limit(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let address = client_ip(
+    let address = match client_ip(
         peer(&request),
         request.headers(),
         &state.config.trusted_proxies,
-    )
-    .unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]));
+    ) {
+        Ok(address) => address.unwrap_or(std::net::IpAddr::from([0, 0, 0, 0])),
+        Err(_) => {
+            tracing::warn!(
+                code = "invalid_forwarded_for",
+                "a trusted proxy sent an X-Forwarded-For that does not read"
+            );
+            return ApiError::new(
+                ErrorCode::InvalidForwardedFor,
+                "the X-Forwarded-For header a trusted proxy sent does not read",
+            )
+            .into_response();
+        }
+    };
     match state.limiter.check(address, Instant::now()) {
         Ok(()) => next.run(request).await,
         Err(wait) => {
@@ -194,7 +206,10 @@ async fn post_consents(
     request: Request,
 ) -> Result<Response, ApiError> {
     let peer = peer(&request);
-    let client = client_ip(peer, request.headers(), &state.config.trusted_proxies);
+    // The rate limit in front refused a request whose forwarded address does not read.
+    let client = client_ip(peer, request.headers(), &state.config.trusted_proxies)
+        .ok()
+        .flatten();
     if !is_json(request.headers()) {
         return Err(ApiError::new(
             ErrorCode::UnsupportedMediaType,

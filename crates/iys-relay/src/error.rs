@@ -22,7 +22,7 @@ impl ApiError {
     /// An answer with `code` and `message`.
     pub fn new(code: ErrorCode, message: impl Into<String>) -> ApiError {
         let status = match code {
-            ErrorCode::MalformedJson => StatusCode::BAD_REQUEST,
+            ErrorCode::MalformedJson | ErrorCode::InvalidForwardedFor => StatusCode::BAD_REQUEST,
             ErrorCode::InvalidRecord | ErrorCode::InvalidRecipient => {
                 StatusCode::UNPROCESSABLE_ENTITY
             }

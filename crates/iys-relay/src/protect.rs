@@ -15,30 +15,38 @@ pub fn is_allowed_origin(allowed: &[String], origin: &str) -> bool {
         .any(|candidate| candidate.eq_ignore_ascii_case(origin))
 }
 
+/// An `X-Forwarded-For` that a trusted proxy wrote but that does not read: the proxy is
+/// misconfigured, and guessing the client would put it in another's rate-limit bucket and
+/// evidence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UnreadableForwardedFor;
+
 /// The client's address: the peer, or, when the peer is a trusted proxy, the last address in
-/// `X-Forwarded-For` that is not itself a trusted proxy.
+/// `X-Forwarded-For` that is not itself a trusted proxy. Entries are read from the right, as
+/// the proxies appended them; one that does not read before the client is found is refused.
 pub fn client_ip(
     peer: Option<IpAddr>,
     headers: &HeaderMap,
     trusted_proxies: &[IpAddr],
-) -> Option<IpAddr> {
-    let peer = peer?;
+) -> Result<Option<IpAddr>, UnreadableForwardedFor> {
+    let Some(peer) = peer else {
+        return Ok(None);
+    };
     if !trusted_proxies.contains(&peer) {
-        return Some(peer);
+        return Ok(Some(peer));
     }
-    let forwarded: Vec<IpAddr> = headers
-        .get_all("x-forwarded-for")
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(','))
-        .filter_map(|part| part.trim().parse().ok())
-        .collect();
-    forwarded
-        .iter()
-        .rev()
-        .find(|address| !trusted_proxies.contains(address))
-        .copied()
-        .or(Some(peer))
+    let mut entries: Vec<&str> = Vec::new();
+    for value in headers.get_all("x-forwarded-for") {
+        let value = value.to_str().map_err(|_| UnreadableForwardedFor)?;
+        entries.extend(value.split(','));
+    }
+    for entry in entries.iter().rev() {
+        let address: IpAddr = entry.trim().parse().map_err(|_| UnreadableForwardedFor)?;
+        if !trusted_proxies.contains(&address) {
+            return Ok(Some(address));
+        }
+    }
+    Ok(Some(peer))
 }
 
 /// A token bucket per client address.
@@ -173,13 +181,29 @@ mod tests {
             "x-forwarded-for",
             "198.51.100.7, 203.0.113.9".parse().unwrap(),
         );
-        assert_eq!(client_ip(Some(proxy), &headers, &[]), Some(proxy));
+        assert_eq!(client_ip(Some(proxy), &headers, &[]), Ok(Some(proxy)));
         assert_eq!(
             client_ip(Some(proxy), &headers, &[proxy]),
-            Some("203.0.113.9".parse().unwrap())
+            Ok(Some("203.0.113.9".parse().unwrap()))
         );
         let spoofer: IpAddr = "198.51.100.1".parse().unwrap();
-        assert_eq!(client_ip(Some(spoofer), &headers, &[proxy]), Some(spoofer));
+        assert_eq!(
+            client_ip(Some(spoofer), &headers, &[proxy]),
+            Ok(Some(spoofer))
+        );
+        // What a trusted proxy wrote must read; what the client wrote before it may not.
+        let mut garbled = HeaderMap::new();
+        garbled.insert("x-forwarded-for", "198.51.100.7, unknown".parse().unwrap());
+        assert_eq!(
+            client_ip(Some(proxy), &garbled, &[proxy]),
+            Err(UnreadableForwardedFor)
+        );
+        let mut spoofed = HeaderMap::new();
+        spoofed.insert("x-forwarded-for", "junk, 203.0.113.9".parse().unwrap());
+        assert_eq!(
+            client_ip(Some(proxy), &spoofed, &[proxy]),
+            Ok(Some("203.0.113.9".parse().unwrap()))
+        );
     }
 
     #[test]

@@ -650,3 +650,32 @@ async fn metrics_answer_only_the_bearer_of_the_metrics_token() {
         .unwrap();
     assert_eq!(answer.status().as_u16(), 401);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forwarded_address_a_trusted_proxy_garbled_is_refused_not_guessed() {
+    let database = TestDatabase::new(Backend::Sqlite).await;
+    let mut settings = config(&database.url);
+    settings.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+    let relay = TestRelay::start_with(database, settings).await;
+    let send = |forwarded: &'static str| {
+        relay
+            .client
+            .post(format!("{}/v1/consents", relay.base))
+            .header("content-type", "application/json")
+            .header("x-forwarded-for", forwarded)
+            .body(batch(vec![record("sms", "0532 123 45 67", "granted")]).to_string())
+            .send()
+    };
+    let refused = send("198.51.100.7, not-an-address").await.unwrap();
+    assert_eq!(refused.status().as_u16(), 400);
+    let body: Value = refused.json().await.unwrap();
+    assert_error(400, &body, 400, "invalid_forwarded_for");
+    assert_eq!(relay.count("consents").await, 0, "nothing was stored");
+    let stored = send("203.0.113.9").await.unwrap();
+    assert_eq!(stored.status().as_u16(), 200);
+    let records = relay.store.records(None, None).await.unwrap();
+    assert_eq!(
+        records[0].plain.details.client_ip.as_deref(),
+        Some("203.0.113.9")
+    );
+}
