@@ -461,28 +461,9 @@ impl Widget {
         let widget = self.clone();
         wasm_bindgen_futures::spawn_local(async move {
             let options = &widget.options;
-            let mut query = Vec::new();
-            if options.needs_phone()
-                && let Some(phone) = &options.phone
-            {
-                query.push(format!(
-                    "phone={}",
-                    String::from(js_sys::encode_uri_component(phone))
-                ));
-            }
-            if options.needs_email()
-                && let Some(email) = &options.email
-            {
-                query.push(format!(
-                    "email={}",
-                    String::from(js_sys::encode_uri_component(email))
-                ));
-            }
-            let url = format!(
-                "{}/state?{}",
-                options.endpoint.trim_end_matches('/'),
-                query.join("&")
-            );
+            // The person is named by the token alone: an address in a URL would stay in
+            // proxies' and servers' logs.
+            let url = format!("{}/state", options.endpoint.trim_end_matches('/'));
             let headers = Object::new();
             for (name, value) in &options.headers {
                 let _ = Reflect::set(&headers, &name.into(), &value.into());
@@ -498,7 +479,7 @@ impl Widget {
                 &url,
                 JsValue::UNDEFINED,
                 &headers,
-                10_000,
+                options.timeout_ms,
                 false,
             ))
             .await

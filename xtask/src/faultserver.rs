@@ -13,7 +13,7 @@
 //! - `GET /s/<name>/log`: `{ posts: {id: n}, stored: {id: n}, requests: n, bodies: [bytes of
 //!   each request's body, in order], records: {id: {channel, status, consentedAt, mode}} }`.
 //! - `POST /s/<name>/state` sets the answer of `GET /s/<name>/v1/consents/state`, which also
-//!   checks the bearer token: `{ token, body }`.
+//!   checks the bearer token: `{ token, body }`; like the relay, it refuses a URL with a query.
 
 use std::collections::{HashMap, VecDeque};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -197,6 +197,15 @@ fn serve_connection(stream: TcpStream, scenarios: &Scenarios) -> std::io::Result
                     }
                 };
                 respond(&mut stream, 200, &[], &log)?;
+            }
+            ("GET", "v1/consents/state") if request.path.contains('?') => {
+                // As the relay: the person is named by the token, never in the URL.
+                respond(
+                    &mut stream,
+                    422,
+                    &[],
+                    &json!({"code": "invalid_record", "message": "the address belongs in the token"}),
+                )?;
             }
             ("GET", "v1/consents/state") => {
                 let state = scenarios
