@@ -349,7 +349,10 @@ impl Outbox {
                 let code = text(&get(entry, "error"), "code");
                 text(entry, "endpoint") == self.endpoint
                     && text(entry, "state") == "failed"
-                    && !matches!(code.as_str(), "invalid_record" | "invalid_recipient")
+                    && !matches!(
+                        code.as_str(),
+                        "invalid_record" | "invalid_recipient" | "conflicting_duplicate"
+                    )
             })
             .cloned()
             .collect();

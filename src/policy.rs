@@ -69,11 +69,14 @@ pub fn retry_after_millis(header: Option<&str>) -> Option<u64> {
         .map(|seconds| seconds.saturating_mul(1_000).min(MAX_BACKOFF_MILLIS * 12))
 }
 
-/// The record a refusal names as refused for good: the relay's code is `invalid_record` or
-/// `invalid_recipient` and its field starts with `records[<index>]`, an index of the request's
-/// `records` records.
+/// The record a refusal names as refused for good: the relay's code is `invalid_record`,
+/// `invalid_recipient` or `conflicting_duplicate` (its id was stored with another payload) and
+/// its field starts with `records[<index>]`, an index of the request's `records` records.
 pub fn refused_index(code: Option<&str>, field: Option<&str>, records: usize) -> Option<usize> {
-    if !matches!(code, Some("invalid_record" | "invalid_recipient")) {
+    if !matches!(
+        code,
+        Some("invalid_record" | "invalid_recipient" | "conflicting_duplicate")
+    ) {
         return None;
     }
     field?
@@ -102,7 +105,7 @@ pub fn verdict(
                 .unwrap_or_else(|| backoff_millis(attempt, random)),
         },
         _ => match refused {
-            Some(index) if matches!(status, 400 | 422) => Verdict::Refused { index },
+            Some(index) if matches!(status, 400 | 409 | 422) => Verdict::Refused { index },
             _ => Verdict::Held {
                 after_millis: hold_millis(attempt, random),
             },
@@ -141,6 +144,10 @@ mod tests {
             verdict(422, None, 0, 0.0, Some(1)),
             Verdict::Refused { index: 1 }
         );
+        assert_eq!(
+            verdict(409, None, 0, 0.0, Some(0)),
+            Verdict::Refused { index: 0 }
+        );
         assert_eq!(verdict(200, None, 0, 0.0, None), Verdict::Delivered);
         assert_eq!(
             verdict(403, None, 0, 0.0, None),
@@ -169,6 +176,10 @@ mod tests {
             None
         );
         assert_eq!(refused_index(Some("invalid_record"), None, 2), None);
+        assert_eq!(
+            refused_index(Some("conflicting_duplicate"), Some("records[0].id"), 2),
+            Some(0)
+        );
         assert_eq!(refused_index(Some("payload_too_large"), field, 2), None);
         assert_eq!(refused_index(Some("origin_not_allowed"), field, 2), None);
         assert_eq!(refused_index(None, field, 2), None);

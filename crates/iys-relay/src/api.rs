@@ -23,7 +23,7 @@ use crate::error::ApiError;
 use crate::protect::{RateLimiter, client_ip, is_allowed_origin};
 use crate::store::{ConsentDateOrigin, NewConsent, Store};
 use crate::token;
-use crate::writer::Writer;
+use crate::writer::{WriteError, Writer};
 
 /// What every handler shares.
 #[derive(Clone)]
@@ -328,7 +328,21 @@ async fn post_consents(
         .writer
         .store(records)
         .await
-        .map_err(|error| ApiError::storage_unavailable(&error))?;
+        .map_err(|error| match error {
+            WriteError::ConflictingDuplicate(index) => {
+                tracing::info!(
+                    code = "conflicting_duplicate",
+                    index,
+                    "refused a record id sent again with another payload"
+                );
+                ApiError::new(
+                    ErrorCode::ConflictingDuplicate,
+                    format!("records[{index}].id: this id was stored with another payload; nothing was stored"),
+                )
+                .with_field(format!("records[{index}].id"))
+            }
+            other => ApiError::storage_unavailable(&other),
+        })?;
     let stored = receipts
         .iter()
         .filter(|receipt| receipt.outcome == consent_core::contract::Outcome::Stored)

@@ -290,6 +290,17 @@ impl IndexKey {
         &self.0
     }
 
+    /// HMAC-SHA-256 of `data` under this key, for the purpose `label` names.
+    pub fn keyed_digest(&self, label: &[u8], data: &[u8]) -> Vec<u8> {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.0)
+            // HMAC accepts keys of any length.
+            .unwrap_or_else(|_| unreachable!());
+        mac.update(label);
+        mac.update(b"\0");
+        mac.update(data);
+        mac.finalize().into_bytes().to_vec()
+    }
+
     /// The lookup hash of a normalised recipient: HMAC-SHA-256, so the database holds no value
     /// from which the address can be guessed without the key.
     pub fn recipient_hash(&self, normalised: &str) -> Vec<u8> {

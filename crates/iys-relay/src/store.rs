@@ -227,6 +227,8 @@ pub enum StoreError {
     },
     /// A stored value is not what the relay writes.
     Corrupt(String),
+    /// A record repeats a stored id with another payload.
+    ConflictingDuplicate(ConflictingDuplicate),
 }
 
 impl fmt::Display for StoreError {
@@ -238,6 +240,11 @@ impl fmt::Display for StoreError {
                 write!(formatter, "record {record_id}: {error}")
             }
             StoreError::Corrupt(message) => write!(formatter, "corrupt store: {message}"),
+            StoreError::ConflictingDuplicate(conflict) => write!(
+                formatter,
+                "record {} repeats a stored id with another payload",
+                conflict.index
+            ),
         }
     }
 }
@@ -300,16 +307,25 @@ fn values(backend: Backend, first: usize, count: usize) -> String {
     format!("({})", placeholders.join(", "))
 }
 
-/// The consent date and ledger hash of each of `ids` already stored.
+/// What a stored record answers a repeat with: its first consent date and ledger hash, and the
+/// digest of its payload (none for records stored before digests were kept).
+#[derive(Debug, Clone)]
+struct FirstReceipt {
+    consent_date: String,
+    receipt: String,
+    payload_digest: Option<String>,
+}
+
+/// The first receipt of each of `ids` already stored.
 async fn stored_receipts(
     transaction: &mut Transaction<'_>,
     backend: Backend,
     ids: &[String],
-) -> Result<std::collections::HashMap<String, (String, String)>, StoreError> {
+) -> Result<std::collections::HashMap<String, FirstReceipt>, StoreError> {
     let mut found = std::collections::HashMap::new();
     for chunk in runs(ids) {
         let sql = format!(
-            "SELECT id, consent_date, ledger_hash FROM consents WHERE id IN {}",
+            "SELECT id, consent_date, ledger_hash, payload_digest FROM consents WHERE id IN {}",
             values(backend, 1, chunk.len())
         );
         let mut select = sqlx::query(&sql);
@@ -319,11 +335,37 @@ async fn stored_receipts(
         for row in select.fetch_all(&mut **transaction).await? {
             found.insert(
                 row.try_get("id")?,
-                (row.try_get("consent_date")?, row.try_get("ledger_hash")?),
+                FirstReceipt {
+                    consent_date: row.try_get("consent_date")?,
+                    receipt: row.try_get("ledger_hash")?,
+                    payload_digest: row.try_get("payload_digest")?,
+                },
             );
         }
     }
     Ok(found)
+}
+
+/// What a client sent for a record, canonically: everything but what the relay adds.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SentPayload<'a> {
+    id: &'a str,
+    channel: Channel,
+    recipient: &'a str,
+    recipient_type: RecipientType,
+    status: ConsentStatus,
+    consented_at: &'a str,
+    source: CaptureSource,
+    evidence: &'a WireEvidence,
+}
+
+/// A request the store refused because one of its records repeats a stored id with another
+/// payload; nothing of it was stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConflictingDuplicate {
+    /// The record's position in its request.
+    pub index: usize,
 }
 
 /// The proof store.
@@ -436,67 +478,115 @@ impl Store {
 
     /// Stores a batch in one transaction: new ids are stored and appended to the ledger, ids
     /// stored before (or earlier in the same batch) come back as duplicates with their first
-    /// receipt. The receipts are in the order of `batch`.
+    /// receipt. The receipts are in the order of `batch`. A record repeating a stored id with
+    /// another payload fails the whole batch with [`StoreError::ConflictingDuplicate`].
+    pub async fn store_batch(
+        &self,
+        batch: &[NewConsent],
+    ) -> Result<Vec<StoredReceipt>, StoreError> {
+        let mut outcomes = self.store_requests(&[batch]).await?;
+        match outcomes.pop() {
+            Some(Ok(receipts)) => Ok(receipts),
+            Some(Err(conflict)) => Err(StoreError::ConflictingDuplicate(conflict)),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// Stores the records of several requests in one transaction, each request whole or not at
+    /// all: a request one of whose records repeats a stored id with another payload stores
+    /// nothing and gets [`ConflictingDuplicate`], and the others are stored.
     ///
     /// The rows go in with a few multi-row statements rather than two per record: each
     /// statement is a round trip to the database (for SQLite, to its worker thread). Ids are
     /// told apart from those stored before by reading, not by a conflict on insert, which the
     /// ledger head's lock makes safe: every insert of a record happens under it.
-    pub async fn store_batch(
+    pub async fn store_requests(
         &self,
-        batch: &[NewConsent],
-    ) -> Result<Vec<StoredReceipt>, StoreError> {
+        requests: &[&[NewConsent]],
+    ) -> Result<Vec<Result<Vec<StoredReceipt>, ConflictingDuplicate>>, StoreError> {
         let mut transaction = self.pool.begin().await?;
         let mut head =
             LedgerHead::lock(&mut transaction, self.backend, self.keyring.ledger()).await?;
         let ledger_key = self.keyring.ledger().current();
-        let ids: Vec<String> = batch
+        let ids: Vec<String> = requests
             .iter()
+            .flat_map(|request| request.iter())
             .map(|new| new.record.id().to_string())
             .collect();
         let mut first_receipts = stored_receipts(&mut transaction, self.backend, &ids).await?;
-        let mut receipts = Vec::with_capacity(batch.len());
+        let mut outcomes = Vec::with_capacity(requests.len());
         let mut rows = Vec::new();
-        for (new, id) in batch.iter().zip(ids) {
-            if let Some((consent_date, receipt)) = first_receipts.get(&id) {
-                receipts.push(StoredReceipt {
-                    consent_date: consent_date.clone(),
-                    receipt: receipt.clone(),
-                    id,
-                    outcome: Outcome::Duplicate,
-                });
+        for request in requests {
+            let plains: Vec<PlainRecord> = request.iter().map(plain_record).collect();
+            let digests: Vec<String> = plains
+                .iter()
+                .map(|plain| self.payload_digest(plain))
+                .collect();
+            // Whole or not at all: look for a conflict before storing any record of it.
+            let mut seen_here: std::collections::HashMap<&str, &str> =
+                std::collections::HashMap::new();
+            let conflict = plains.iter().zip(&digests).position(|(plain, digest)| {
+                let earlier = first_receipts
+                    .get(&plain.id)
+                    .and_then(|first| first.payload_digest.as_deref())
+                    .or_else(|| seen_here.get(plain.id.as_str()).copied());
+                seen_here.entry(&plain.id).or_insert(digest);
+                earlier.is_some_and(|earlier| earlier != digest)
+            });
+            if let Some(index) = conflict {
+                outcomes.push(Err(ConflictingDuplicate { index }));
                 continue;
             }
-            let plain = plain_record(new);
-            let at_ms = new.received_at.unix_millis();
-            let recipient_hash = self.index.recipient_hash(&plain.recipient);
-            let facts = RecordFacts::of(
-                &plain,
-                &recipient_hash,
-                new.consent_date.to_instant().unix_millis(),
-                new.record.consented_at().unix_millis(),
-                at_ms,
-                ledger_key,
-            );
-            let entry = head.advance(kind::STORED, &id, facts_text(&facts), at_ms);
-            first_receipts.insert(id.clone(), (plain.consent_date.clone(), entry.hash.clone()));
-            receipts.push(StoredReceipt {
-                id: id.clone(),
-                outcome: Outcome::Stored,
-                consent_date: plain.consent_date.clone(),
-                receipt: entry.hash.clone(),
-            });
-            rows.push((new, plain, entry));
+            let mut receipts = Vec::with_capacity(request.len());
+            for ((new, plain), digest) in request.iter().zip(plains).zip(digests) {
+                let id = plain.id.clone();
+                if let Some(first) = first_receipts.get(&id) {
+                    receipts.push(StoredReceipt {
+                        consent_date: first.consent_date.clone(),
+                        receipt: first.receipt.clone(),
+                        id,
+                        outcome: Outcome::Duplicate,
+                    });
+                    continue;
+                }
+                let at_ms = new.received_at.unix_millis();
+                let recipient_hash = self.index.recipient_hash(&plain.recipient);
+                let facts = RecordFacts::of(
+                    &plain,
+                    &recipient_hash,
+                    new.consent_date.to_instant().unix_millis(),
+                    new.record.consented_at().unix_millis(),
+                    at_ms,
+                    ledger_key,
+                );
+                let entry = head.advance(kind::STORED, &id, facts_text(&facts), at_ms);
+                first_receipts.insert(
+                    id.clone(),
+                    FirstReceipt {
+                        consent_date: plain.consent_date.clone(),
+                        receipt: entry.hash.clone(),
+                        payload_digest: Some(digest.clone()),
+                    },
+                );
+                receipts.push(StoredReceipt {
+                    id: id.clone(),
+                    outcome: Outcome::Stored,
+                    consent_date: plain.consent_date.clone(),
+                    receipt: entry.hash.clone(),
+                });
+                rows.push((new, plain, entry, digest));
+            }
+            outcomes.push(Ok(receipts));
         }
         for chunk in runs(&rows) {
             let sql = insert_sql(
                 self.backend,
-                "consents (id, recipient_hash, recipient_sealed, channel, recipient_type, status, source, consented_at_ms, received_at_ms, consent_date, consent_date_origin, consent_at_ms, details_sealed, key_id, ledger_seq, ledger_hash)",
-                16,
+                "consents (id, recipient_hash, recipient_sealed, channel, recipient_type, status, source, consented_at_ms, received_at_ms, consent_date, consent_date_origin, consent_at_ms, details_sealed, key_id, ledger_seq, ledger_hash, payload_digest)",
+                17,
                 chunk.len(),
             );
             let mut insert = sqlx::query(&sql);
-            for (new, plain, entry) in chunk {
+            for (new, plain, entry, digest) in chunk {
                 let id = &entry.record_id;
                 let details = serde_json::to_vec(&plain.details).unwrap_or_default();
                 insert = insert
@@ -518,15 +608,34 @@ impl Store {
                     .bind(self.keyring.seal(&details, &context("details", id)))
                     .bind(i64::from(self.keyring.current_key_id()))
                     .bind(entry.seq)
-                    .bind(entry.hash.clone());
+                    .bind(entry.hash.clone())
+                    .bind(digest.clone());
             }
             insert.execute(&mut *transaction).await?;
         }
-        let entries: Vec<LedgerEntry> = rows.into_iter().map(|(_, _, entry)| entry).collect();
+        let entries: Vec<LedgerEntry> = rows.into_iter().map(|(_, _, entry, _)| entry).collect();
         head.insert(&mut transaction, &entries).await?;
         head.save(&mut transaction).await?;
         transaction.commit().await?;
-        Ok(receipts)
+        Ok(outcomes)
+    }
+
+    /// A keyed digest of what the client sent for `plain`: it holds the address, so a plain
+    /// hash could be reversed by trying every phone number.
+    fn payload_digest(&self, plain: &PlainRecord) -> String {
+        let sent = SentPayload {
+            id: &plain.id,
+            channel: plain.channel,
+            recipient: &plain.details.recipient_as_typed,
+            recipient_type: plain.recipient_type,
+            status: plain.status,
+            consented_at: &plain.consented_at,
+            source: plain.source,
+            evidence: &plain.details.evidence,
+        };
+        // Serialising a struct of strings and enums cannot fail.
+        let json = serde_json::to_vec(&sent).unwrap_or_default();
+        hex(&self.index.keyed_digest(b"payload", &json))
     }
 
     /// The latest decision per channel for the given addresses and recipient type: the newest

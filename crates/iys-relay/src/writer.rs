@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
 
-use crate::store::{NewConsent, Store, StoreError, StoredReceipt};
+use crate::store::{ConflictingDuplicate, NewConsent, Store, StoreError, StoredReceipt};
 
 /// Records per transaction at most.
 const MAX_BATCH_RECORDS: usize = 1_024;
@@ -33,6 +33,8 @@ pub enum WriteError {
     /// The database could not commit within the deadline, or refused to: unreachable, slow,
     /// full or read-only. Worth sending again later.
     Unavailable(String),
+    /// A record, at this index of the request, repeats a stored id with another payload.
+    ConflictingDuplicate(usize),
     /// The writer task has stopped.
     Gone,
 }
@@ -41,6 +43,12 @@ impl std::fmt::Display for WriteError {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             WriteError::Unavailable(why) => write!(formatter, "the database cannot commit: {why}"),
+            WriteError::ConflictingDuplicate(index) => {
+                write!(
+                    formatter,
+                    "record {index} repeats a stored id with another payload"
+                )
+            }
             WriteError::Gone => formatter.write_str("the store writer has stopped"),
         }
     }
@@ -127,33 +135,31 @@ async fn run(
                 Err(_) => break,
             }
         }
-        let batch: Vec<NewConsent> = jobs
-            .iter()
-            .flat_map(|job| job.records.iter().cloned())
-            .collect();
-        let outcome = match tokio::time::timeout(deadline, store_with_retry(&store, &batch)).await {
-            Ok(Ok(receipts)) => Ok(receipts),
-            Ok(Err(error)) => Err(WriteError::Unavailable(error.to_string())),
-            Err(_) => Err(WriteError::Unavailable(format!(
-                "no commit within {} ms",
-                deadline.as_millis()
-            ))),
-        };
+        let requests: Vec<&[NewConsent]> = jobs.iter().map(|job| job.records.as_slice()).collect();
+        let outcome =
+            match tokio::time::timeout(deadline, store_with_retry(&store, &requests)).await {
+                Ok(Ok(outcomes)) => Ok(outcomes),
+                Ok(Err(error)) => Err(WriteError::Unavailable(error.to_string())),
+                Err(_) => Err(WriteError::Unavailable(format!(
+                    "no commit within {} ms",
+                    deadline.as_millis()
+                ))),
+            };
         match outcome {
-            Ok(receipts) => {
+            Ok(outcomes) => {
                 if !healthy.swap(true, Ordering::Relaxed) {
                     tracing::info!("the database commits again");
                 }
-                let mut receipts = receipts.into_iter();
-                for job in jobs {
-                    let mine: Vec<StoredReceipt> =
-                        receipts.by_ref().take(job.records.len()).collect();
-                    let _ = job.reply.send(Ok(mine));
+                for (job, outcome) in jobs.into_iter().zip(outcomes) {
+                    let _ = job.reply.send(
+                        outcome
+                            .map_err(|conflict| WriteError::ConflictingDuplicate(conflict.index)),
+                    );
                 }
             }
             Err(error) => {
                 healthy.store(false, Ordering::Relaxed);
-                tracing::error!(error = %error, records = batch.len(), "storing a batch failed; nothing of it was stored");
+                tracing::error!(error = %error, requests = jobs.len(), records = count, "storing a batch failed; nothing of it was stored");
                 for job in jobs {
                     let _ = job.reply.send(Err(error.clone()));
                 }
@@ -162,17 +168,17 @@ async fn run(
     }
 }
 
-/// Tries a batch up to three times: Postgres may abort a transaction that met another
-/// instance's (serialisation or deadlock), and SQLite may be busy with another process.
+/// Tries a batch of requests up to three times: Postgres may abort a transaction that met
+/// another instance's (serialisation or deadlock), and SQLite may be busy with another process.
 async fn store_with_retry(
     store: &Store,
-    batch: &[NewConsent],
-) -> Result<Vec<StoredReceipt>, StoreError> {
+    requests: &[&[NewConsent]],
+) -> Result<Vec<Result<Vec<StoredReceipt>, ConflictingDuplicate>>, StoreError> {
     let mut attempt = 0;
     loop {
         attempt += 1;
-        match store.store_batch(batch).await {
-            Ok(receipts) => return Ok(receipts),
+        match store.store_requests(requests).await {
+            Ok(outcomes) => return Ok(outcomes),
             Err(StoreError::Database(error)) if attempt < 3 && is_transient(&error) => {
                 tracing::warn!(error = %error, attempt, "retrying a batch after a transient database error");
                 tokio::time::sleep(std::time::Duration::from_millis(20 * attempt)).await;

@@ -49,10 +49,8 @@ async fn a_repeat_is_a_duplicate_with_the_first_receipt(backend: Backend) {
     let relay = TestRelay::start(backend).await;
     let first = record("sms", "0532 123 45 67", "granted");
     let (_, stored) = relay.post(&batch(vec![first.clone()])).await;
-    // The same id with other content is still the same record: the first one stands.
-    let mut changed = first.clone();
-    changed["status"] = json!("rejected");
-    for body in [batch(vec![first.clone()]), batch(vec![changed])] {
+    // Sent again as it was (another content is a conflicting duplicate, tested on its own).
+    for body in [batch(vec![first.clone()]), batch(vec![first.clone()])] {
         let (status, repeat) = relay.post(&body).await;
         assert_eq!(status, 200);
         assert_eq!(repeat["records"][0]["outcome"], "duplicate");
@@ -688,3 +686,42 @@ async fn a_forwarded_address_a_trusted_proxy_garbled_is_refused_not_guessed() {
         Some("203.0.113.9")
     );
 }
+
+async fn an_id_sent_again_with_another_payload_is_a_conflicting_duplicate(backend: Backend) {
+    let relay = TestRelay::start(backend).await;
+    let first = record("email", "ali@example.com", "granted");
+    assert_eq!(relay.post(&batch(vec![first.clone()])).await.0, 200);
+    let (status, body) = relay.post(&batch(vec![first.clone()])).await;
+    assert_eq!(
+        (status, body["records"][0]["outcome"].as_str()),
+        (200, Some("duplicate"))
+    );
+    let mut changed = first.clone();
+    changed["status"] = json!("rejected");
+    let fresh = record("sms", "0532 123 45 67", "granted");
+    let (status, body) = relay
+        .post(&batch(vec![fresh.clone(), changed.clone()]))
+        .await;
+    assert_error(status, &body, 409, "conflicting_duplicate");
+    assert_eq!(body["field"], "records[1].id");
+    assert_eq!(
+        relay.count("consents").await,
+        1,
+        "nothing of the request was stored"
+    );
+    // The same new id with two payloads at once: one is stored, the other refused.
+    let racing = record("email", "veli@example.com", "granted");
+    let mut rival = racing.clone();
+    rival["recipient"] = json!("ayse@example.com");
+    let (racing, rival) = (batch(vec![racing]), batch(vec![rival]));
+    let (a, b) = tokio::join!(relay.post(&racing), relay.post(&rival));
+    let mut statuses = [a.0, b.0];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [200, 409]);
+    assert_eq!(relay.count("consents").await, 2);
+    assert_eq!(relay.store.verify().await.unwrap().problem, None);
+}
+both_backends!(
+    conflicting_duplicate,
+    an_id_sent_again_with_another_payload_is_a_conflicting_duplicate
+);
