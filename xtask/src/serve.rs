@@ -110,6 +110,27 @@ fn answer(site: &Site, stream: TcpStream) -> std::io::Result<()> {
     let mut parts = request_line.split_whitespace();
     let (method, path) = (parts.next().unwrap_or(""), parts.next().unwrap_or("/"));
     let mut stream = stream;
+    let host = headers.iter().find_map(|header| {
+        let (name, value) = header.split_once(':')?;
+        name.trim()
+            .eq_ignore_ascii_case("host")
+            .then(|| value.trim().to_owned())
+    });
+    let port = stream
+        .local_addr()
+        .map(|address| address.port())
+        .unwrap_or(0);
+    if !is_own_host(host.as_deref(), port) {
+        // A name that resolves to 127.0.0.1 but is not ours is a DNS-rebinding page reaching
+        // the demo from the person's browser.
+        return respond(
+            &mut stream,
+            "421 Misdirected Request",
+            "text/plain",
+            b"this server answers only for 127.0.0.1 and localhost\n",
+            true,
+        );
+    }
     if let (Some(relay), true) = (site.relay, path.starts_with("/v1/")) {
         let length = headers
             .iter()
@@ -162,6 +183,16 @@ fn answer(site: &Site, stream: TcpStream) -> std::io::Result<()> {
             method == "GET",
         ),
     }
+}
+
+/// Whether a request's `Host` names this server: 127.0.0.1, localhost or [::1] on its port.
+fn is_own_host(host: Option<&str>, port: u16) -> bool {
+    let Some(host) = host else {
+        return false;
+    };
+    ["127.0.0.1", "localhost", "[::1]"]
+        .iter()
+        .any(|name| host.eq_ignore_ascii_case(&format!("{name}:{port}")))
 }
 
 /// Passes one request to the relay and its whole answer back, adding the client's address as a
@@ -226,6 +257,47 @@ fn respond(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn answers_only_for_its_own_host_and_port() {
+        assert!(is_own_host(Some("127.0.0.1:8080"), 8080));
+        assert!(is_own_host(Some("LOCALHOST:8080"), 8080));
+        for other in [
+            None,
+            Some("127.0.0.1:9090"),
+            Some("attacker.example:8080"),
+            Some("127.0.0.1.attacker.example:8080"),
+            Some("127.0.0.1"),
+        ] {
+            assert!(!is_own_host(other, 8080), "{other:?}");
+        }
+    }
+
+    #[test]
+    fn a_page_under_another_name_is_refused_over_http() {
+        let listener = bind(0).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        start(
+            listener,
+            Site {
+                mounts: vec![("/".to_owned(), crate::root().join("www"))],
+                ..Site::default()
+            },
+        );
+        let ask = |host: &str| {
+            let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+            write!(
+                stream,
+                "GET / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+            )
+            .unwrap();
+            let mut answer = String::new();
+            stream.read_to_string(&mut answer).unwrap();
+            answer.lines().next().unwrap_or_default().to_owned()
+        };
+        assert!(ask(&format!("127.0.0.1:{port}")).contains("200"));
+        assert!(ask(&format!("rebound.example:{port}")).contains("421"));
+    }
 
     #[test]
     fn never_leaves_the_mounted_folders() {

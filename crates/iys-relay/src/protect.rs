@@ -49,11 +49,20 @@ pub fn client_ip(
     Ok(Some(peer))
 }
 
-/// A token bucket per client address.
+/// A token bucket per client address, kept in shards so that one lock covers a sixteenth of
+/// the addresses, and a shard is swept of full buckets at most once a second and only when it
+/// has grown large: tracking many addresses never costs a whole-map scan under one lock.
 #[derive(Debug)]
 pub struct RateLimiter {
     per_minute: u32,
-    buckets: Mutex<HashMap<IpAddr, Bucket>>,
+    shards: Vec<Mutex<Shard>>,
+}
+
+#[derive(Debug, Default)]
+struct Shard {
+    buckets: HashMap<IpAddr, Bucket>,
+    last_sweep: Option<Instant>,
+    sweeps: u64,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -62,16 +71,26 @@ struct Bucket {
     updated: Instant,
 }
 
-/// More than this many addresses tracked triggers a sweep of full buckets.
-const SWEEP_THRESHOLD: usize = 10_000;
+/// Shards of the buckets.
+const SHARDS: usize = 16;
+/// More than this many addresses tracked in one shard lets a sweep of its full buckets run.
+const SWEEP_THRESHOLD: usize = 10_000 / SHARDS;
 
 impl RateLimiter {
     /// Allows `per_minute` requests per address, in bursts of up to as many.
     pub fn new(per_minute: u32) -> RateLimiter {
         RateLimiter {
             per_minute: per_minute.max(1),
-            buckets: Mutex::new(HashMap::new()),
+            shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
         }
+    }
+
+    fn shard_of(&self, address: IpAddr) -> &Mutex<Shard> {
+        use std::hash::BuildHasher;
+        // A fixed hasher: which shard an address falls in needs no secret.
+        let hasher =
+            std::hash::BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default();
+        &self.shards[(hasher.hash_one(address) as usize) % SHARDS]
     }
 
     /// Takes one request from `address`'s bucket at `now`; when it is empty, returns how long
@@ -81,17 +100,23 @@ impl RateLimiter {
         let address = bucket_of(address);
         let capacity = f64::from(self.per_minute);
         let per_second = capacity / 60.0;
-        let mut buckets = self
-            .buckets
+        let mut shard = self
+            .shard_of(address)
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if buckets.len() > SWEEP_THRESHOLD {
-            buckets.retain(|_, bucket| {
-                bucket.tokens + now.duration_since(bucket.updated).as_secs_f64() * per_second
+        let sweep_due = shard
+            .last_sweep
+            .is_none_or(|last| now.saturating_duration_since(last) >= Duration::from_secs(1));
+        if shard.buckets.len() > SWEEP_THRESHOLD && sweep_due {
+            shard.buckets.retain(|_, bucket| {
+                bucket.tokens
+                    + now.saturating_duration_since(bucket.updated).as_secs_f64() * per_second
                     < capacity
             });
+            shard.last_sweep = Some(now);
+            shard.sweeps += 1;
         }
-        let bucket = buckets.entry(address).or_insert(Bucket {
+        let bucket = shard.buckets.entry(address).or_insert(Bucket {
             tokens: capacity,
             updated: now,
         });
@@ -104,6 +129,17 @@ impl RateLimiter {
         } else {
             Err(Duration::from_secs_f64((1.0 - bucket.tokens) / per_second))
         }
+    }
+
+    /// Addresses tracked and sweeps run so far, over every shard.
+    #[cfg(test)]
+    fn tracked(&self) -> (usize, u64) {
+        self.shards.iter().fold((0, 0), |(tracked, sweeps), shard| {
+            let shard = shard
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            (tracked + shard.buckets.len(), sweeps + shard.sweeps)
+        })
     }
 }
 
@@ -125,6 +161,32 @@ fn bucket_of(address: IpAddr) -> IpAddr {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn many_addresses_are_swept_a_shard_at_a_time_at_most_once_a_second() {
+        let limiter = RateLimiter::new(60);
+        let start = Instant::now();
+        for number in 0..40_000_u32 {
+            let address = IpAddr::from(number.to_be_bytes());
+            assert!(limiter.check(address, start).is_ok());
+        }
+        let (tracked, sweeps) = limiter.tracked();
+        assert_eq!(
+            tracked, 40_000,
+            "nothing is full again yet, so nothing goes"
+        );
+        assert!(
+            sweeps <= SHARDS as u64,
+            "within one second each shard is swept at most once: {sweeps}"
+        );
+        // A minute later every bucket is full again: the next request of each shard sweeps it.
+        let later = start + Duration::from_secs(61);
+        for number in 0..SHARDS as u32 * 64 {
+            let _ = limiter.check(IpAddr::from((number + 1_000_000).to_be_bytes()), later);
+        }
+        let (tracked, _) = limiter.tracked();
+        assert!(tracked < 2_000, "full buckets were swept: {tracked} left");
+    }
 
     #[test]
     fn ipv6_clients_share_a_bucket_per_64() {
