@@ -971,7 +971,7 @@ impl Forwarder {
             let now = (self.clock)();
             if self
                 .store
-                .take_request_permit(now, self.settings.requests_per_second)
+                .take_request_permit(self.settings.requests_per_second)
                 .await?
             {
                 return Ok(());

@@ -478,19 +478,21 @@ impl Store {
     }
 
     /// Takes one request from the budget of `per_second` shared by every instance on this
-    /// database; `false` when this second's budget is spent.
-    pub async fn take_request_permit(
-        &self,
-        now: Timestamp,
-        per_second: u32,
-    ) -> Result<bool, StoreError> {
-        let second = now.unix_seconds();
-        let taken = sqlx::query(
-            "UPDATE iys_rate SET used = CASE WHEN second = $1 THEN used + 1 ELSE 1 END, second = $2 WHERE id = 1 AND (second < $3 OR (second = $3 AND used < $4))",
-        )
-        .bind(second)
-        .bind(second)
-        .bind(second)
+    /// database; `false` when this second's budget is spent. The second is the database's, not
+    /// the instance's: an instance whose clock steps ahead would otherwise mark a second the
+    /// others reach only later, and stall their budget until then.
+    pub async fn take_request_permit(&self, per_second: u32) -> Result<bool, StoreError> {
+        let database_second = match self.backend {
+            super::Backend::Sqlite => "CAST(strftime('%s', 'now') AS BIGINT)",
+            // The statement's timestamp is the same for every use within the statement.
+            super::Backend::Postgres => {
+                "CAST(floor(extract(epoch FROM statement_timestamp())) AS BIGINT)"
+            }
+        };
+        let taken = sqlx::query(&format!(
+            "UPDATE iys_rate SET used = CASE WHEN second = {database_second} THEN used + 1 ELSE 1 END, second = {database_second} \
+             WHERE id = 1 AND (second <> {database_second} OR used < $1)"
+        ))
         .bind(i64::from(per_second))
         .execute(&self.pool)
         .await?

@@ -1454,3 +1454,42 @@ both_backends!(
     pull_reading,
     pulled_addresses_are_normalised_and_an_unreadable_movement_stops_the_cursor
 );
+
+async fn a_clock_stepped_ahead_on_one_relay_does_not_stall_the_others(backend: Backend) {
+    let base = start_sandbox().await;
+    let (database, store) = open_store(backend).await;
+    let other_store = Store::open(&database.url, Keyring::new(&DATA_KEY, &[]), 4)
+        .await
+        .unwrap();
+    let ahead: Clock = Arc::new(|| system_clock()().add_millis(3_600_000));
+    let stepped = forwarder_on(&store, &base, Duration::from_secs(5), 100, ahead);
+    let steady = forwarder(&other_store, &base, Duration::from_secs(5));
+    let first = new_consent("sms", "0532 600 00 01", "granted", None);
+    store
+        .store_batch(std::slice::from_ref(&first))
+        .await
+        .unwrap();
+    assert_eq!(stepped.forward_once().await.unwrap(), 1);
+    // The relay whose clock is an hour ahead has used the shared budget; the other one still
+    // gets its requests at once.
+    let second = new_consent("sms", "0532 600 00 02", "granted", None);
+    other_store
+        .store_batch(std::slice::from_ref(&second))
+        .await
+        .unwrap();
+    let sent = tokio::time::timeout(Duration::from_secs(10), steady.forward_once())
+        .await
+        .expect("the steady relay was stalled by the other's clock")
+        .unwrap();
+    assert_eq!(sent, 1);
+    let stored = store.records(None, None).await.unwrap();
+    assert!(
+        stored
+            .iter()
+            .all(|record| record.iys.state.as_str() == "accepted")
+    );
+}
+both_backends!(
+    clock_step,
+    a_clock_stepped_ahead_on_one_relay_does_not_stall_the_others
+);
