@@ -188,7 +188,9 @@ fn is_safe_iys_url(url: &str) -> bool {
     let Some(rest) = url.strip_prefix("http://") else {
         return false;
     };
-    let host_port = rest.split('/').next().unwrap_or("");
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    // Whatever stands before an `@` is user information, not the host.
+    let host_port = authority.rsplit('@').next().unwrap_or("");
     let host = match host_port.strip_prefix('[') {
         Some(bracketed) => bracketed.split(']').next().unwrap_or(""),
         None => host_port
@@ -644,6 +646,7 @@ mod tests {
             "http://api.iys.org.tr",
             "http://10.0.0.5:8788",
             "http://127.0.0.1.evil.example",
+            "http://127.0.0.1:1@evil.example/",
             "ftp://127.0.0.1",
             "api.iys.org.tr",
         ] {

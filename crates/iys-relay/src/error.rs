@@ -76,12 +76,13 @@ impl ApiError {
     }
 
     /// The database cannot commit or answer now: logged in full, answered 503 with a time to
-    /// try again. Nothing was stored, so the client keeps what it sent.
+    /// try again. The client keeps what it sent and sends it again; a commit that landed just
+    /// as the deadline passed makes the repeat a duplicate, never a second record.
     pub fn storage_unavailable(detail: &dyn std::fmt::Display) -> ApiError {
         tracing::error!(error = %detail, "the database cannot commit or answer");
         ApiError::new(
             ErrorCode::StorageUnavailable,
-            "the relay cannot store records right now; nothing was stored, try again later",
+            "the relay could not confirm that the records were stored; send them again later (a repeat is answered as a duplicate)",
         )
         .with_retry_after(STORAGE_RETRY_AFTER_SECONDS)
     }

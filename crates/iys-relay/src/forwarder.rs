@@ -155,6 +155,8 @@ pub struct Forwarder {
     clock: Clock,
     /// Set when the relay stops: the loop finishes the record it is settling, then ends.
     stopping: Arc<std::sync::atomic::AtomicBool>,
+    /// Status queries made in the current forwarding pass.
+    status_queries: Arc<std::sync::atomic::AtomicU32>,
 }
 
 impl std::fmt::Debug for Forwarder {
@@ -174,6 +176,12 @@ const LEASE_MILLIS: i64 = 600_000;
 const BATCH: i64 = 16;
 /// How long forwarding rests after İYS refused the account.
 const ACCOUNT_PAUSE_MILLIS: i64 = 300_000;
+/// A consent İYS holds dated more than this after a refusal is a later decision of the person,
+/// not a clock difference, and the refusal does not overrule it.
+const LATER_DECISION_MILLIS: i64 = 600_000;
+/// Status queries one forwarding pass may make at most: İYS allows 1000 an hour, and a pass must
+/// finish well within its claims.
+const STATUS_QUERIES_PER_PASS: u32 = 20;
 /// How long a batch may go unanswered before its records are sent again one by one.
 const BATCH_GIVE_UP_MILLIS: i64 = 2 * 3_600_000;
 
@@ -259,6 +267,7 @@ impl Forwarder {
             owner,
             clock,
             stopping: Arc::default(),
+            status_queries: Arc::default(),
         })
     }
 
@@ -323,6 +332,8 @@ impl Forwarder {
     /// One pass: reads the results of batches that are due, then claims what is due and
     /// settles each record, in a batch when many are waiting. Returns how many it handled.
     pub async fn forward_once(&self) -> Result<usize, String> {
+        self.status_queries
+            .store(0, std::sync::atomic::Ordering::Relaxed);
         let polled = self
             .poll_batches()
             .await
@@ -370,7 +381,7 @@ impl Forwarder {
     ) -> Result<Option<Prepared>, StoreError> {
         let store = &self.store;
         let holder = Holder::Claimant(&self.owner);
-        let late = now > registration_deadline(record.consent_date.to_instant());
+        let late = record.late || now > registration_deadline(record.consent_date.to_instant());
         if late && record.status == ConsentStatus::Granted {
             tracing::warn!(record = %record.id, "a consent missed İYS's three-business-day window; held for the operator");
             store
@@ -407,6 +418,16 @@ impl Forwarder {
             decision,
             Decision::SkipNothingToRefuse | Decision::SkipAlreadyRefused
         ) {
+            let asked = self
+                .status_queries
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            if asked >= STATUS_QUERIES_PER_PASS {
+                // The next pass asks; this one must finish within its claims.
+                store
+                    .defer_forwarding(&record.id, &self.owner, now.add_millis(5_000), false)
+                    .await?;
+                return Ok(None);
+            }
             match self.ask_status(record, now).await? {
                 Asked::Later(at) => {
                     store
@@ -416,6 +437,17 @@ impl Forwarder {
                 }
                 Asked::Nothing(answer) => {
                     decision = Decision::SkipNothingToRefuse;
+                    evidence = Some(answer);
+                }
+                Asked::Holds(Some(held_there), answer)
+                    if held_there.status == ConsentStatus::Granted
+                        && held_there.consent_date.to_instant().unix_millis()
+                            > record.consent_date.to_instant().unix_millis()
+                                + LATER_DECISION_MILLIS =>
+                {
+                    // The person consented again after this refusal (through another of the
+                    // shop's systems): the later decision stands, as İYS's date rule says.
+                    decision = Decision::Supersede;
                     evidence = Some(answer);
                 }
                 Asked::Holds(Some(held_there), answer) => {
@@ -559,8 +591,11 @@ impl Forwarder {
                     // A 2xx that is not İYS's answer tells nothing.
                     Err(_) => Asked::Later(later),
                 },
+                // İYS's error body with a 404, not one that says the İYS number or the brand
+                // is unknown (H001, H018): İYS holds nothing for the key.
                 Err(CallError::Iys { status: 404, code })
-                    if disposition(&code, Some(404)) != Disposition::Account =>
+                    if disposition(&code, Some(404)) != Disposition::Account
+                        && !matches!(code.as_str(), "H001" | "H018") =>
                 {
                     Asked::Nothing(evidence(
                         404,
@@ -648,7 +683,7 @@ impl Forwarder {
                     .collect();
                 let poll_at = now.add_millis(self.settings.batch_poll_delay.as_millis() as i64);
                 self.store
-                    .mark_batched(&batched, request_id, now, poll_at)
+                    .mark_batched(&batched, &self.owner, request_id, now, poll_at)
                     .await?;
                 tracing::info!(records = batched.len(), "sent a batch to İYS");
             }
@@ -822,6 +857,11 @@ impl Forwarder {
                 // and V2 answers an identical repeat with the same transaction.
                 return serde_json::from_str(&text).map_err(|_| CallError::Network);
             }
+            if status == 404 && serde_json::from_str::<IysErrorBody>(&text).is_err() {
+                // Not İYS's error body (a proxy's page, a wrong path): no answer from İYS.
+                tracing::warn!("a 404 without İYS's error body; treated as no answer");
+                return Err(CallError::Network);
+            }
             let code = error_code(&text);
             if status == 401 || code == "H351" {
                 // The token expired early or was revoked: forget it and try once more.
@@ -925,6 +965,14 @@ impl Forwarder {
                             .max(backoff_millis(record.attempts));
                         store
                             .defer_forwarding(&record.id, &self.owner, now.add_millis(wait), true)
+                            .await?;
+                    }
+                    Disposition::Late if record.status == ConsentStatus::Rejected => {
+                        // İYS counts the window otherwise than the relay does: the refusal goes
+                        // again, dated at the moment of sending.
+                        tracing::warn!(record = %record.id, "İYS holds a refusal late; sending it again dated now");
+                        store
+                            .defer_as_late(&record.id, &self.owner, now.add_millis(1_000))
                             .await?;
                     }
                     final_refusal => {

@@ -5,7 +5,7 @@
 //! Besides İYS's own endpoints it answers a few under `/sandbox/` for tests and demos:
 //! `POST /sandbox/citizen` records a movement "made in İYS" (a citizen refusing by SMS to 3338),
 //! `POST /sandbox/faults` queues faults for the next consent requests (`500`, `503`, `429`,
-//! `timeout`, `lost`: stored, then the answer never comes), `POST /sandbox/clock` moves the
+//! `H467`, `timeout`, `lost`: stored, then the answer never comes), `POST /sandbox/clock` moves the
 //! sandbox's clock, and `GET /sandbox/log` shows every add request body and status query it
 //! received and the grant type and outcome of every token request.
 
@@ -691,6 +691,12 @@ async fn failure(fault: Option<&str>) -> Option<Response> {
             StatusCode::TOO_MANY_REQUESTS,
             "H124",
             "more than 10 requests per second",
+        )),
+        // İYS counting a window otherwise than the relay does.
+        Some("H467") => Some(single_error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "H467",
+            "consents taken more than three business days ago cannot be registered",
         )),
         Some("timeout") => {
             tokio::time::sleep(Duration::from_secs(60)).await;

@@ -27,7 +27,8 @@ struct Job {
     reply: oneshot::Sender<Result<Vec<StoredReceipt>, WriteError>>,
 }
 
-/// Why records were not stored. In every case nothing of the request was stored.
+/// Why a request's records were not acknowledged. Nothing of it was stored, except when a commit
+/// lands just as its deadline passes; the client's repeat is then answered as a duplicate.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WriteError {
     /// The database could not commit within the deadline, or refused to: unreachable, slow,
@@ -159,7 +160,7 @@ async fn run(
             }
             Err(error) => {
                 healthy.store(false, Ordering::Relaxed);
-                tracing::error!(error = %error, requests = jobs.len(), records = count, "storing a batch failed; nothing of it was stored");
+                tracing::error!(error = %error, requests = jobs.len(), records = count, "storing a batch failed or was not confirmed in time");
                 for job in jobs {
                     let _ = job.reply.send(Err(error.clone()));
                 }

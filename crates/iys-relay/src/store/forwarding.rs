@@ -202,6 +202,8 @@ pub struct Claimed {
     pub consent_date: IysDateTime,
     /// Tries so far.
     pub attempts: u32,
+    /// Whether İYS already called it late, so that it goes dated at the moment of sending.
+    pub late: bool,
 }
 
 /// A movement made in İYS, as pull reports it.
@@ -313,6 +315,7 @@ impl Store {
                 consent_date: IysDateTime::parse(&consent_date)
                     .map_err(|_| StoreError::Corrupt(format!("record {id}: consent date")))?,
                 attempts: row.try_get::<i64, _>("iys_attempts")? as u32,
+                late: row.try_get::<i64, _>("iys_late")? != 0,
                 id,
             });
         }
@@ -334,6 +337,26 @@ impl Store {
         )
         .bind(next_at.unix_millis())
         .bind(i64::from(count_attempt))
+        .bind(id)
+        .bind(owner)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Puts a refusal `owner` claimed back to go again at `next_at`, dated at the moment of
+    /// sending: İYS called it late.
+    pub async fn defer_as_late(
+        &self,
+        id: &str,
+        owner: &str,
+        next_at: Timestamp,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE consents SET iys_next_at_ms = $1, iys_attempts = iys_attempts + 1, iys_late = 1, iys_lease_owner = NULL, iys_lease_until_ms = 0 \
+             WHERE id = $2 AND iys_state = 'pending' AND iys_lease_owner = $3 AND status = 'rejected'",
+        )
+        .bind(next_at.unix_millis())
         .bind(id)
         .bind(owner)
         .execute(&self.pool)
@@ -669,6 +692,7 @@ impl Store {
     pub async fn mark_batched(
         &self,
         members: &[BatchedRecord],
+        owner: &str,
         batch_id: &str,
         sent_at: Timestamp,
         poll_at: Timestamp,
@@ -676,7 +700,8 @@ impl Store {
         let mut transaction = self.pool.begin().await?;
         for member in members {
             sqlx::query(
-                "UPDATE consents SET iys_state = 'batched', iys_batch_id = $1, iys_batch_index = $2, iys_sent_date = $3, iys_late = $4, iys_evidence = $5, iys_next_at_ms = $6, iys_updated_at_ms = $7, iys_lease_owner = NULL, iys_lease_until_ms = 0 WHERE id = $8",
+                "UPDATE consents SET iys_state = 'batched', iys_batch_id = $1, iys_batch_index = $2, iys_sent_date = $3, iys_late = $4, iys_evidence = $5, iys_next_at_ms = $6, iys_updated_at_ms = $7, iys_lease_owner = NULL, iys_lease_until_ms = 0 \
+                 WHERE id = $8 AND iys_state = 'pending' AND iys_lease_owner = $9",
             )
             .bind(batch_id)
             .bind(member.index as i64)
@@ -691,6 +716,8 @@ impl Store {
             .bind(poll_at.unix_millis())
             .bind(sent_at.unix_millis())
             .bind(member.id.clone())
+            // A claim that lapsed meanwhile is another instance's record now: its state stands.
+            .bind(owner)
             .execute(&mut *transaction)
             .await?;
         }

@@ -710,6 +710,14 @@ impl Store {
                     .and_then(|history| history.stored.as_ref())
                     .and_then(|stored| stored.facts.clone())
             };
+            let kept_long_enough = purge.retention_days >= MIN_RETENTION_DAYS
+                && entry.at_ms - purge.ended_at_ms >= i64::from(purge.retention_days) * 86_400_000;
+            let stored_before_keying = |id: &str| {
+                histories
+                    .get(id)
+                    .and_then(|history| history.stored.as_ref())
+                    .is_some_and(|stored| stored.facts.is_none())
+            };
             let allowed = match (facts_of(&entry.record_id), facts_of(&purge.ended_by)) {
                 (Some(record), Some(ending)) => {
                     ending.status == ConsentStatus::Rejected
@@ -718,9 +726,15 @@ impl Store {
                         && ending.recipient_type == record.recipient_type
                         && ending.consent_at_ms == purge.ended_at_ms
                         && record.consent_at_ms <= purge.ended_at_ms
-                        && purge.retention_days >= MIN_RETENTION_DAYS
-                        && entry.at_ms - purge.ended_at_ms
-                            >= i64::from(purge.retention_days) * 86_400_000
+                        && kept_long_enough
+                }
+                // A record or refusal stored before keyed chaining has no facts to compare;
+                // the keyed purge entry itself, which only the relay can make, and its retention
+                // are what can be checked.
+                _ if stored_before_keying(&entry.record_id)
+                    || stored_before_keying(&purge.ended_by) =>
+                {
+                    kept_long_enough
                 }
                 _ => false,
             };
@@ -1053,8 +1067,11 @@ impl Store {
             )
             .await?;
         }
+        // Not a refusal the person's later decision for the same address and channel overtook.
         let dropped = sqlx::query(
-            "SELECT id FROM consents WHERE status = 'rejected' AND iys_state IN ('skipped', 'missed_deadline') AND iys_evidence IS NULL ORDER BY ledger_seq",
+            "SELECT id FROM consents c WHERE c.status = 'rejected' AND c.iys_state IN ('skipped', 'missed_deadline') AND c.iys_evidence IS NULL \
+             AND NOT EXISTS (SELECT 1 FROM consents n WHERE n.recipient_hash = c.recipient_hash AND n.channel = c.channel \
+                 AND n.recipient_type = c.recipient_type AND n.consent_at_ms > c.consent_at_ms) ORDER BY c.ledger_seq",
         )
         .fetch_all(&mut *transaction)
         .await?;

@@ -576,16 +576,26 @@ async fn a_ledger_from_before_keyed_chaining_is_sealed_and_its_dropped_refusals_
         state, "pending",
         "the refusal dropped on local knowledge goes to İYS again"
     );
+    // Records stored before keyed chaining are purged lawfully, and verify agrees.
+    let store = iys_relay::Store::open(&old.database.url, keyring.clone(), 2)
+        .await
+        .unwrap();
+    let years_later =
+        Timestamp::from_unix_millis(system_clock()().unix_millis() + 1_100 * 86_400_000);
+    assert_eq!(store.purge(years_later, 1_096).await.unwrap().purged, 1);
+    let (code, report) = relay(&old.database.url, &["verify"]);
+    assert_eq!(code, Some(0), "{report}");
+    store.pool().close().await;
     // Rewriting the unkeyed entries, even with every plain hash recomputed, breaks the keyed
     // entry that sealed them.
     rechain_unkeyed(&reopened, &payloads, -1_000).await;
-    let fourth: String = sqlx::query("SELECT hash FROM ledger WHERE seq = 6")
+    let fourth: String = sqlx::query("SELECT hash FROM ledger WHERE seq = 7")
         .fetch_one(&reopened)
         .await
         .unwrap()
         .try_get("hash")
         .unwrap();
-    sqlx::query("UPDATE ledger_head SET seq = 6, hash = $1 WHERE id = 1")
+    sqlx::query("UPDATE ledger_head SET seq = 7, hash = $1 WHERE id = 1")
         .bind(fourth)
         .execute(&reopened)
         .await

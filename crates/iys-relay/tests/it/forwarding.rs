@@ -1493,3 +1493,49 @@ both_backends!(
     clock_step,
     a_clock_stepped_ahead_on_one_relay_does_not_stall_the_others
 );
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refusal_iys_calls_late_goes_again_dated_now() {
+    let base = start_sandbox().await;
+    let (_database, store) = open_store(Backend::Sqlite).await;
+    let forwarder = forwarder(&store, &base, Duration::from_secs(5));
+    let now = system_clock()();
+    let consent = new_consent(
+        "sms",
+        "0532 700 00 01",
+        "granted",
+        Some(now.add_millis(-60_000)),
+    );
+    store
+        .store_batch(std::slice::from_ref(&consent))
+        .await
+        .unwrap();
+    settle(&[&forwarder], &store, Duration::from_secs(20)).await;
+    let refusal = new_consent(
+        "sms",
+        "0532 700 00 01",
+        "rejected",
+        Some(now.add_millis(-30_000)),
+    );
+    store
+        .store_batch(std::slice::from_ref(&refusal))
+        .await
+        .unwrap();
+    sandbox_post(&base, "/sandbox/faults", json!(["H467"])).await;
+    settle(&[&forwarder], &store, Duration::from_secs(20)).await;
+    let stored = store.records(None, None).await.unwrap();
+    let record = stored
+        .iter()
+        .find(|record| record.plain.id == refusal.record.id().to_string())
+        .unwrap();
+    assert_eq!(
+        record.iys.state.as_str(),
+        "accepted",
+        "the refusal was not dropped"
+    );
+    assert!(record.iys.late);
+    assert!(
+        record.iys.sent_date.is_some(),
+        "sent dated at the moment of sending"
+    );
+}
