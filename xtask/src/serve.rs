@@ -185,7 +185,7 @@ fn answer(site: &Site, stream: TcpStream) -> std::io::Result<()> {
     }
 }
 
-/// Whether a request's `Host` names this server: 127.0.0.1, localhost or [::1] on its port.
+/// Whether a request's `Host` names this server: `127.0.0.1`, `localhost` or `[::1]` on its port.
 fn is_own_host(host: Option<&str>, port: u16) -> bool {
     let Some(host) = host else {
         return false;
