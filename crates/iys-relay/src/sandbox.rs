@@ -5,7 +5,8 @@
 //! Besides İYS's own endpoints it answers a few under `/sandbox/` for tests and demos:
 //! `POST /sandbox/citizen` records a movement "made in İYS" (a citizen refusing by SMS to 3338),
 //! `POST /sandbox/faults` queues faults for the next consent requests (`500`, `503`, `429`,
-//! `H467`, `timeout`, `lost`: stored, then the answer never comes), `POST /sandbox/clock` moves the
+//! `H467`, `timeout`, `lost`: stored, then the answer never comes; `status-page-404`, for the
+//! next status query: a proxy's 404 page instead of İYS's answer), `POST /sandbox/clock` moves the
 //! sandbox's clock, and `GET /sandbox/log` shows every add request body and status query it
 //! received and the grant type and outcome of every token request.
 
@@ -956,6 +957,19 @@ async fn single_status(
 ) -> Response {
     if let Err(response) = gate(&sandbox, &headers, &iys, &brand) {
         return response;
+    }
+    {
+        let mut world = sandbox.lock();
+        if world.faults.front().map(String::as_str) == Some("status-page-404") {
+            // A proxy's own page in front of İYS, not İYS's answer.
+            world.faults.pop_front();
+            return (
+                StatusCode::NOT_FOUND,
+                [(header::CONTENT_TYPE, "text/html")],
+                "<html><body>Not Found</body></html>",
+            )
+                .into_response();
+        }
     }
     let Ok(Value::Object(query)) = serde_json::from_slice::<Value>(&body) else {
         return single_error(

@@ -1539,3 +1539,63 @@ async fn a_refusal_iys_calls_late_goes_again_dated_now() {
         "sent dated at the moment of sending"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_proxy_page_is_no_answer_and_a_later_consent_elsewhere_stands() {
+    let base = start_sandbox().await;
+    let (_database, store) = open_store(Backend::Sqlite).await;
+    let forwarder = forwarder(&store, &base, Duration::from_secs(5));
+    let now = system_clock()();
+    // A 404 page from something in front of İYS settles nothing: the refusal waits.
+    let unknown = new_consent("email", "bilinmeyen@example.com", "rejected", None);
+    store
+        .store_batch(std::slice::from_ref(&unknown))
+        .await
+        .unwrap();
+    sandbox_post(&base, "/sandbox/faults", json!(["status-page-404"])).await;
+    forwarder.forward_once().await.unwrap();
+    let stored = store.records(None, None).await.unwrap();
+    assert_eq!(
+        stored[0].iys.state.as_str(),
+        "pending",
+        "no answer is not nothing to refuse"
+    );
+    settle(&[&forwarder], &store, Duration::from_secs(20)).await;
+    let stored = store.records(None, None).await.unwrap();
+    assert_eq!(
+        outcome(&stored, &unknown.record.id().to_string()),
+        ("skipped".to_owned(), None, Some("H175".to_owned())),
+        "İYS's own answer settles it"
+    );
+    // The person consented again through another system after refusing on the page: the later
+    // decision stands, and no refusal overrules it.
+    register_elsewhere(
+        &base,
+        json!({"recipient": "+905327770011", "type": "MESAJ", "source": "HS_CAGRI_MERKEZI", "status": "ONAY", "consentDate": consent_core::IysDateTime::from_instant(now).to_string(), "recipientType": "BIREYSEL"}),
+    )
+    .await;
+    let older = new_consent(
+        "sms",
+        "0532 777 00 11",
+        "rejected",
+        Some(now.add_millis(-30 * 60_000)),
+    );
+    store
+        .store_batch(std::slice::from_ref(&older))
+        .await
+        .unwrap();
+    settle(&[&forwarder], &store, Duration::from_secs(20)).await;
+    let stored = store.records(None, None).await.unwrap();
+    assert_eq!(
+        outcome(&stored, &older.record.id().to_string()).0,
+        "superseded"
+    );
+    let sent = sandbox_get(&base, "/sandbox/log").await["requests"].clone();
+    assert!(
+        sent.as_array()
+            .unwrap()
+            .iter()
+            .all(|body| body["status"] != "RET"),
+        "no refusal was sent: {sent}"
+    );
+}
