@@ -349,10 +349,7 @@ impl Outbox {
                 let code = text(&get(entry, "error"), "code");
                 text(entry, "endpoint") == self.endpoint
                     && text(entry, "state") == "failed"
-                    && !matches!(
-                        code.as_str(),
-                        "invalid_record" | "invalid_recipient" | "conflicting_duplicate"
-                    )
+                    && !policy::is_lasting_refusal(&code)
             })
             .cloned()
             .collect();

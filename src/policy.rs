@@ -69,14 +69,19 @@ pub fn retry_after_millis(header: Option<&str>) -> Option<u64> {
         .map(|seconds| seconds.saturating_mul(1_000).min(MAX_BACKOFF_MILLIS * 12))
 }
 
+/// Whether the relay's `code` refuses a record for a reason sending it again cannot change.
+pub fn is_lasting_refusal(code: &str) -> bool {
+    matches!(
+        code,
+        "invalid_record" | "invalid_recipient" | "conflicting_duplicate"
+    )
+}
+
 /// The record a refusal names as refused for good: the relay's code is `invalid_record`,
 /// `invalid_recipient` or `conflicting_duplicate` (its id was stored with another payload) and
 /// its field starts with `records[<index>]`, an index of the request's `records` records.
 pub fn refused_index(code: Option<&str>, field: Option<&str>, records: usize) -> Option<usize> {
-    if !matches!(
-        code,
-        Some("invalid_record" | "invalid_recipient" | "conflicting_duplicate")
-    ) {
+    if !code.is_some_and(is_lasting_refusal) {
         return None;
     }
     field?

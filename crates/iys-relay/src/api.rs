@@ -57,10 +57,7 @@ impl AppState {
     pub fn new(config: Config, store: Store, clock: Clock) -> AppState {
         AppState {
             limiter: Arc::new(RateLimiter::new(config.rate_limit_per_minute)),
-            writer: Writer::start(
-                store.clone(),
-                std::time::Duration::from_millis(u64::from(config.storage_timeout_ms)),
-            ),
+            writer: Writer::start(store.clone(), config.storage_timeout()),
             config: Arc::new(config),
             store,
             clock,
@@ -455,7 +452,7 @@ async fn get_state(
 /// 200 while the database answers and the writer commits; 503 while either fails, so a load
 /// balancer sends the shop's pages elsewhere and an operator sees it.
 async fn health(State(state): State<AppState>) -> Response {
-    let deadline = std::time::Duration::from_millis(u64::from(state.config.storage_timeout_ms));
+    let deadline = state.config.storage_timeout();
     let answers = match tokio::time::timeout(deadline, state.store.health()).await {
         Ok(Ok(())) => true,
         Ok(Err(error)) => {
@@ -519,7 +516,7 @@ async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response 
         .with_retry_after(1)
         .into_response();
     };
-    let deadline = std::time::Duration::from_millis(u64::from(state.config.storage_timeout_ms));
+    let deadline = state.config.storage_timeout();
     let counts = match tokio::time::timeout(deadline, state.store.forwarding_counts()).await {
         Ok(Ok(counts)) => counts,
         Ok(Err(error)) => return ApiError::storage_unavailable(&error).into_response(),

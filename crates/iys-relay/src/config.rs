@@ -281,6 +281,11 @@ impl IysSettings {
 }
 
 impl Config {
+    /// How long one commit, or one read the API waits for, may take.
+    pub fn storage_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(u64::from(self.storage_timeout_ms))
+    }
+
     /// The keys the store seals with and chains the ledger with.
     pub fn keyring(&self) -> crate::crypto::Keyring {
         let keyring = crate::crypto::Keyring::new(&self.data_key, &self.previous_data_keys);

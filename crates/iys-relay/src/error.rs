@@ -1,7 +1,7 @@
 //! The relay's HTTP errors: a status, a stable code and a message, as the v1 contract says.
 //!
-//! Client mistakes are 4xx with their code. A fault of the relay's own is a 500 with the code
-//! `internal` and a generic message; the detail goes to the log, never to the client.
+//! Client mistakes are 4xx with their code. A database that cannot commit or answer is a 503
+//! `storage_unavailable` with `Retry-After`; the detail goes to the log, never to the client.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -64,15 +64,6 @@ impl ApiError {
     pub fn with_retry_after(mut self, seconds: u64) -> ApiError {
         self.retry_after_seconds = Some(seconds.max(1));
         self
-    }
-
-    /// A fault of the relay's own: logged in full, answered generically.
-    pub fn internal(detail: &dyn std::fmt::Display) -> ApiError {
-        tracing::error!(error = %detail, "request failed inside the relay");
-        ApiError::new(
-            ErrorCode::Internal,
-            "the relay could not complete the request; nothing was lost, try again",
-        )
     }
 
     /// The database cannot commit or answer now: logged in full, answered 503 with a time to

@@ -215,11 +215,9 @@ struct Prepared {
 impl Prepared {
     /// The settlement for İYS's answer to this send.
     fn settlement(&self, settlement: Settlement) -> Settlement {
-        let settlement = settlement.sent(self.sent_date, self.late);
-        match &self.evidence {
-            Some(evidence) => settlement.with_evidence(evidence.clone()),
-            None => settlement,
-        }
+        settlement
+            .sent(self.sent_date, self.late)
+            .with_evidence(self.evidence.as_ref())
     }
 }
 
@@ -471,11 +469,9 @@ impl Forwarder {
             }
         }
         let settle_here = |state: IysState| {
-            let settlement = Settlement::with_code(state, decision.iys_code()).sent(None, late);
-            match &evidence {
-                Some(evidence) => settlement.with_evidence(evidence.clone()),
-                None => settlement,
-            }
+            Settlement::with_code(state, decision.iys_code())
+                .sent(None, late)
+                .with_evidence(evidence.as_ref())
         };
         let consent_date = match decision {
             Decision::Send { consent_date } => consent_date,
@@ -719,11 +715,9 @@ impl Forwarder {
     ) -> Result<bool, StoreError> {
         let store = &self.store;
         let settlement = |settlement: Settlement| {
-            let settlement = settlement.sent(member.sent_date, member.late);
-            match &member.evidence {
-                Some(evidence) => settlement.with_evidence(evidence.clone()),
-                None => settlement,
-            }
+            settlement
+                .sent(member.sent_date, member.late)
+                .with_evidence(member.evidence.as_ref())
         };
         match result["status"].as_str() {
             Some("success") => {

@@ -174,9 +174,9 @@ impl Settlement {
         self
     }
 
-    /// The same, with İYS's answer to the status query as evidence.
-    pub fn with_evidence(mut self, evidence: StatusEvidence) -> Settlement {
-        self.evidence = Some(evidence);
+    /// The same, with İYS's answer to the status query as evidence, when one was asked.
+    pub fn with_evidence(mut self, evidence: Option<&StatusEvidence>) -> Settlement {
+        self.evidence = evidence.cloned();
         self
     }
 }

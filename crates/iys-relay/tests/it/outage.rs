@@ -180,6 +180,54 @@ struct Seen {
     slowest: Duration,
 }
 
+impl Seen {
+    /// The outage was answered 503 `storage_unavailable` only, no request hung, and the
+    /// relay answers 200 again by itself.
+    fn assert_recovered(&self) {
+        assert_eq!(
+            self.unavailable_codes,
+            HashSet::from(["storage_unavailable".to_owned()])
+        );
+        assert!(
+            self.statuses
+                .iter()
+                .rev()
+                .take(3)
+                .all(|status| *status == 200),
+            "the relay recovered by itself: {:?}",
+            &self.statuses[self.statuses.len().saturating_sub(10)..]
+        );
+        assert!(
+            self.slowest < Duration::from_secs(15),
+            "no request hung: the slowest took {:?}",
+            self.slowest
+        );
+    }
+
+    /// Every record answered 200 is in `pool`.
+    async fn assert_all_stored(&self, pool: &sqlx::AnyPool) {
+        let stored: HashSet<String> = sqlx::query("SELECT id FROM consents")
+            .fetch_all(pool)
+            .await
+            .unwrap()
+            .iter()
+            .map(|row| row.try_get("id").unwrap())
+            .collect();
+        let lost: Vec<&String> = self.acknowledged.difference(&stored).collect();
+        let mut lost_at: Vec<usize> = lost
+            .iter()
+            .filter_map(|id| self.acknowledged_at.get(*id).copied())
+            .collect();
+        lost_at.sort_unstable();
+        assert!(
+            lost.is_empty(),
+            "{} acknowledged records are missing, answered at {lost_at:?} of {:?}",
+            lost.len(),
+            self.statuses
+        );
+    }
+}
+
 /// Posts four records a request, one request after another, until `running` is cleared.
 fn load(
     base: String,
@@ -300,36 +348,8 @@ async fn postgres_stopped_and_started_under_load_loses_nothing_acknowledged() {
         "the outage was seen: {:?}",
         seen.statuses
     );
-    assert_eq!(
-        seen.unavailable_codes,
-        HashSet::from(["storage_unavailable".to_owned()])
-    );
-    assert!(
-        seen.statuses
-            .iter()
-            .rev()
-            .take(3)
-            .all(|status| *status == 200),
-        "the relay recovered by itself"
-    );
-    assert!(
-        seen.slowest < Duration::from_secs(15),
-        "no request hung: the slowest took {:?}",
-        seen.slowest
-    );
-    let stored: HashSet<String> = sqlx::query("SELECT id FROM consents")
-        .fetch_all(relay.store.pool())
-        .await
-        .unwrap()
-        .iter()
-        .map(|row| row.try_get("id").unwrap())
-        .collect();
-    let lost: Vec<&String> = seen.acknowledged.difference(&stored).collect();
-    assert!(
-        lost.is_empty(),
-        "{} acknowledged records are missing",
-        lost.len()
-    );
+    seen.assert_recovered();
+    seen.assert_all_stored(relay.store.pool()).await;
     assert_eq!(relay.store.verify().await.unwrap().problem, None);
 }
 
@@ -337,8 +357,8 @@ async fn postgres_stopped_and_started_under_load_loses_nothing_acknowledged() {
 async fn sqlite_out_of_file_space_answers_503_and_recovers_when_space_is_back() {
     let folder = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", folder.path().join("relay.db").display());
-    // The relay's files may grow to 2 MiB (the soft limit, which it may not raise itself), as
-    // on a small, nearly full disk.
+    // The relay's files may grow to 2 MiB (a soft limit, raised later from outside), as on a
+    // small, nearly full disk.
     let mut command = Command::new("prlimit");
     command
         .args(["--fsize=2097152:unlimited", "--"])
@@ -395,20 +415,7 @@ async fn sqlite_out_of_file_space_answers_503_and_recovers_when_space_is_back() 
     running.store(false, std::sync::atomic::Ordering::Relaxed);
     sender.await.unwrap();
     let seen = std::mem::take(&mut *seen.lock().unwrap());
-    assert_eq!(
-        seen.unavailable_codes,
-        HashSet::from(["storage_unavailable".to_owned()])
-    );
-    assert!(
-        seen.statuses
-            .iter()
-            .rev()
-            .take(3)
-            .all(|status| *status == 200),
-        "the relay recovered by itself: {:?}",
-        &seen.statuses[seen.statuses.len().saturating_sub(10)..]
-    );
-    assert!(seen.slowest < Duration::from_secs(15), "{:?}", seen.slowest);
+    seen.assert_recovered();
     Command::new("kill")
         .args(["-TERM", &relay.pid().to_string()])
         .status()
@@ -418,24 +425,6 @@ async fn sqlite_out_of_file_space_answers_503_and_recovers_when_space_is_back() 
     let store = iys_relay::Store::open(&url, iys_relay::crypto::Keyring::new(&DATA_KEY, &[]), 2)
         .await
         .unwrap();
-    let stored: HashSet<String> = sqlx::query("SELECT id FROM consents")
-        .fetch_all(store.pool())
-        .await
-        .unwrap()
-        .iter()
-        .map(|row| row.try_get("id").unwrap())
-        .collect();
-    let lost: Vec<&String> = seen.acknowledged.difference(&stored).collect();
-    let mut lost_at: Vec<usize> = lost
-        .iter()
-        .filter_map(|id| seen.acknowledged_at.get(*id).copied())
-        .collect();
-    lost_at.sort_unstable();
-    assert!(
-        lost.is_empty(),
-        "{} acknowledged records are missing, answered at {lost_at:?} of {:?}",
-        lost.len(),
-        seen.statuses
-    );
+    seen.assert_all_stored(store.pool()).await;
     assert_eq!(store.verify().await.unwrap().problem, None);
 }
