@@ -1,8 +1,9 @@
 // Where the widget's wasm bytes go: reads a module that kept its name section (wasm-bindgen
 // --keep-debug, then wasm-opt -Oz -g, so the code is the shipped code) and prints a Markdown table
-// of code bytes per crate, by the first path in each function's name, plus the static data.
+// of code bytes per crate, by the first path in each function's name, plus the static data;
+// with `--functions N`, also the N largest functions.
 //
-//   node bench/wasm-size.mjs path/to/named.wasm
+//   node bench/wasm-size.mjs path/to/named.wasm [--functions N]
 import { readFileSync } from 'node:fs';
 
 const bytes = readFileSync(process.argv[2]);
@@ -121,3 +122,18 @@ if (rest.length) {
 }
 console.log(`| static data (texts, tables, panic messages) | ${data} | ${((data / total) * 100).toFixed(1)} % | |`);
 console.log(`| **code and data** | ${total} | 100 % | ${bodies.length} |`);
+
+const functionsFlag = process.argv.indexOf('--functions');
+if (functionsFlag > 0) {
+  const count = Number(process.argv[functionsFlag + 1] ?? 30);
+  const largest = bodies
+    .map((length, index) => [names.get(index + imported) ?? 'unnamed', length])
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, count);
+  console.log('');
+  console.log('| function | bytes |');
+  console.log('|---|---|');
+  for (const [name, length] of largest) {
+    console.log(`| \`${name.replaceAll('|', '\\|')}\` | ${length} |`);
+  }
+}

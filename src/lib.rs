@@ -6,8 +6,10 @@
 
 pub mod bindings;
 pub mod components;
+pub mod entry;
 pub mod error;
 pub mod events;
+pub mod json;
 pub mod options;
 pub mod outbox;
 pub mod policy;

@@ -19,14 +19,15 @@ use std::rc::Rc;
 
 use consent_core::Timestamp;
 use consent_core::calendar::registration_deadline;
-use js_sys::{Array, JSON, Object, Promise, Reflect, Set};
+use js_sys::{Array, JSON, Object, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
 use crate::bindings;
+use crate::entry::{Entry, State, StoredError};
 use crate::events::{Events, object};
 use crate::policy::{self, Verdict};
-use crate::record::{BuiltRecord, push_json_string};
+use crate::record::BuiltRecord;
 
 /// The prefix of the storage keys, one per record (`<prefix><id>`), so that tabs adding records
 /// never rewrite each other's; the version lets a later format live beside this one.
@@ -64,7 +65,7 @@ type Timer = (JsValue, Closure<dyn FnMut()>);
 
 /// A change to the stored entries, made under the lock, with the ids of the entries it may
 /// change; entries it drops are forgotten whatever their id.
-type Change = (Vec<String>, Box<dyn FnOnce(&mut Vec<JsValue>)>);
+type Change = (Vec<String>, Box<dyn FnOnce(&mut Vec<Entry>)>);
 
 /// The outbox of one mounted widget.
 pub struct Outbox {
@@ -74,7 +75,7 @@ pub struct Outbox {
     tab: String,
     events: Rc<Events>,
     /// Entries that could not be written to storage.
-    volatile: RefCell<Vec<JsValue>>,
+    volatile: RefCell<Vec<Entry>>,
     /// Ids this tab is sending right now.
     in_flight: RefCell<Vec<String>>,
     timer: RefCell<Option<Timer>>,
@@ -111,20 +112,20 @@ impl std::fmt::Debug for Outbox {
     }
 }
 
-fn get(entry: &JsValue, key: &str) -> JsValue {
-    Reflect::get(entry, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
+/// A property of an answer or a receipt.
+fn get(object: &JsValue, key: &str) -> JsValue {
+    Reflect::get(object, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
 }
 
-fn set(entry: &JsValue, key: &str, value: &JsValue) {
-    let _ = Reflect::set(entry, &JsValue::from_str(key), value);
+fn text(object: &JsValue, key: &str) -> String {
+    get(object, key).as_string().unwrap_or_default()
 }
 
-fn text(entry: &JsValue, key: &str) -> String {
-    get(entry, key).as_string().unwrap_or_default()
-}
-
-fn number(entry: &JsValue, key: &str) -> f64 {
-    get(entry, key).as_f64().unwrap_or(0.0)
+/// The storage key of the record `id`.
+fn storage_key(id: &str) -> String {
+    let mut key = String::from(STORAGE_PREFIX);
+    key.push_str(id);
+    key
 }
 
 fn random_unit() -> f64 {
@@ -176,50 +177,43 @@ impl Outbox {
         f64::from(self.timeout_ms) + LEASE_MARGIN_MILLIS
     }
 
-    /// Every entry: the persisted ones, then those only in memory.
-    fn load(&self) -> Vec<JsValue> {
-        let mut entries: Vec<JsValue> = bindings::storage_keys(STORAGE_PREFIX)
+    /// Every entry: the persisted ones, then those only in memory. Stored entries that do not
+    /// read are left in storage untouched.
+    fn load(&self) -> Vec<Entry> {
+        let mut entries: Vec<Entry> = bindings::storage_keys(STORAGE_PREFIX)
             .unwrap_or_default()
             .iter()
             .filter_map(|key| bindings::storage_read(key).ok().flatten())
-            .filter_map(|text| JSON::parse(&text).ok())
-            .filter(|entry| entry.is_object())
+            .filter_map(|text| Entry::parse(&text))
             .collect();
-        let stored = Set::new(&JsValue::UNDEFINED);
-        for entry in &entries {
-            stored.add(&JsValue::from_str(&text(entry, "id")));
-        }
-        entries.extend(
-            self.volatile
-                .borrow()
-                .iter()
-                .filter(|entry| !stored.has(&JsValue::from_str(&text(entry, "id"))))
-                .cloned(),
-        );
+        let only_in_memory: Vec<Entry> = self
+            .volatile
+            .borrow()
+            .iter()
+            .filter(|kept| !entries.iter().any(|entry| entry.id == kept.id))
+            .cloned()
+            .collect();
+        entries.extend(only_in_memory);
         entries
     }
 
-    /// Writes `entries` back, each under its own key, and forgets the `removed` ids. Entries only
-    /// in memory are the very objects `load` handed out, so they need no writing. Returns whether
-    /// storage took every write.
-    fn save(&self, entries: &[JsValue], removed: &[String]) -> bool {
+    /// Writes `entries` back, each under its own key, and forgets the `removed` ids; entries
+    /// that storage did not take at first stay in memory. Returns whether storage took every
+    /// write.
+    fn save(&self, entries: &[Entry], removed: &[String]) -> bool {
         let mut stored = true;
         for id in removed {
-            stored &= bindings::storage_write(&format!("{STORAGE_PREFIX}{id}"), None).is_ok();
+            stored &= bindings::storage_write(&storage_key(id), None).is_ok();
         }
-        self.volatile
-            .borrow_mut()
-            .retain(|entry| !removed.contains(&text(entry, "id")));
+        let mut volatile = self.volatile.borrow_mut();
+        volatile.retain(|kept| !removed.contains(&kept.id));
         for entry in entries {
-            if get(entry, "volatile").is_truthy() {
+            if let Some(kept) = volatile.iter_mut().find(|kept| kept.id == entry.id) {
+                *kept = entry.clone();
                 continue;
             }
-            let value = JSON::stringify(entry)
-                .ok()
-                .and_then(|text| text.as_string());
             stored &=
-                bindings::storage_write(&format!("{STORAGE_PREFIX}{}", text(entry, "id")), value)
-                    .is_ok();
+                bindings::storage_write(&storage_key(&entry.id), Some(entry.to_json())).is_ok();
         }
         stored
     }
@@ -235,29 +229,11 @@ impl Outbox {
         let lease_until = now + self.lease_millis();
         for record in records {
             let consented_at = record.at.unix_millis() as f64;
-            let mut entry = String::with_capacity(record.json.len() + 256);
-            entry.push_str("{\"id\":");
-            push_json_string(&mut entry, &record.id);
-            entry.push_str(",\"endpoint\":");
-            push_json_string(&mut entry, &self.endpoint);
-            entry.push_str(",\"record\":");
-            entry.push_str(&record.json);
-            entry.push_str(",\"state\":\"pending\",\"attempts\":0,\"nextAt\":");
-            entry.push_str(&(now as i64).to_string());
-            entry.push_str(",\"leaseOwner\":");
-            push_json_string(&mut entry, &self.tab);
-            entry.push_str(",\"leaseUntil\":");
-            entry.push_str(&(lease_until as i64).to_string());
-            entry.push_str(",\"consentedAt\":");
-            entry.push_str(&record.at.unix_millis().to_string());
-            entry.push('}');
-            let key = format!("{STORAGE_PREFIX}{}", record.id);
-            if bindings::storage_write(&key, Some(entry.clone())).is_err() {
-                let Ok(object) = JSON::parse(&entry) else {
-                    continue;
-                };
-                set(&object, "volatile", &JsValue::TRUE);
-                self.volatile.borrow_mut().push(object);
+            let mut entry = Entry::new(&record.id, &self.endpoint, &record.json, consented_at, now);
+            entry.lease_owner = Some(self.tab.clone());
+            entry.lease_until = lease_until;
+            if bindings::storage_write(&storage_key(&record.id), Some(entry.to_json())).is_err() {
+                self.volatile.borrow_mut().push(entry);
                 persisted = false;
             }
             self.in_flight.borrow_mut().push(record.id.clone());
@@ -273,29 +249,20 @@ impl Outbox {
     }
 
     /// Entries of this endpoint that are due and not leased by another tab or in flight here.
-    fn due(&self, entries: &[JsValue], now: f64) -> Vec<JsValue> {
+    fn due(&self, entries: &[Entry], now: f64) -> Vec<Entry> {
         let in_flight = self.in_flight.borrow();
         let mut due = oldest_first(
             entries
                 .iter()
                 .filter(|entry| {
-                    text(entry, "endpoint") == self.endpoint
-                        && text(entry, "state") == "pending"
-                        && (number(entry, "nextAt") <= now
-                            || (!self.resumed.get() && get(entry, "held").is_truthy()))
-                        && !in_flight.contains(&text(entry, "id"))
-                        && (number(entry, "leaseUntil") < now
-                            || text(entry, "leaseOwner") == self.tab)
+                    entry.is_pending_for(&self.endpoint)
+                        && (entry.next_at <= now || (!self.resumed.get() && entry.held))
+                        && !in_flight.contains(&entry.id)
+                        && (entry.lease_until < now || entry.is_leased_by(&self.tab))
                 })
                 .collect(),
         );
-        let fits = fitting(due.iter().map(|entry| {
-            JSON::stringify(&get(entry, "record"))
-                .ok()
-                .and_then(|text| text.as_string())
-                .map_or(0, |text| text.len())
-        }));
-        due.truncate(fits);
+        due.truncate(fitting(due.iter().map(|entry| entry.record.len())));
         due
     }
 
@@ -309,28 +276,31 @@ impl Outbox {
             let mut entries = outbox.load();
             outbox.apply_deferred(&mut entries);
             if !outbox.resumed.get() {
-                outbox.revive(&entries);
+                outbox.revive(&mut entries);
             }
-            let due = outbox.due(&entries, now);
+            let mut due = outbox.due(&entries, now);
             outbox.resumed.set(true);
-            for entry in &due {
-                set(entry, "leaseOwner", &outbox.tab.as_str().into());
-                set(entry, "leaseUntil", &(now + outbox.lease_millis()).into());
-                outbox.in_flight.borrow_mut().push(text(entry, "id"));
+            for entry in &mut due {
+                entry.lease_owner = Some(outbox.tab.clone());
+                entry.lease_until = now + outbox.lease_millis();
+                outbox.in_flight.borrow_mut().push(entry.id.clone());
             }
             outbox.save(&due, &[]);
+            // The leases just taken count as the records were saved.
+            for leased in &due {
+                if let Some(entry) = entries.iter_mut().find(|entry| entry.id == leased.id) {
+                    *entry = leased.clone();
+                }
+            }
             outbox.next_due.set(Some(outbox.next_due_in(&entries)));
             *result.borrow_mut() = due
-                .iter()
+                .into_iter()
                 .map(|entry| Leased {
-                    id: text(entry, "id"),
-                    json: JSON::stringify(&get(entry, "record"))
-                        .ok()
-                        .and_then(|text| text.as_string())
-                        .unwrap_or_default(),
-                    attempts: number(entry, "attempts") as u32,
-                    consented_at: number(entry, "consentedAt"),
-                    lease_until: number(entry, "leaseUntil"),
+                    id: entry.id,
+                    json: entry.record,
+                    attempts: entry.attempts,
+                    consented_at: entry.consented_at,
+                    lease_until: entry.lease_until,
                 })
                 .collect();
             Promise::resolve(&JsValue::UNDEFINED)
@@ -342,20 +312,18 @@ impl Outbox {
     /// Puts back to pending, held, the records an earlier version gave up as failed on an
     /// answer that did not refuse them for good (a wrong origin, a limit, a missing token):
     /// only the relay's own refusal of a record ends it.
-    fn revive(&self, entries: &[JsValue]) {
-        let revived: Vec<JsValue> = entries
-            .iter()
-            .filter(|entry| {
-                let code = text(&get(entry, "error"), "code");
-                text(entry, "endpoint") == self.endpoint
-                    && text(entry, "state") == "failed"
-                    && !policy::is_lasting_refusal(&code)
-            })
-            .cloned()
-            .collect();
-        for entry in &revived {
-            set(entry, "state", &"pending".into());
-            set(entry, "held", &JsValue::TRUE);
+    fn revive(&self, entries: &mut [Entry]) {
+        let mut revived = Vec::new();
+        for entry in entries.iter_mut() {
+            let code = entry.error.as_ref().map_or("", |error| error.code.as_str());
+            if entry.endpoint == self.endpoint
+                && entry.state == State::Failed
+                && !policy::is_lasting_refusal(code)
+            {
+                entry.state = State::Pending;
+                entry.held = true;
+                revived.push(entry.clone());
+            }
         }
         if !revived.is_empty() {
             self.save(&revived, &[]);
@@ -364,41 +332,35 @@ impl Outbox {
 
     /// Applies the deferred changes to `entries` and writes the entries they may have changed;
     /// entries they drop are forgotten.
-    fn apply_deferred(&self, entries: &mut Vec<JsValue>) {
+    fn apply_deferred(&self, entries: &mut Vec<Entry>) {
         let changes: Vec<Change> = self.deferred.borrow_mut().drain(..).collect();
         if changes.is_empty() {
             return;
         }
-        let before: Vec<String> = entries.iter().map(|entry| text(entry, "id")).collect();
+        let before: Vec<String> = entries.iter().map(|entry| entry.id.clone()).collect();
         let mut touched = Vec::new();
         for (ids, change) in changes {
             touched.extend(ids);
             change(entries);
         }
-        let kept = Set::new(&JsValue::UNDEFINED);
-        let mut changed = Vec::new();
-        for entry in entries.iter() {
-            let id = text(entry, "id");
-            if touched.contains(&id) {
-                changed.push(entry.clone());
-            }
-            kept.add(&JsValue::from_str(&id));
-        }
+        let changed: Vec<Entry> = entries
+            .iter()
+            .filter(|entry| touched.contains(&entry.id))
+            .cloned()
+            .collect();
         let removed: Vec<String> = before
             .into_iter()
-            .filter(|id| !kept.has(&JsValue::from_str(id)))
+            .filter(|id| !entries.iter().any(|entry| entry.id == *id))
             .collect();
         self.save(&changed, &removed);
     }
 
     /// When the next pending record of this endpoint is due: infinite when none is pending.
-    fn next_due_in(&self, entries: &[JsValue]) -> f64 {
+    fn next_due_in(&self, entries: &[Entry]) -> f64 {
         entries
             .iter()
-            .filter(|entry| {
-                text(entry, "endpoint") == self.endpoint && text(entry, "state") == "pending"
-            })
-            .map(|entry| number(entry, "nextAt").max(number(entry, "leaseUntil") + 1.0))
+            .filter(|entry| entry.is_pending_for(&self.endpoint))
+            .map(|entry| entry.next_at.max(entry.lease_until + 1.0))
             .fold(f64::INFINITY, f64::min)
     }
 
@@ -415,7 +377,7 @@ impl Outbox {
 
     /// Makes `change` to the entries in the next pass under the lock; it changes only the
     /// entries of `ids`.
-    fn defer(&self, ids: &[String], change: impl FnOnce(&mut Vec<JsValue>) + 'static) {
+    fn defer(&self, ids: &[String], change: impl FnOnce(&mut Vec<Entry>) + 'static) {
         self.deferred
             .borrow_mut()
             .push((ids.to_vec(), Box::new(change)));
@@ -549,7 +511,7 @@ impl Outbox {
         ))
         .await
         .unwrap_or(JsValue::UNDEFINED);
-        let status = number(&answer, "status") as u16;
+        let status = get(&answer, "status").as_f64().unwrap_or(0.0) as u16;
         let retry_after = get(&answer, "retryAfter").as_string();
         let body = text(&answer, "body");
         let attempts = chosen
@@ -607,13 +569,12 @@ impl Outbox {
         let retry_ids = ids.to_vec();
         let tab = self.tab.clone();
         self.defer(ids, move |entries| {
-            for entry in entries.iter() {
-                if retry_ids.contains(&text(entry, "id")) && text(entry, "leaseOwner") == tab {
-                    set(entry, "attempts", &(number(entry, "attempts") + 1.0).into());
-                    set(entry, "nextAt", &(now + after_millis as f64).into());
-                    set(entry, "held", &held.into());
-                    set(entry, "leaseOwner", &JsValue::NULL);
-                    set(entry, "leaseUntil", &0.into());
+            for entry in entries.iter_mut() {
+                if retry_ids.contains(&entry.id) && entry.is_leased_by(&tab) {
+                    entry.attempts = entry.attempts.saturating_add(1);
+                    entry.next_at = now + after_millis as f64;
+                    entry.held = held;
+                    entry.release();
                 }
             }
         });
@@ -644,14 +605,15 @@ impl Outbox {
             let id = text(receipt, "id");
             if let Some(leased) = chosen.iter().find(|leased| leased.id == id) {
                 let at = Timestamp::from_unix_millis(leased.consented_at as i64);
-                set(receipt, "late", &(registration_deadline(at) < now).into());
+                let late = registration_deadline(at) < now;
+                let _ = Reflect::set(receipt, &JsValue::from_str("late"), &late.into());
                 done.push(id.clone());
                 report.receipts.push((id, receipt.clone()));
             }
         }
         let removed = done.clone();
         self.defer(&[], move |entries| {
-            entries.retain(|entry| !removed.contains(&text(entry, "id")));
+            entries.retain(|entry| !removed.contains(&entry.id));
         });
         // Records the answer did not mention (a portal or proxy answering 200 with something
         // else) stay pending and wait as after a network error.
@@ -666,15 +628,12 @@ impl Outbox {
             let jitter = random_unit();
             let tab = self.tab.clone();
             self.defer(&missing, move |entries| {
-                for entry in entries.iter() {
-                    if missing_ids.contains(&text(entry, "id")) && text(entry, "leaseOwner") == tab
-                    {
-                        let attempts = number(entry, "attempts") as u32;
-                        let wait = policy::backoff_millis(attempts, jitter) as f64;
-                        set(entry, "attempts", &f64::from(attempts + 1).into());
-                        set(entry, "nextAt", &(now + wait).into());
-                        set(entry, "leaseOwner", &JsValue::NULL);
-                        set(entry, "leaseUntil", &0.into());
+                for entry in entries.iter_mut() {
+                    if missing_ids.contains(&entry.id) && entry.is_leased_by(&tab) {
+                        let wait = policy::backoff_millis(entry.attempts, jitter) as f64;
+                        entry.attempts = entry.attempts.saturating_add(1);
+                        entry.next_at = now + wait;
+                        entry.release();
                     }
                 }
             });
@@ -704,37 +663,35 @@ impl Outbox {
     ) {
         let relay_code = error.relay_code(status);
         let failed = vec![ids[index].clone()];
-        let stored_error = object(&[
-            ("code", relay_code.as_str().into()),
-            ("message", error.message.as_str().into()),
-            ("status", f64::from(status).into()),
-        ]);
+        let stored_error = StoredError {
+            code: relay_code.clone(),
+            message: error.message.clone(),
+            status,
+        };
         let failed_ids = failed.clone();
         let request_ids = ids.to_vec();
         let tab = self.tab.clone();
         self.defer(ids, move |entries| {
-            for entry in entries.iter() {
-                let id = text(entry, "id");
-                if !request_ids.contains(&id) || text(entry, "leaseOwner") != tab {
+            for entry in entries.iter_mut() {
+                if !request_ids.contains(&entry.id) || !entry.is_leased_by(&tab) {
                     // Another tab took it over after this tab's lease ran out: it decides.
                     continue;
                 }
-                if failed_ids.contains(&id) {
-                    set(entry, "state", &"failed".into());
-                    set(entry, "error", &stored_error);
+                if failed_ids.contains(&entry.id) {
+                    entry.state = State::Failed;
+                    entry.error = Some(stored_error.clone());
                 }
-                set(entry, "held", &JsValue::FALSE);
-                set(entry, "leaseOwner", &JsValue::NULL);
-                set(entry, "leaseUntil", &0.into());
+                entry.held = false;
+                entry.release();
             }
             // Keep only the newest records the relay refused; no other record is ever dropped.
             let failed_count = entries
                 .iter()
-                .filter(|entry| text(entry, "state") == "failed")
+                .filter(|entry| entry.state == State::Failed)
                 .count();
             let mut excess = failed_count.saturating_sub(MAX_FAILED_KEPT);
             entries.retain(|entry| {
-                if excess > 0 && text(entry, "state") == "failed" {
+                if excess > 0 && entry.state == State::Failed {
                     excess -= 1;
                     false
                 } else {
@@ -765,40 +722,26 @@ impl Outbox {
         self.apply_deferred(&mut entries);
         // One request, the oldest first, under the body limit of every request (browsers cap
         // keepalive bodies at 64 KiB).
-        let mut waiting: Vec<(JsValue, String)> = oldest_first(
+        let mut waiting = oldest_first(
             entries
                 .iter()
                 .filter(|entry| {
                     let leased_elsewhere =
-                        number(entry, "leaseUntil") >= now && text(entry, "leaseOwner") != self.tab;
-                    text(entry, "endpoint") == self.endpoint
-                        && text(entry, "state") == "pending"
-                        && !leased_elsewhere
+                        entry.lease_until >= now && !entry.is_leased_by(&self.tab);
+                    entry.is_pending_for(&self.endpoint) && !leased_elsewhere
                 })
                 .collect(),
-        )
-        .into_iter()
-        .map(|entry| {
-            let record = JSON::stringify(&get(&entry, "record"))
-                .ok()
-                .and_then(|text| text.as_string())
-                .unwrap_or_default();
-            (entry, record)
-        })
-        .collect();
-        waiting.truncate(fitting(waiting.iter().map(|(_, record)| record.len())));
-        let mut chosen = Vec::new();
-        let mut leased = Vec::new();
-        for (entry, record) in waiting {
-            set(&entry, "leaseOwner", &self.tab.as_str().into());
-            set(&entry, "leaseUntil", &(now + EXIT_LEASE_MILLIS).into());
-            chosen.push(record);
-            leased.push(entry);
-        }
-        if chosen.is_empty() {
+        );
+        waiting.truncate(fitting(waiting.iter().map(|entry| entry.record.len())));
+        if waiting.is_empty() {
             return;
         }
-        self.save(&leased, &[]);
+        for entry in &mut waiting {
+            entry.lease_owner = Some(self.tab.clone());
+            entry.lease_until = now + EXIT_LEASE_MILLIS;
+        }
+        self.save(&waiting, &[]);
+        let chosen: Vec<&str> = waiting.iter().map(|entry| entry.record.as_str()).collect();
         let body = format!("{{\"records\":[{}]}}", chosen.join(","));
         let _ = bindings::send(
             "POST",
@@ -845,14 +788,13 @@ impl Outbox {
         if let Some((handle, _)) = self.timer.borrow_mut().take() {
             bindings::clear_timer(&handle);
         }
-        let mine: Vec<JsValue> = self
+        let mut mine: Vec<Entry> = self
             .load()
             .into_iter()
-            .filter(|entry| text(entry, "leaseOwner") == self.tab)
+            .filter(|entry| entry.is_leased_by(&self.tab))
             .collect();
-        for entry in &mine {
-            set(entry, "leaseOwner", &JsValue::NULL);
-            set(entry, "leaseUntil", &0.into());
+        for entry in &mut mine {
+            entry.release();
         }
         self.save(&mine, &[]);
     }
@@ -861,10 +803,17 @@ impl Outbox {
     pub fn failed(&self) -> Array {
         self.load()
             .iter()
-            .filter(|entry| {
-                text(entry, "endpoint") == self.endpoint && text(entry, "state") == "failed"
+            .filter(|entry| entry.endpoint == self.endpoint && entry.state == State::Failed)
+            .map(|entry| {
+                let error = entry.error.as_ref().map_or(JsValue::UNDEFINED, |error| {
+                    object(&[
+                        ("code", error.code.as_str().into()),
+                        ("message", error.message.as_str().into()),
+                        ("status", f64::from(error.status).into()),
+                    ])
+                });
+                object(&[("id", entry.id.as_str().into()), ("error", error)])
             })
-            .map(|entry| object(&[("id", get(entry, "id")), ("error", get(entry, "error"))]))
             .collect()
     }
 
@@ -872,9 +821,7 @@ impl Outbox {
     pub fn pending_count(&self) -> usize {
         self.load()
             .iter()
-            .filter(|entry| {
-                text(entry, "endpoint") == self.endpoint && text(entry, "state") == "pending"
-            })
+            .filter(|entry| entry.is_pending_for(&self.endpoint))
             .count()
     }
 }
@@ -882,10 +829,10 @@ impl Outbox {
 /// The oldest of `entries` by decision time, as many as one request may take, oldest first;
 /// entries decided in the same millisecond keep their stored order. The records nearest their
 /// registration deadline go first.
-fn oldest_first(entries: Vec<&JsValue>) -> Vec<JsValue> {
-    let mut waiting: Vec<(f64, &JsValue)> = entries
+fn oldest_first(entries: Vec<&Entry>) -> Vec<Entry> {
+    let mut waiting: Vec<(f64, &Entry)> = entries
         .into_iter()
-        .map(|entry| (number(entry, "consentedAt"), entry))
+        .map(|entry| (entry.consented_at, entry))
         .collect();
     let mut chosen = Vec::new();
     while chosen.len() < MAX_RECORDS_PER_REQUEST && !waiting.is_empty() {

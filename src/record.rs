@@ -4,31 +4,11 @@ use consent_core::record::{RecordId, limits, text_sha256};
 use consent_core::{Channel, ConsentStatus, Locale, Recipient, RecipientError, Timestamp};
 
 use crate::bindings;
+use crate::json;
 use crate::options::Options;
 
 /// The widget's version, recorded as `sdkVersion`.
 pub const SDK_VERSION: &str = env!("CARGO_PKG_VERSION");
-
-/// Appends `text` to `out` as a JSON string.
-pub fn push_json_string(out: &mut String, text: &str) {
-    out.push('"');
-    for character in text.chars() {
-        match character {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            control
-                if u32::from(control) < 0x20 || control == '\u{2028}' || control == '\u{2029}' =>
-            {
-                out.push_str(&format!("\\u{:04x}", u32::from(control)));
-            }
-            other => out.push(other),
-        }
-    }
-    out.push('"');
-}
 
 /// The first `limit` bytes of `text`, cut at a character boundary.
 fn clip(text: &str, limit: usize) -> &str {
@@ -92,9 +72,9 @@ pub fn build(
     Recipient::parse_for(decision.channel, decision.recipient)?;
     let mut json = String::with_capacity(512 + decision.text.len());
     let field = |json: &mut String, name: &str, value: &str, last: bool| {
-        push_json_string(json, name);
+        json::push_string(json, name);
         json.push(':');
-        push_json_string(json, value);
+        json::push_string(json, value);
         if !last {
             json.push(',');
         }
@@ -151,13 +131,6 @@ pub fn build(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn strings_are_escaped_for_json() {
-        let mut out = String::new();
-        push_json_string(&mut out, "a\"b\\c\nd\u{1}e\u{2028}İ");
-        assert_eq!(out, "\"a\\\"b\\\\c\\nd\\u0001e\\u2028İ\"");
-    }
 
     #[test]
     fn clipping_keeps_whole_characters() {

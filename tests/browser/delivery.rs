@@ -512,15 +512,13 @@ fn forget(ids: &[String]) {
     }
 }
 
-/// Stores an e-mail record in the outbox as an earlier page load would have left it: decided at
-/// `at`, its id made at `id_time`, due again at `next_at` (Unix milliseconds). Returns its id.
-fn leave_in_outbox(
+/// An e-mail record for `endpoint` decided at `at`, its id made at `id_time`.
+fn email_record(
     endpoint: &str,
     recipient: &str,
     at: consent_core::Timestamp,
     id_time: consent_core::Timestamp,
-    next_at: i64,
-) -> String {
+) -> iys_consent::record::BuiltRecord {
     let options_struct = iys_consent::options::Options::from_js(&options(&format!(
         r#"{{"endpoint": "{endpoint}", "mode": "headless", "brand": "B"}}"#
     )))
@@ -535,12 +533,24 @@ fn leave_in_outbox(
         user_agent: "test",
         at,
     };
-    let built = iys_consent::record::build(
+    iys_consent::record::build(
         &options_struct,
         &decision,
         iys_consent::record::new_id(id_time),
     )
-    .unwrap();
+    .unwrap()
+}
+
+/// Stores an e-mail record in the outbox as an earlier page load would have left it: decided at
+/// `at`, its id made at `id_time`, due again at `next_at` (Unix milliseconds). Returns its id.
+fn leave_in_outbox(
+    endpoint: &str,
+    recipient: &str,
+    at: consent_core::Timestamp,
+    id_time: consent_core::Timestamp,
+    next_at: i64,
+) -> String {
+    let built = email_record(endpoint, recipient, at, id_time);
     let entry = format!(
         r#"{{"id":"{}","endpoint":"{endpoint}","record":{},"state":"pending","attempts":0,"nextAt":{next_at},"leaseOwner":null,"leaseUntil":0,"consentedAt":{}}}"#,
         built.id,
@@ -550,6 +560,73 @@ fn leave_in_outbox(
     let key = format!("{}{}", iys_consent::outbox::STORAGE_PREFIX, built.id);
     bindings::storage_write(&key, Some(entry)).unwrap();
     built.id
+}
+
+#[wasm_bindgen_test]
+async fn entries_in_the_forms_earlier_versions_stored_are_read_and_kept() {
+    let scenario = scenario("formats");
+    let endpoint = endpoint(&scenario);
+    let now = consent_core::Timestamp::from_unix_millis(js_sys::Date::now() as i64);
+    let store = |recipient: &str, members: &str| {
+        let built = email_record(&endpoint, recipient, now, now);
+        // Written as `JSON.stringify` rewrote an entry: blanks, escapes and members in its order.
+        let entry = format!(
+            r#"{{"id":"{}","endpoint":"{}","record":{},{members}}}"#,
+            built.id,
+            endpoint.replace('/', "\\/"),
+            built.json
+        );
+        let key = format!("{}{}", iys_consent::outbox::STORAGE_PREFIX, built.id);
+        bindings::storage_write(&key, Some(entry)).unwrap();
+        built.id
+    };
+    // Given up by a version that failed records on a wrong origin: sent again.
+    let given_up = store(
+        "ayse@example.com",
+        r#""state":"failed","attempts":1,"nextAt":0,"leaseOwner":null,"leaseUntil":0,"consentedAt":1,"held":false,"error":{"code":"origin_not_allowed","message":"x","status":403}"#,
+    );
+    // Refused by the relay for good: kept as failed, not sent.
+    let refused = store(
+        "veli@example.com",
+        r#""state":"failed","attempts":1,"nextAt":0,"leaseOwner":null,"leaseUntil":0,"consentedAt":2,"error":{"code":"invalid_recipient","message":"x","status":422}"#,
+    );
+    // A member written by a later version, and a damaged number: sent.
+    let later = store(
+        "can@example.com",
+        r#""state":"pending","attempts":"two","nextAt":0,"leaseOwner":null,"leaseUntil":0,"consentedAt":3,"priority":[1,{"a":null}]"#,
+    );
+    // Not an entry: left alone.
+    let garbled_key = format!("{}garbled", iys_consent::outbox::STORAGE_PREFIX);
+    bindings::storage_write(&garbled_key, Some("{\"id\":\"garbled\",".to_owned())).unwrap();
+    let widget = headless(&endpoint, "");
+    let log = until_stored(
+        &scenario,
+        &widget,
+        &[given_up.clone(), later.clone()],
+        10_000,
+    )
+    .await;
+    assert_eq!(count(&log, "stored", &given_up), 1);
+    assert_eq!(count(&log, "stored", &later), 1);
+    assert_eq!(
+        count(&log, "posts", &refused),
+        0,
+        "a refused record is not sent"
+    );
+    let failed = Array::from(&prop(&widget.state().unwrap(), "failed"));
+    assert_eq!(failed.length(), 1);
+    assert_eq!(prop(&failed.get(0), "id"), refused.as_str());
+    assert_eq!(
+        prop(&prop(&failed.get(0), "error"), "code"),
+        "invalid_recipient"
+    );
+    assert_eq!(
+        bindings::storage_read(&garbled_key).unwrap().as_deref(),
+        Some("{\"id\":\"garbled\","),
+        "what does not read stays as it was"
+    );
+    bindings::storage_write(&garbled_key, None).unwrap();
+    forget(&[refused]);
 }
 
 #[wasm_bindgen_test]
