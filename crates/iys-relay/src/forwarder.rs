@@ -28,11 +28,11 @@ use consent_core::iys::HeldConsent;
 use consent_core::iys::errors::{Disposition, disposition};
 use consent_core::iys::state::{Decision, decide};
 use consent_core::iys::wire::{
-    ChangesResponse, ConsentDetail, IysConsent, IysErrorBody, IysStatus, Movement, StatusQuery,
+    AddConsentResponse, ChangesResponse, ConsentDetail, IysConsent, IysErrorBody, IysStatus,
+    Movement, StatusQuery, TokenRequest, TokenResponse,
 };
 use consent_core::time::{IysDateTime, Timestamp};
 use consent_core::{Channel, ConsentStatus, RecipientType, Source};
-use serde::Deserialize;
 use serde_json::Value;
 use tokio::sync::Mutex;
 
@@ -110,21 +110,6 @@ struct Tokens {
     access: Option<(String, i64)>,
     refresh: Option<(String, i64)>,
     halted_until: i64,
-}
-
-#[derive(Debug, Deserialize)]
-struct TokenAnswer {
-    access_token: String,
-    refresh_token: Option<String>,
-    expires_in: i64,
-    refresh_expires_in: Option<i64>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct AddAnswer {
-    transaction_id: String,
-    creation_date: String,
 }
 
 /// Why a call to İYS did not succeed.
@@ -1000,7 +985,11 @@ impl Forwarder {
         until
     }
 
-    async fn call_add(&self, path: &str, body: &IysConsent) -> Result<AddAnswer, CallError> {
+    async fn call_add(
+        &self,
+        path: &str,
+        body: &IysConsent,
+    ) -> Result<AddConsentResponse, CallError> {
         let answer = self.call(reqwest::Method::POST, path, Some(body)).await?;
         // A 2xx whose body is not İYS's answer counts as no answer; the same body goes again.
         serde_json::from_value(answer).map_err(|_| CallError::Network)
@@ -1046,12 +1035,13 @@ impl Forwarder {
             .clone()
             .filter(|(_, expires)| *expires > now + 60);
         let body = match &refresh {
-            Some((refresh, _)) => {
-                serde_json::json!({"grant_type": "refresh_token", "refresh_token": refresh})
-            }
-            None => {
-                serde_json::json!({"grant_type": "password", "username": self.account.username, "password": self.account.password})
-            }
+            Some((refresh, _)) => TokenRequest::RefreshToken {
+                refresh_token: refresh.clone(),
+            },
+            None => TokenRequest::Password {
+                username: self.account.username.clone(),
+                password: self.account.password.clone(),
+            },
         };
         self.permit().await.map_err(|_| CallError::Network)?;
         let response = self
@@ -1080,10 +1070,10 @@ impl Forwarder {
             // The credentials are wrong: nothing to do but wait for an operator.
             return Err(CallError::Account(format!("token_{status}")));
         }
-        let answer: TokenAnswer = serde_json::from_str(&text).map_err(|_| CallError::Network)?;
-        tokens.access = Some((answer.access_token.clone(), now + answer.expires_in));
-        if let Some(refresh) = answer.refresh_token {
-            tokens.refresh = Some((refresh, now + answer.refresh_expires_in.unwrap_or(14_400)));
+        let answer: TokenResponse = serde_json::from_str(&text).map_err(|_| CallError::Network)?;
+        tokens.access = Some((answer.access_token.clone(), answer.access_expires_at(now)));
+        if let Some(refresh) = &answer.refresh_token {
+            tokens.refresh = Some((refresh.clone(), answer.refresh_expires_at(now)));
         }
         Ok(answer.access_token)
     }

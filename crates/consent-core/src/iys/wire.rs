@@ -406,6 +406,84 @@ pub struct ConsentDetail {
     pub transaction_id: Option<String>,
 }
 
+/// How long İYS's refresh token lasts when its answer does not say: four hours.
+pub const REFRESH_TOKEN_SECONDS: i64 = 14_400;
+
+/// A request to `POST /oauth2/token`: a new token with the account's password, or a renewal
+/// with the refresh token of the last answer. Both are secrets and stay out of debug output.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "grant_type", rename_all = "snake_case")]
+pub enum TokenRequest {
+    /// The account's user name and password.
+    Password {
+        /// The İYS user name.
+        username: String,
+        /// Its password.
+        password: String,
+    },
+    /// The refresh token of the newest answer (İYS sends a new one with each renewal).
+    RefreshToken {
+        /// The refresh token.
+        refresh_token: String,
+    },
+}
+
+/// İYS's answer to `POST /oauth2/token`. The tokens are secrets and stay out of debug output.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenResponse {
+    /// The bearer token for every other call.
+    pub access_token: String,
+    /// The token that renews it without the password.
+    #[serde(default)]
+    pub refresh_token: Option<String>,
+    /// Seconds the access token lasts (7200).
+    pub expires_in: i64,
+    /// Seconds the refresh token lasts (14400).
+    #[serde(default)]
+    pub refresh_expires_in: Option<i64>,
+    /// `bearer`.
+    #[serde(default)]
+    pub token_type: Option<String>,
+}
+
+impl TokenResponse {
+    /// When the access token expires, in Unix seconds, for an answer received at `now`: never
+    /// before `now`, whatever the answer says.
+    pub fn access_expires_at(&self, now: i64) -> i64 {
+        now.saturating_add(self.expires_in.max(0))
+    }
+
+    /// When the refresh token expires, in Unix seconds, for an answer received at `now`.
+    pub fn refresh_expires_at(&self, now: i64) -> i64 {
+        let lasts = self.refresh_expires_in.unwrap_or(REFRESH_TOKEN_SECONDS);
+        now.saturating_add(lasts.max(0))
+    }
+}
+
+impl fmt::Debug for TokenRequest {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let grant = match self {
+            TokenRequest::Password { .. } => "password",
+            TokenRequest::RefreshToken { .. } => "refresh_token",
+        };
+        formatter
+            .debug_struct("TokenRequest")
+            .field("grant_type", &grant)
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Debug for TokenResponse {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter
+            .debug_struct("TokenResponse")
+            .field("expires_in", &self.expires_in)
+            .field("refresh_expires_in", &self.refresh_expires_in)
+            .field("token_type", &self.token_type)
+            .finish_non_exhaustive()
+    }
+}
+
 /// İYS's answer to a single add: the registration's id and time.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
