@@ -13,6 +13,7 @@ mod bench;
 mod demo;
 mod dist;
 mod faultserver;
+mod fuzz;
 mod imports;
 mod loadgen;
 mod package;
@@ -36,6 +37,8 @@ commands:
                   keeping its database and keys in DIR (target/demo)
   dist            build the npm package into pkg/
   bench [--quick] measure the relay and write bench/RESULTS.md
+  fuzz [--seconds N] [TARGET...]
+                  run the fuzz targets (every one by default) for N seconds each (600)
   fault-server    run the relay stand-in the widget's delivery tests use, until stopped
 ";
 
@@ -46,6 +49,7 @@ fn main() -> ExitCode {
         Some("demo") => demo::run(&arguments[1..]),
         Some("dist") => dist::run(&arguments[1..]),
         Some("bench") => bench::run(&arguments[1..]),
+        Some("fuzz") => fuzz::run_command(&arguments[1..]),
         Some("fault-server") => faultserver::serve_forever(),
         Some("help" | "--help" | "-h") => {
             print!("{USAGE}");

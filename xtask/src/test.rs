@@ -13,7 +13,10 @@ use crate::postgres::PostgresServer;
 use crate::process::{self, Counts};
 use crate::root;
 use crate::setup::{self, CHROMEDRIVER, Needs, WASM_TARGET};
-use crate::{demo, dist, faultserver, package, standalone};
+use crate::{demo, dist, faultserver, fuzz, package, standalone};
+
+/// How long the smoke runs each fuzz target; `cargo xtask fuzz` runs them for minutes.
+const FUZZ_SMOKE_SECONDS: u32 = 20;
 
 /// What a step is.
 enum Kind {
@@ -31,6 +34,8 @@ enum Kind {
     /// `cargo xtask demo` started as a user would, then sent SIGTERM: its relay and İYS sandbox
     /// must stop with it.
     DemoStops,
+    /// Every fuzz target, run briefly from its seeds.
+    FuzzSmoke,
 }
 
 struct Step {
@@ -130,6 +135,10 @@ fn steps(postgres_url: &str, fault_server: &str) -> Vec<Step> {
             }),
         },
         Step {
+            name: "fuzz smoke",
+            kind: Kind::FuzzSmoke,
+        },
+        Step {
             name: "browser tests",
             kind: Kind::Tests(browser),
         },
@@ -179,6 +188,11 @@ pub fn run(arguments: &[String]) -> Result<(), String> {
             Kind::EndToEnd => tally(end_to_end()),
             Kind::DemoStops => checked(demo_stops_its_servers()),
             Kind::StandsAlone => checked(standalone::check()),
+            Kind::FuzzSmoke => tally(fuzz::run_targets(
+                &[],
+                FUZZ_SMOKE_SECONDS,
+                fuzz::Sanitizer::None,
+            )),
             Kind::Tests(command) => tally(process::run_tests(command)),
         };
         total.add(counts);
