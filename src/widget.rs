@@ -26,6 +26,31 @@ struct Listener {
     callback: Closure<dyn FnMut(web_sys::Event)>,
 }
 
+/// One decision to record.
+#[derive(Debug, Clone)]
+pub struct Choice {
+    /// The channel.
+    pub channel: Channel,
+    /// Granted or rejected.
+    pub status: ConsentStatus,
+    /// The address, when the caller gives it; otherwise the widget's field or the shop's.
+    pub recipient: Option<String>,
+    /// The exact text shown for this decision, when it is not the widget's own for the channel.
+    pub text: Option<String>,
+}
+
+impl Choice {
+    /// A decision on `channel` with the widget's own address and text.
+    fn of(channel: Channel, status: ConsentStatus) -> Choice {
+        Choice {
+            channel,
+            status,
+            recipient: None,
+            text: None,
+        }
+    }
+}
+
 /// The shared core of a mounted widget.
 pub struct Widget {
     /// The checked options.
@@ -183,7 +208,7 @@ impl Widget {
                 };
                 let widget = self.clone();
                 wasm_bindgen_futures::spawn_local(async move {
-                    let _ = widget.record_now(vec![(channel, status, None)]).await;
+                    let _ = widget.record_now(vec![Choice::of(channel, status)]).await;
                 });
             }
             Mode::Newsletter | Mode::Headless => {}
@@ -228,26 +253,24 @@ impl Widget {
     }
 
     /// Builds records for `decisions`; addresses that do not fit are reported, not sent.
-    fn build(
-        &self,
-        decisions: &[(Channel, ConsentStatus, Option<String>)],
-        custom_texts: &[(Channel, String)],
-    ) -> (Vec<BuiltRecord>, Vec<(Channel, &'static str)>) {
+    fn build(&self, choices: &[Choice]) -> (Vec<BuiltRecord>, Vec<(Channel, &'static str)>) {
         let at = Timestamp::from_unix_millis(bindings::now_millis() as i64);
         let page_url = page_url();
         let user_agent = user_agent();
         let mut built = Vec::new();
         let mut rejected = Vec::new();
-        for (channel, status, explicit) in decisions {
-            let recipient = self.address(*channel, explicit.clone());
-            let text = custom_texts
-                .iter()
-                .find(|(custom, _)| custom == channel)
-                .map(|(_, text)| text.clone())
+        for choice in choices {
+            let channel = &choice.channel;
+            let recipient = self.address(*channel, choice.recipient.clone());
+            // Each decision carries the text it was shown with; only a decision without one
+            // takes the widget's text for its channel.
+            let text = choice
+                .text
+                .clone()
                 .unwrap_or_else(|| self.consent_text(*channel));
             let decision = Decision {
                 channel: *channel,
-                status: *status,
+                status: choice.status,
                 recipient: &recipient,
                 text: &text,
                 locale: self.locale(),
@@ -305,19 +328,8 @@ impl Widget {
     }
 
     /// Builds, queues and sends `decisions`, and reports the outcome.
-    pub async fn record_now(
-        self: &Rc<Self>,
-        decisions: Vec<(Channel, ConsentStatus, Option<String>)>,
-    ) -> JsValue {
-        self.record_with_texts(decisions, Vec::new()).await
-    }
-
-    async fn record_with_texts(
-        self: &Rc<Self>,
-        decisions: Vec<(Channel, ConsentStatus, Option<String>)>,
-        custom_texts: Vec<(Channel, String)>,
-    ) -> JsValue {
-        let (records, rejected) = self.build(&decisions, &custom_texts);
+    pub async fn record_now(self: &Rc<Self>, choices: Vec<Choice>) -> JsValue {
+        let (records, rejected) = self.build(&choices);
         if records.is_empty() {
             if !rejected.is_empty() {
                 self.dispatch(Action::ShopFields(
@@ -347,12 +359,12 @@ impl Widget {
     }
 
     /// The ticked boxes with their addresses, as `submit()` records them.
-    fn ticked_decisions(&self) -> Vec<(Channel, ConsentStatus, Option<String>)> {
+    fn ticked_decisions(&self) -> Vec<Choice> {
         self.state
             .borrow()
             .ticked()
             .into_iter()
-            .map(|channel| (channel, ConsentStatus::Granted, None))
+            .map(|channel| Choice::of(channel, ConsentStatus::Granted))
             .collect()
     }
 
@@ -377,8 +389,7 @@ impl Widget {
         if !Array::is_array(items) {
             return Err(crate::error::WidgetError::invalid_argument("record", expected).into());
         }
-        let mut decisions = Vec::new();
-        let mut custom_texts = Vec::new();
+        let mut choices = Vec::new();
         for item in Array::from(items).iter() {
             let field = |key: &str| {
                 Reflect::get(&item, &key.into())
@@ -404,14 +415,16 @@ impl Widget {
                 })?;
             let recipient = field("recipient")
                 .ok_or_else(|| crate::error::WidgetError::invalid_argument("record", expected))?;
-            if let Some(text) = field("text") {
-                custom_texts.push((channel, text));
-            }
-            decisions.push((channel, status, Some(recipient)));
+            choices.push(Choice {
+                channel,
+                status,
+                recipient: Some(recipient),
+                text: field("text"),
+            });
         }
         let widget = self.clone();
         Ok(future_to_promise(async move {
-            Ok(widget.record_with_texts(decisions, custom_texts).await)
+            Ok(widget.record_now(choices).await)
         }))
     }
 
@@ -423,7 +436,7 @@ impl Widget {
         if decisions.is_empty() {
             return;
         }
-        let (records, _) = self.build(&decisions, &[]);
+        let (records, _) = self.build(&decisions);
         if records.is_empty() {
             return;
         }

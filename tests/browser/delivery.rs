@@ -977,3 +977,41 @@ async fn a_record_names_the_language_its_text_was_shown_in() {
     widget.destroy();
     forget(&ids);
 }
+
+#[wasm_bindgen_test]
+async fn each_decision_keeps_the_text_it_was_shown_with() {
+    // Nothing listens on port 9, so the records stay in the outbox to be read.
+    let mut widget = headless("http://127.0.0.1:9/v1/consents", "");
+    let result = record(
+        &widget,
+        options(
+            r#"[{"channel": "email", "status": "granted", "recipient": "ali@example.com", "text": "Birinci metin."},
+                {"channel": "email", "status": "granted", "recipient": "veli@example.com", "text": "İkinci metin."},
+                {"channel": "email", "status": "granted", "recipient": "can@example.com"}]"#,
+        ),
+    )
+    .await;
+    let ids = ids_of(&result);
+    assert_eq!(ids.len(), 3);
+    let texts: Vec<String> = ids
+        .iter()
+        .map(|id| {
+            let key = format!("{}{id}", iys_consent::outbox::STORAGE_PREFIX);
+            let entry = JSON::parse(&bindings::storage_read(&key).unwrap().unwrap()).unwrap();
+            let record = prop(&entry, "record");
+            assert_eq!(prop(&record, "id"), id.as_str());
+            prop(&prop(&record, "evidence"), "text")
+                .as_string()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(texts[0], "Birinci metin.");
+    assert_eq!(texts[1], "İkinci metin.");
+    assert!(
+        texts[2].contains("Örnek Mağaza") && texts[2] != texts[0] && texts[2] != texts[1],
+        "a decision without a text takes the widget's own, not another decision's: {}",
+        texts[2]
+    );
+    widget.destroy();
+    forget(&ids);
+}
