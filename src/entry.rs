@@ -13,7 +13,8 @@
 //!
 //! - `record` is the record exactly as it is sent to the relay, kept as written.
 //! - `held`, `error` and `leaseOwner` may be missing; a missing or unreadable number reads as 0
-//!   (due at once), so that a record is never lost to a damaged member.
+//!   (due at once), so that a record is never lost to a damaged member. An entry without a
+//!   `state` is neither sent nor removed.
 //! - Members this version does not know are kept as written and written back, so an older
 //!   page never strips what a newer one stored.
 //! - An entry without a string `id` and an object `record` cannot be sent: it does not read,
@@ -97,7 +98,14 @@ impl Entry {
         let mut id = None;
         let mut record = None;
         let mut entry = Entry::new("", "", "", 0.0, 0.0);
-        let number = |raw: &str| json::number(raw).unwrap_or(0.0);
+        // An entry without a state is not one this widget wrote: it is left alone, as before.
+        entry.state = State::Other("null".to_owned());
+        // A number that is not finite would never fall due.
+        let number = |raw: &str| {
+            json::number(raw)
+                .filter(|value| value.is_finite())
+                .unwrap_or(0.0)
+        };
         for (key, raw) in json::members(text)? {
             match key.as_str() {
                 "id" => id = json::string(raw),
@@ -288,6 +296,26 @@ mod tests {
         assert_eq!(entry.error, None);
         assert_eq!(entry.endpoint, "");
         assert_eq!(entry.record, RECORD);
+    }
+
+    #[test]
+    fn an_entry_without_a_state_is_left_alone() {
+        let entry =
+            Entry::parse(&format!(r#"{{"id":"a","endpoint":"e","record":{RECORD}}}"#)).unwrap();
+        assert!(!entry.is_pending_for("e"));
+        assert_eq!(Entry::parse(&entry.to_json()).unwrap(), entry);
+    }
+
+    #[test]
+    fn numbers_beyond_an_f64_read_as_0() {
+        let entry = Entry::parse(&format!(
+            r#"{{"id":"a","record":{RECORD},"nextAt":0e999,"leaseUntil":{}e-400,"consentedAt":1e999}}"#,
+            "9".repeat(400)
+        ))
+        .unwrap();
+        assert_eq!(entry.next_at, 0.0);
+        assert_eq!(entry.lease_until, 0.0);
+        assert_eq!(entry.consented_at, 0.0);
     }
 
     #[test]

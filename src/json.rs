@@ -1,6 +1,6 @@
 //! The little JSON the widget reads and writes itself: its stored outbox entries, and the
-//! records it builds. Pure Rust with no JS and no allocation beyond the values it returns, so it
-//! runs (and is fuzzed) natively as well as in the browser.
+//! records it builds. Pure Rust with no JS, so it runs (and is fuzzed) natively as well as in
+//! the browser.
 //!
 //! Size: `serde_json` in the wasm costs several KB brotli, and reading through `JSON.parse` and
 //! `Reflect` costs an import and glue per property; this reader is a few hundred bytes of code.
@@ -100,12 +100,13 @@ pub fn string(raw: &str) -> Option<String> {
     (reader.at == raw.len()).then_some(value)
 }
 
-/// The number that `raw` (one JSON value) is; `None` for any other value. Whole numbers up to
-/// 2^53 are exact; others are near enough for times and counts.
+/// The number that `raw` (one JSON value) is; `None` for any other value, and for a number too
+/// large for an `f64` written with too many digits to be read (which `JSON.parse` reads as
+/// infinite). Whole numbers up to 2^53 are exact; others are near enough for times and counts.
 pub fn number(raw: &str) -> Option<f64> {
     let mut reader = Reader { text: raw, at: 0 };
     let value = reader.number()?;
-    (reader.at == raw.len()).then_some(value)
+    (reader.at == raw.len() && !value.is_nan()).then_some(value)
 }
 
 /// Whether `raw` (one JSON value) is an object.
@@ -261,11 +262,14 @@ impl Reader<'_> {
                 any = true;
             }
             any.then_some(())?;
-            value *= 10_f64.powi(if negative_exponent {
-                -exponent
-            } else {
-                exponent
-            });
+            // Zero stays zero, where `0 × ∞` would be NaN.
+            if value != 0.0 {
+                value *= 10_f64.powi(if negative_exponent {
+                    -exponent
+                } else {
+                    exponent
+                });
+            }
         }
         Some(if negative { -value } else { value })
     }
@@ -401,6 +405,9 @@ mod tests {
         assert_eq!(number("-0.25"), Some(-0.25));
         assert_eq!(number("1e+21"), Some(1e21));
         assert_eq!(number("25E-1"), Some(2.5));
+        assert_eq!(number("0e999"), Some(0.0));
+        assert_eq!(number("-0.0E+400"), Some(-0.0));
+        assert_eq!(number(&format!("{}e-400", "9".repeat(400))), None);
         assert_eq!(number("null"), None);
         assert_eq!(number("1 "), None);
     }
