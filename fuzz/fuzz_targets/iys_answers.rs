@@ -21,7 +21,11 @@ fuzz_target!(|input: &[u8]| {
         let mut blank = token.clone();
         blank.access_token = String::new();
         blank.refresh_token = blank.refresh_token.map(|_| String::new());
-        assert_eq!(format!("{token:?}"), format!("{blank:?}"), "a token in debug output");
+        assert_eq!(
+            format!("{token:?}"),
+            format!("{blank:?}"),
+            "a token in debug output"
+        );
     }
     if let Ok(request) = serde_json::from_slice::<TokenRequest>(input) {
         let mut blank = request.clone();
@@ -32,7 +36,11 @@ fuzz_target!(|input: &[u8]| {
             }
             TokenRequest::RefreshToken { refresh_token } => refresh_token.clear(),
         }
-        assert_eq!(format!("{request:?}"), format!("{blank:?}"), "a secret in debug output");
+        assert_eq!(
+            format!("{request:?}"),
+            format!("{blank:?}"),
+            "a secret in debug output"
+        );
         let written = serde_json::to_vec(&request).expect("a token request writes");
         let read: TokenRequest = serde_json::from_slice(&written).expect("and reads back");
         assert_eq!(read, request);

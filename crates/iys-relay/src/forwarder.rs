@@ -105,11 +105,23 @@ impl Default for ForwarderSettings {
     }
 }
 
-#[derive(Debug, Default)]
+#[derive(Default)]
 struct Tokens {
     access: Option<(String, i64)>,
     refresh: Option<(String, i64)>,
     halted_until: i64,
+}
+
+impl std::fmt::Debug for Tokens {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The tokens are secrets: only when they expire is shown.
+        formatter
+            .debug_struct("Tokens")
+            .field("access_expires", &self.access.as_ref().map(|(_, at)| at))
+            .field("refresh_expires", &self.refresh.as_ref().map(|(_, at)| at))
+            .field("halted_until", &self.halted_until)
+            .finish()
+    }
 }
 
 /// Why a call to İYS did not succeed.

@@ -429,6 +429,7 @@ pub enum TokenRequest {
 }
 
 /// İYS's answer to `POST /oauth2/token`. The tokens are secrets and stay out of debug output.
+/// Its `token_type` (`bearer`) is not read, so that an odd one cannot lose the token.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenResponse {
     /// The bearer token for every other call.
@@ -441,9 +442,6 @@ pub struct TokenResponse {
     /// Seconds the refresh token lasts (14400).
     #[serde(default)]
     pub refresh_expires_in: Option<i64>,
-    /// `bearer`.
-    #[serde(default)]
-    pub token_type: Option<String>,
 }
 
 impl TokenResponse {
@@ -479,7 +477,6 @@ impl fmt::Debug for TokenResponse {
             .debug_struct("TokenResponse")
             .field("expires_in", &self.expires_in)
             .field("refresh_expires_in", &self.refresh_expires_in)
-            .field("token_type", &self.token_type)
             .finish_non_exhaustive()
     }
 }
