@@ -7,7 +7,7 @@
 
 use std::process::Command;
 
-use crate::process::{Counts, output, run};
+use crate::process::{self, Counts, output, run};
 use crate::root;
 
 /// The toolchain `fuzz/rust-toolchain.toml` names: cargo-fuzz needs nightly's instrumentation.
@@ -32,17 +32,32 @@ impl Sanitizer {
     }
 }
 
-/// `cargo +nightly fuzz …` in `fuzz/`, free of the stable toolchain the xtask runs under.
-fn cargo_fuzz(arguments: &[&str]) -> Command {
+/// `cargo +nightly …` in `fuzz/`, free of the stable toolchain the xtask runs under.
+fn nightly_cargo(arguments: &[&str]) -> Command {
     let mut command = Command::new("cargo");
     command
         .arg(format!("+{TOOLCHAIN}"))
-        .arg("fuzz")
         .args(arguments)
         .current_dir(root().join("fuzz"));
-    for inherited in ["RUSTUP_TOOLCHAIN", "CARGO", "RUSTC", "RUSTDOC", "RUSTFLAGS"] {
+    for inherited in [
+        "RUSTUP_TOOLCHAIN",
+        "CARGO",
+        "RUSTC",
+        "RUSTDOC",
+        "RUSTFLAGS",
+        // Cargo prefers it to the `RUSTFLAGS` cargo-fuzz sets, which would drop the
+        // instrumentation.
+        "CARGO_ENCODED_RUSTFLAGS",
+    ] {
         command.env_remove(inherited);
     }
+    command
+}
+
+/// `cargo +nightly fuzz …` in `fuzz/`.
+fn cargo_fuzz(arguments: &[&str]) -> Command {
+    let mut command = nightly_cargo(&["fuzz"]);
+    command.args(arguments);
     command
 }
 
@@ -107,6 +122,19 @@ pub fn run_targets(
     } else {
         chosen.to_vec()
     };
+    // cargo-fuzz has no `--locked`: a lockfile that no longer fits is an error here rather than
+    // a file the build rewrites.
+    output(&mut nightly_cargo(&[
+        "metadata",
+        "--locked",
+        "--format-version",
+        "1",
+    ]))
+    .map_err(|error| {
+        format!(
+            "fuzz/Cargo.lock does not fit fuzz/Cargo.toml (run `cargo update` in fuzz/): {error}"
+        )
+    })?;
     run(&mut cargo_fuzz(&["build", "--sanitizer", sanitizer.flag()]))?;
     let mut counts = Counts::default();
     for target in &targets {
@@ -115,7 +143,7 @@ pub fn run_targets(
         std::fs::create_dir_all(root().join("fuzz").join(&corpus))
             .map_err(|error| format!("creating fuzz/{corpus}: {error}"))?;
         let time = format!("-max_total_time={seconds}");
-        let outcome = run(&mut cargo_fuzz(&[
+        let mut command = cargo_fuzz(&[
             "run",
             "--sanitizer",
             sanitizer.flag(),
@@ -124,13 +152,33 @@ pub fn run_targets(
             &seeds,
             "--",
             &time,
-        ]));
-        match outcome {
-            Ok(()) => counts.passed += 1,
-            Err(message) => {
-                eprintln!("xtask: fuzz target {target}: {message}");
-                counts.failed += 1;
+        ]);
+        eprintln!("$ {}", process::describe(&command));
+        // libFuzzer reports every new input it finds: the output is kept, and only its summary
+        // is shown, or its end when the target crashed.
+        let output = command
+            .output()
+            .map_err(|error| format!("could not start cargo fuzz: {error}"))?;
+        let text = String::from_utf8_lossy(&output.stderr).into_owned()
+            + &String::from_utf8_lossy(&output.stdout);
+        let lines: Vec<&str> = text.lines().collect();
+        if output.status.success() {
+            counts.passed += 1;
+            let summary = lines
+                .iter()
+                .rev()
+                .find(|line| line.starts_with("Done "))
+                .unwrap_or(&"finished");
+            eprintln!("xtask: fuzz target {target}: {summary}, no crash");
+        } else {
+            counts.failed += 1;
+            for line in &lines[lines.len().saturating_sub(60)..] {
+                eprintln!("{line}");
             }
+            eprintln!(
+                "xtask: fuzz target {target} failed ({}); its input is under fuzz/artifacts/{target}/",
+                output.status
+            );
         }
     }
     eprintln!(
