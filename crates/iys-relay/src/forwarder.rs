@@ -28,12 +28,13 @@ use consent_core::iys::HeldConsent;
 use consent_core::iys::errors::{Disposition, disposition};
 use consent_core::iys::state::{Decision, decide};
 use consent_core::iys::wire::{
-    AddConsentResponse, ChangesResponse, ConsentDetail, IysConsent, IysErrorBody, IysStatus,
-    Movement, StatusQuery, TokenRequest, TokenResponse,
+    AddConsentResponse, BatchAccepted, BatchItemResult, BatchItemStatus, ChangesResponse,
+    ConsentDetail, IysConsent, IysErrorBody, IysPaths, IysStatus, Movement, StatusQuery,
+    TokenRequest, TokenResponse,
 };
 use consent_core::time::{IysDateTime, Timestamp};
 use consent_core::{Channel, ConsentStatus, RecipientType, Source};
-use serde_json::Value;
+use serde::de::DeserializeOwned;
 use tokio::sync::Mutex;
 
 use crate::clock::Clock;
@@ -264,6 +265,10 @@ impl Forwarder {
             stopping: Arc::default(),
             status_queries: Arc::default(),
         })
+    }
+
+    fn paths(&self) -> IysPaths {
+        IysPaths::new(self.account.iys_code, self.account.brand_code)
     }
 
     fn url(&self, path: &str) -> String {
@@ -545,10 +550,7 @@ impl Forwarder {
     /// answer for a key it has never seen; an empty 2xx and a 404 that is not about the account
     /// both mean it holds nothing. Any other answer is no answer, and the record waits.
     async fn ask_status(&self, record: &Claimed, now: Timestamp) -> Result<Asked, StoreError> {
-        let path = format!(
-            "/sps/{}/brands/{}/consents/status",
-            self.account.iys_code, self.account.brand_code
-        );
+        let path = self.paths().status();
         let query = StatusQuery::new(&record.recipient, record.channel, record.recipient_type);
         let evidence =
             |http_status: u16, code: Option<String>, held: Option<HeldEvidence>| StatusEvidence {
@@ -559,31 +561,30 @@ impl Forwarder {
             };
         let later = now.add_millis(backoff_millis(record.attempts));
         Ok(
-            match self.call(reqwest::Method::POST, &path, Some(&query)).await {
-                Ok(Value::Null) => Asked::Nothing(evidence(200, None, None)),
-                Ok(answer) => match serde_json::from_value::<ConsentDetail>(answer) {
-                    Ok(detail) => {
-                        let status = detail.status.consent_status();
-                        let date = detail
-                            .consent_date
-                            .as_deref()
-                            .or(detail.creation_date.as_deref())
-                            .and_then(|date| IysDateTime::parse(date).ok());
-                        let held = status.map(|status| HeldEvidence {
-                            status,
-                            consent_date: detail.consent_date.clone(),
-                            creation_date: detail.creation_date.clone(),
-                            transaction_id: detail.transaction_id.clone(),
-                        });
-                        let known = status.zip(date).map(|(status, consent_date)| HeldConsent {
-                            status,
-                            consent_date,
-                        });
-                        Asked::Holds(known, evidence(200, None, held))
-                    }
-                    // A 2xx that is not İYS's answer tells nothing.
-                    Err(_) => Asked::Later(later),
-                },
+            match self
+                .call::<_, ConsentDetail>(reqwest::Method::POST, &path, Some(&query))
+                .await
+            {
+                Ok(None) => Asked::Nothing(evidence(200, None, None)),
+                Ok(Some(detail)) => {
+                    let status = detail.status.consent_status();
+                    let date = detail
+                        .consent_date
+                        .as_deref()
+                        .or(detail.creation_date.as_deref())
+                        .and_then(|date| IysDateTime::parse(date).ok());
+                    let held = status.map(|status| HeldEvidence {
+                        status,
+                        consent_date: detail.consent_date.clone(),
+                        creation_date: detail.creation_date.clone(),
+                        transaction_id: detail.transaction_id.clone(),
+                    });
+                    let known = status.zip(date).map(|(status, consent_date)| HeldConsent {
+                        status,
+                        consent_date,
+                    });
+                    Asked::Holds(known, evidence(200, None, held))
+                }
                 // İYS's error body with a 404, not one that says the İYS number or the brand
                 // is unknown (H001, H018): İYS holds nothing for the key.
                 Err(CallError::Iys { status: 404, code })
@@ -653,13 +654,13 @@ impl Forwarder {
             .map(|(record, _)| record.id.clone())
             .collect();
         let bodies: Vec<&IysConsent> = members.iter().map(|(_, prepared)| &prepared.body).collect();
-        let path = format!(
-            "/v2/sps/{}/brands/{}/consents/request",
-            self.account.iys_code, self.account.brand_code
-        );
-        match self.call(reqwest::Method::POST, &path, Some(&bodies)).await {
+        let path = self.paths().batch();
+        match self
+            .call::<_, BatchAccepted>(reqwest::Method::POST, &path, Some(&bodies))
+            .await
+        {
             Ok(answer) => {
-                let Some(request_id) = answer["requestId"].as_str() else {
+                let Some(BatchAccepted { request_id }) = answer else {
                     self.release(&ids, now.add_millis(30_000)).await?;
                     return Ok(count);
                 };
@@ -676,7 +677,7 @@ impl Forwarder {
                     .collect();
                 let poll_at = now.add_millis(self.settings.batch_poll_delay.as_millis() as i64);
                 self.store
-                    .mark_batched(&batched, &self.owner, request_id, now, poll_at)
+                    .mark_batched(&batched, &self.owner, &request_id, now, poll_at)
                     .await?;
                 tracing::info!(records = batched.len(), "sent a batch to İYS");
             }
@@ -707,7 +708,7 @@ impl Forwarder {
     async fn settle_member(
         &self,
         member: &BatchMember,
-        result: &Value,
+        result: &BatchItemResult,
         now: Timestamp,
     ) -> Result<bool, StoreError> {
         let store = &self.store;
@@ -716,8 +717,8 @@ impl Forwarder {
                 .sent(member.sent_date, member.late)
                 .with_evidence(member.evidence.as_ref())
         };
-        match result["status"].as_str() {
-            Some("success") => {
+        match result.status {
+            BatchItemStatus::Success => {
                 store
                     .set_held(
                         &member.recipient_hash,
@@ -733,19 +734,20 @@ impl Forwarder {
                         &member.id,
                         Holder::Batch,
                         &settlement(Settlement::accepted(
-                            result["transactionId"].as_str().map(str::to_owned),
-                            result["creationDate"].as_str().map(str::to_owned),
+                            result.transaction_id.clone(),
+                            result.creation_date.clone(),
                         )),
                         now,
                     )
                     .await?;
                 Ok(true)
             }
-            Some("failure") => {
-                let code = result["error"]["code"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_owned();
+            BatchItemStatus::Failure => {
+                let code = result
+                    .error
+                    .as_ref()
+                    .map(|error| error.code.clone())
+                    .unwrap_or_default();
                 match disposition(&code, None) {
                     retryable if retryable.is_retryable() || retryable == Disposition::Account => {
                         store.unbatch(&member.id, now.add_millis(5_000)).await?;
@@ -766,8 +768,8 @@ impl Forwarder {
                 }
                 Ok(true)
             }
-            // `enqueue`: still waiting at İYS.
-            _ => Ok(false),
+            // Still waiting at İYS.
+            BatchItemStatus::Enqueue | BatchItemStatus::Unknown => Ok(false),
         }
     }
 
@@ -776,13 +778,13 @@ impl Forwarder {
         let now = (self.clock)();
         let mut settled = 0;
         for batch_id in self.store.due_batches(now).await? {
-            let path = format!(
-                "/v2/sps/{}/brands/{}/consents/request/{batch_id}",
-                self.account.iys_code, self.account.brand_code
-            );
+            let path = self.paths().batch_results(&batch_id);
             let members = self.store.batch_members(&batch_id).await?;
-            let results = match self.call::<()>(reqwest::Method::GET, &path, None).await {
-                Ok(Value::Array(results)) if !results.is_empty() => results,
+            let results = match self
+                .call::<(), Vec<BatchItemResult>>(reqwest::Method::GET, &path, None)
+                .await
+            {
+                Ok(Some(results)) if !results.is_empty() => results,
                 _ => {
                     // Not processed yet, or no answer: ask again later, and after two hours
                     // without results send the records again one by one.
@@ -805,7 +807,7 @@ impl Forwarder {
             for member in &members {
                 let result = results
                     .iter()
-                    .find(|result| result["index"].as_u64() == Some(member.index as u64));
+                    .find(|result| result.index == Some(member.index as u64));
                 if let Some(result) = result
                     && self.settle_member(member, result, now).await?
                 {
@@ -819,14 +821,14 @@ impl Forwarder {
         Ok(settled)
     }
 
-    /// Calls İYS with the cached token, renewing it once if İYS says it expired; the answer's
-    /// JSON body (or `null` for an empty one). Every request takes from the shared budget.
-    async fn call<B: serde::Serialize>(
+    /// Calls İYS with the cached token, renewing it once if İYS says it expired; İYS's answer
+    /// read as `T`, or `None` for an empty one. Every request takes from the shared budget.
+    async fn call<B: serde::Serialize, T: DeserializeOwned>(
         &self,
         method: reqwest::Method,
         path: &str,
         body: Option<&B>,
-    ) -> Result<Value, CallError> {
+    ) -> Result<Option<T>, CallError> {
         for _ in 0..2 {
             let token = self.token().await?;
             self.permit().await.map_err(|_| CallError::Network)?;
@@ -842,11 +844,13 @@ impl Forwarder {
             let text = response.text().await.map_err(|_| CallError::Network)?;
             if (200..300).contains(&status) {
                 if text.trim().is_empty() {
-                    return Ok(Value::Null);
+                    return Ok(None);
                 }
-                // An answer that does not parse counts as no answer: the same body goes again,
+                // An answer that is not İYS's counts as no answer: the same body goes again,
                 // and V2 answers an identical repeat with the same transaction.
-                return serde_json::from_str(&text).map_err(|_| CallError::Network);
+                return serde_json::from_str(&text)
+                    .map(Some)
+                    .map_err(|_| CallError::Network);
             }
             if status == 404 && serde_json::from_str::<IysErrorBody>(&text).is_err() {
                 // Not İYS's error body (a proxy's page, a wrong path): no answer from İYS.
@@ -884,10 +888,7 @@ impl Forwarder {
         let now = (self.clock)();
         let store = &self.store;
         let holder = Holder::Claimant(&self.owner);
-        let path = format!(
-            "/v2/sps/{}/brands/{}/consents",
-            self.account.iys_code, self.account.brand_code
-        );
+        let path = self.paths().add();
         match self.call_add(&path, &prepared.body).await {
             Ok(answer) => {
                 tracing::info!(record = %record.id, late = prepared.late, "İYS accepted a record");
@@ -1002,9 +1003,10 @@ impl Forwarder {
         path: &str,
         body: &IysConsent,
     ) -> Result<AddConsentResponse, CallError> {
-        let answer = self.call(reqwest::Method::POST, path, Some(body)).await?;
-        // A 2xx whose body is not İYS's answer counts as no answer; the same body goes again.
-        serde_json::from_value(answer).map_err(|_| CallError::Network)
+        // A 2xx without İYS's answer counts as no answer; the same body goes again.
+        self.call(reqwest::Method::POST, path, Some(body))
+            .await?
+            .ok_or(CallError::Network)
     }
 
     /// Takes one request from the budget shared through the database, waiting for the next
@@ -1058,7 +1060,7 @@ impl Forwarder {
         self.permit().await.map_err(|_| CallError::Network)?;
         let response = self
             .client
-            .post(self.url("/oauth2/token"))
+            .post(self.url(IysPaths::TOKEN))
             .json(&body)
             .send()
             .await
@@ -1102,10 +1104,7 @@ impl Forwarder {
             let token = self.token().await.map_err(|error| format!("{error:?}"))?;
             let mut request = self
                 .client
-                .get(self.url(&format!(
-                    "/sps/{}/brands/{}/consents/changes",
-                    self.account.iys_code, self.account.brand_code
-                )))
+                .get(self.url(&self.paths().changes()))
                 .bearer_auth(token)
                 .query(&[("source", "IYS"), ("limit", "1000")]);
             if let Some(after) = &after {

@@ -406,6 +406,101 @@ pub struct ConsentDetail {
     pub transaction_id: Option<String>,
 }
 
+/// The paths of İYS's endpoints the relay calls, for one service provider (`iysCode`) and
+/// brand (`brandCode`). Every path the relay sends to İYS is built here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IysPaths {
+    iys_code: u64,
+    brand_code: u64,
+}
+
+impl IysPaths {
+    /// The token endpoint, the same for every account.
+    pub const TOKEN: &'static str = "/oauth2/token";
+
+    /// The paths of the account `iys_code` and its brand `brand_code`.
+    pub const fn new(iys_code: u64, brand_code: u64) -> IysPaths {
+        IysPaths {
+            iys_code,
+            brand_code,
+        }
+    }
+
+    fn brand(&self, rest: &str) -> String {
+        format!("/sps/{}/brands/{}{rest}", self.iys_code, self.brand_code)
+    }
+
+    /// Single add, version 2 (an identical repeat is answered with the same transaction).
+    pub fn add(&self) -> String {
+        format!("/v2{}", self.brand("/consents"))
+    }
+
+    /// The single status query.
+    pub fn status(&self) -> String {
+        self.brand("/consents/status")
+    }
+
+    /// A batch of up to 1000 consents, version 2.
+    pub fn batch(&self) -> String {
+        format!("/v2{}", self.brand("/consents/request"))
+    }
+
+    /// The results of the batch `request_id`, version 2.
+    pub fn batch_results(&self, request_id: &str) -> String {
+        format!("/v2{}/{request_id}", self.brand("/consents/request"))
+    }
+
+    /// The changes citizens made in İYS, read with a cursor.
+    pub fn changes(&self) -> String {
+        self.brand("/consents/changes")
+    }
+}
+
+/// İYS's answer to a batch (`AddMultipleConsentResponse`): the id to read its results by. The
+/// sub-requests it lists echo every address and are not read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BatchAccepted {
+    /// The batch's id.
+    pub request_id: String,
+}
+
+/// Where one consent of a batch stands at İYS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BatchItemStatus {
+    /// Registered.
+    Success,
+    /// Refused, with an error.
+    Failure,
+    /// Still waiting at İYS.
+    Enqueue,
+    /// A status this version does not know: read as still waiting, so nothing is settled on it.
+    #[serde(other)]
+    Unknown,
+}
+
+/// İYS's result for one consent of a batch (`SearchConsentResponseV2`, with the error İYS adds
+/// to a failure). Nothing in it names the address.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BatchItemResult {
+    /// The consent's position in the batch, from 0.
+    #[serde(default)]
+    pub index: Option<u64>,
+    /// Where it stands.
+    pub status: BatchItemStatus,
+    /// İYS's id of the registration, on success.
+    #[serde(default)]
+    pub transaction_id: Option<String>,
+    /// When İYS registered it, on success.
+    #[serde(default)]
+    pub creation_date: Option<String>,
+    /// Why İYS refused it, on failure.
+    #[serde(default)]
+    pub error: Option<IysErrorEntry>,
+}
+
 /// How long İYS's refresh token lasts when its answer does not say: four hours.
 pub const REFRESH_TOKEN_SECONDS: i64 = 14_400;
 

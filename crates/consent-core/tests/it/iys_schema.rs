@@ -297,3 +297,67 @@ fn pull_bodies_parse_and_unknown_values_do_not_break_a_page() {
     let debug = format!("{:?}", changes.list[0]);
     assert!(!debug.contains("5321234567"), "{debug}");
 }
+
+#[test]
+fn every_path_the_relay_calls_is_in_the_document_with_its_method() {
+    use consent_core::iys::wire::IysPaths;
+    let document = iys_openapi();
+    let paths = IysPaths::new(123_456, 654_321);
+    let called = [
+        (IysPaths::TOKEN.to_owned(), "post"),
+        (paths.add(), "post"),
+        (paths.status(), "post"),
+        (paths.batch(), "post"),
+        (paths.batch_results("29a014400sf3d3c6"), "get"),
+        (paths.changes(), "get"),
+    ];
+    for (path, method) in called {
+        // Put the document's placeholders back where the codes and the id stand.
+        let template = path
+            .replace("123456", "{iysCode}")
+            .replace("654321", "{brandCode}")
+            .replace("29a014400sf3d3c6", "{requestId}");
+        assert!(
+            document["paths"][&template][method].is_object(),
+            "{method} {template} is not in İYS's document"
+        );
+    }
+}
+
+#[test]
+fn batch_answers_read_as_the_document_shows_them() {
+    use consent_core::iys::wire::{BatchAccepted, BatchItemResult, BatchItemStatus};
+    let document = iys_openapi();
+    let schemas = &document["components"]["schemas"];
+    let accepted: BatchAccepted =
+        serde_json::from_value(schemas["AddMultipleConsentResponse"]["example"].clone()).unwrap();
+    assert!(!accepted.request_id.is_empty());
+    let success: BatchItemResult = serde_json::from_value(json!({
+        "index": 0, "status": "success", "subrequestId": "s", "transactionId": "t",
+        "requestId": "r", "creationDate": "2026-12-01 10:00:00", "isAddConsentV2Service": true
+    }))
+    .unwrap();
+    assert_eq!(success.status, BatchItemStatus::Success);
+    assert_eq!(success.index, Some(0));
+    assert_eq!(success.transaction_id.as_deref(), Some("t"));
+    let failure: BatchItemResult = serde_json::from_value(json!({
+        "index": 3, "status": "failure", "error": {"code": "H174", "message": "m"}
+    }))
+    .unwrap();
+    assert_eq!(failure.error.unwrap().code, "H174");
+    let later: BatchItemResult =
+        serde_json::from_value(json!({"index": 1, "status": "processing"})).unwrap();
+    assert_eq!(
+        later.status,
+        BatchItemStatus::Unknown,
+        "an unknown status settles nothing"
+    );
+    // Every status the document lists reads as a known one.
+    let listed = schemas["SearchConsentResponseV2"]["properties"]["status"]["enum"]
+        .as_array()
+        .unwrap();
+    for status in listed {
+        let read: BatchItemStatus = serde_json::from_value(status.clone()).unwrap();
+        assert_ne!(read, BatchItemStatus::Unknown, "{status}");
+    }
+}
