@@ -936,6 +936,50 @@ async fn a_backlog_goes_in_batches(backend: Backend) {
 }
 both_backends!(backlog_batches, a_backlog_goes_in_batches);
 
+/// A record decided a day ago, arriving after a backlog of newer ones, is nearer its deadline
+/// and goes first: the conservative deadline never falls earlier for a later decision, so the
+/// order of decision (then of arrival) is the order of deadlines.
+async fn a_record_near_its_deadline_overtakes_a_newer_backlog(backend: Backend) {
+    let base = start_sandbox().await;
+    let (_database, store) = open_store(backend).await;
+    let backlog: Vec<_> = (0..40)
+        .map(|index| {
+            new_consent(
+                "email",
+                &format!("yeni{index}@example.com"),
+                "granted",
+                None,
+            )
+        })
+        .collect();
+    store.store_batch(&backlog).await.unwrap();
+    let a_day_ago = (system_clock())().add_millis(-24 * 3_600_000);
+    let late_arrival = new_consent("email", "dun@example.com", "granted", Some(a_day_ago));
+    let late_id = late_arrival.record.id().to_string();
+    store.store_batch(&[late_arrival]).await.unwrap();
+    // One pass sends one claim's worth of single adds, under the batch threshold.
+    let forwarder = forwarder(&store, &base, Duration::from_secs(5));
+    forwarder.forward_once().await.unwrap();
+    let stored = store.records(None, None).await.unwrap();
+    assert_eq!(outcome(&stored, &late_id).0, "accepted");
+    let still_pending = stored
+        .iter()
+        .filter(|record| record.iys.state.as_str() == "pending")
+        .count();
+    assert!(still_pending > 0, "the pass took only part of the backlog");
+    let log = sandbox_get(&base, "/sandbox/log").await;
+    assert_eq!(
+        log["requests"][0]["recipient"], "dun@example.com",
+        "the record nearest its deadline was sent first"
+    );
+    settle(&[&forwarder], &store, Duration::from_secs(30)).await;
+    assert_eq!(store.verify().await.unwrap().problem, None);
+}
+both_backends!(
+    deadline_first,
+    a_record_near_its_deadline_overtakes_a_newer_backlog
+);
+
 async fn records_a_dead_relay_held_are_taken_over_after_its_claim_expires(backend: Backend) {
     let base = start_sandbox().await;
     let (_database, store) = open_store(backend).await;
