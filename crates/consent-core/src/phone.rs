@@ -1,7 +1,8 @@
 //! Turkish phone numbers as people type them, normalised to the E.164 form İYS stores.
 //!
 //! İYS checks numbers with libphonenumber and the BTK numbering plan, so the ranges below follow
-//! libphonenumber's metadata for Turkey (country code 90); a test compares the two over many numbers.
+//! libphonenumber's current metadata for Turkey (country code 90); a test compares the two over
+//! every six-digit prefix, from `testdata/libphonenumber-tr.txt`.
 //! Errors describe the shape of the input, never its digits, because a phone number is personal data.
 
 use core::fmt;
@@ -32,6 +33,20 @@ pub enum PhoneKind {
 
 impl PhoneKind {
     /// Whether a commercial message on `channel` can reach a line of this kind.
+    ///
+    /// - SMS reaches mobile lines only: libphonenumber, which İYS checks numbers with, types every
+    ///   other range as a line that takes no SMS.
+    /// - Calls reach mobile, geographic and nationwide VoIP (`0850`) lines: each is a
+    ///   subscriber's own line, an individual's as often as a company's.
+    /// - Toll-free (`0800`, `0811`) and premium-rate (`0888`, `0898`, `0900`) numbers are
+    ///   services the public dials, not anyone's line to call: the owner of a toll-free number
+    ///   pays for every call it receives, and a premium-rate number charges its callers. A
+    ///   consent for them is refused (`phone_cannot_receive`), and so are pagers and personal
+    ///   numbers, which forward to lines of their own.
+    /// - Seven-digit `444` numbers (libphonenumber's UAN) are companies' call centres and are
+    ///   refused as the wrong length; an extension (`ext`, `dahili`) cannot be written in the
+    ///   E.164 form İYS stores and is refused as a character that does not belong (the
+    ///   person's own line is what İYS registers).
     pub const fn can_receive(self, channel: Channel) -> bool {
         match channel {
             Channel::Sms => matches!(self, PhoneKind::Mobile),
@@ -65,6 +80,7 @@ const RANGES: &[(&str, PhoneKind)] = &[
     ("56[24]", PhoneKind::Mobile),
     ("57[245]", PhoneKind::Mobile),
     ("59[46]", PhoneKind::Mobile),
+    ("582[2-5]", PhoneKind::Mobile),
     ("561011", PhoneKind::Mobile),
     ("56161", PhoneKind::Mobile),
     ("21[26]", PhoneKind::FixedLine),
