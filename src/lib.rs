@@ -81,6 +81,8 @@ export interface MountOptions {
   phoneInput?: string;
   /** Checkout: a selector of the shop's e-mail input (needed for email). */
   emailInput?: string;
+  /** Checkout: a selector of the shop's input of the person's name and surname, recorded with each decision. */
+  nameInput?: string;
   /** Preferences: the token the shop's backend signed for this customer. */
   stateToken?: string;
   /** Preferences: the customer's phone number. */
@@ -121,12 +123,13 @@ export interface RecordResult {
   invalid: { channel: Channel; reason: string }[];
 }
 
-/** One decision for `record()`: `text` is the exact text the page showed. */
+/** One decision for `record()`: `text` is the exact text the page showed, `name` the person's name and surname. */
 export interface Decision {
   channel: Channel;
   status: Status;
   recipient: string;
   text?: string;
+  name?: string;
 }
 
 export interface WidgetState {
@@ -235,7 +238,8 @@ impl ConsentWidget {
     }
 
     /// Records decisions the page took itself (headless mode, or any mode):
-    /// `[{ channel, status, recipient, text? }]`, `text` being the exact text the page showed.
+    /// `[{ channel, status, recipient, text?, name? }]`, `text` being the exact text the page
+    /// showed and `name` the person's name and surname.
     #[wasm_bindgen(unchecked_return_type = "Promise<RecordResult>")]
     pub fn record(
         &self,
@@ -335,9 +339,12 @@ pub fn mount(
     let mut watched = Vec::new();
     let mut form = None;
     if options.mode == Mode::Checkout {
-        for (option, selector) in [
-            ("phoneInput", &options.phone_input),
-            ("emailInput", &options.email_input),
+        // The address fields are watched to show whether the ticked boxes can be recorded; the
+        // name is read as the form is submitted.
+        for (option, selector, watch) in [
+            ("phoneInput", &options.phone_input, true),
+            ("emailInput", &options.email_input, true),
+            ("nameInput", &options.name_input, false),
         ] {
             if let Some(input) = find(option, selector)? {
                 if input.dyn_ref::<web_sys::HtmlInputElement>().is_none() {
@@ -347,7 +354,9 @@ pub fn mount(
                     )
                     .into());
                 }
-                watched.push(input);
+                if watch {
+                    watched.push(input);
+                }
             }
         }
         form = match find("form", &options.form)? {

@@ -27,6 +27,7 @@ const KNOWN: &[&str] = &[
     "form",
     "phoneInput",
     "emailInput",
+    "nameInput",
     "stateToken",
     "phone",
     "email",
@@ -69,6 +70,8 @@ pub struct Options {
     pub phone_input: Option<String>,
     /// Checkout: the shop's e-mail input.
     pub email_input: Option<String>,
+    /// Checkout: the shop's input of the person's name and surname, recorded with each decision.
+    pub name_input: Option<String>,
     /// Preferences: the token the shop's backend signed.
     pub state_token: Option<String>,
     /// Preferences: the signed-in customer's phone number.
@@ -161,6 +164,7 @@ impl Options {
             form: string(object, "form")?,
             phone_input: string(object, "phoneInput")?,
             email_input: string(object, "emailInput")?,
+            name_input: string(object, "nameInput")?,
             state_token: string(object, "stateToken")?,
             phone: string(object, "phone")?,
             email: string(object, "email")?,

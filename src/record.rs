@@ -38,6 +38,8 @@ pub struct Decision<'a> {
     pub user_agent: &'a str,
     /// When the person decided.
     pub at: Timestamp,
+    /// The person's name and surname, when the page has it.
+    pub name: Option<&'a str>,
 }
 
 /// A record ready to be queued.
@@ -61,6 +63,16 @@ pub fn new_id(at: Timestamp) -> RecordId {
     let bytes = bindings::random_bytes(10);
     random.copy_from_slice(&bytes[..10]);
     RecordId::v7(at.unix_millis().max(0) as u64, random)
+}
+
+/// `name` on one line, trimmed: the relay refuses a name with a line break, and a decision is
+/// never to be lost to how a name field was filled in.
+fn one_line(name: &str) -> String {
+    name.split(char::is_control)
+        .filter(|part| !part.trim().is_empty())
+        .map(str::trim)
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Checks the address for the channel and builds the record.
@@ -98,6 +110,10 @@ pub fn build(
     field(&mut json, "status", decision.status.as_str(), false);
     field(&mut json, "consentedAt", &decision.at.to_rfc3339(), false);
     field(&mut json, "source", options.source.as_str(), false);
+    let name = decision.name.map(one_line).unwrap_or_default();
+    if !name.is_empty() {
+        field(&mut json, "name", clip(&name, limits::NAME), false);
+    }
     json.push_str("\"evidence\":{");
     field(&mut json, "text", decision.text, false);
     field(&mut json, "textSha256", &text_sha256(decision.text), false);
@@ -163,6 +179,7 @@ mod contract_tests {
             form: None,
             phone_input: None,
             email_input: None,
+            name_input: None,
             state_token: None,
             phone: None,
             email: None,
@@ -182,6 +199,7 @@ mod contract_tests {
             page_url: "https://shop.example/checkout?step=2#pay",
             user_agent: "Mozilla/5.0",
             at: Timestamp::parse_rfc3339("2026-11-28T21:04:05.123Z").unwrap(),
+            name: None,
         };
         let id = RecordId::v7(1_764_363_845_123, [9; 10]);
         let built = build(&options(), &decision, id).unwrap();
@@ -191,6 +209,35 @@ mod contract_tests {
         assert_eq!(record.evidence().text(), text);
         assert_eq!(record.evidence().mode(), Mode::Checkout);
         assert_eq!(built.id, id.to_string());
+        assert_eq!(record.name(), None);
+        assert!(!built.json.contains("\"name\""));
+    }
+
+    #[test]
+    fn a_name_goes_on_one_line_within_the_relays_limit() {
+        let long = format!("Ayşe\n  Yılmaz\t{}", "ş".repeat(150));
+        for (given, expected) in [
+            ("  Ayşe Yılmaz ", "Ayşe Yılmaz".to_owned()),
+            ("Ayşe\r\nYılmaz", "Ayşe Yılmaz".to_owned()),
+            // 14 bytes, then 93 two-byte letters: 200 bytes.
+            (long.as_str(), format!("Ayşe Yılmaz {}", "ş".repeat(93))),
+        ] {
+            let decision = Decision {
+                channel: Channel::Email,
+                status: ConsentStatus::Granted,
+                recipient: "ayse@example.com",
+                text: "t",
+                locale: Locale::Turkish,
+                page_url: "https://shop.example/",
+                user_agent: "",
+                at: Timestamp::from_unix_millis(0),
+                name: Some(given),
+            };
+            let built = build(&options(), &decision, RecordId::v7(0, [0; 10])).unwrap();
+            let wire: WireRecord = serde_json::from_str(&built.json).unwrap();
+            let record = ConsentRecord::from_wire(&wire).unwrap();
+            assert_eq!(record.name(), Some(expected.as_str()), "{given:?}");
+        }
     }
 
     #[test]
@@ -204,6 +251,7 @@ mod contract_tests {
             page_url: "https://shop.example/",
             user_agent: "",
             at: Timestamp::from_unix_millis(0),
+            name: None,
         };
         let error = build(&options(), &decision, RecordId::v7(0, [0; 10])).unwrap_err();
         assert_eq!(error.code(), "phone_not_mobile");

@@ -37,6 +37,8 @@ pub struct Choice {
     pub recipient: Option<String>,
     /// The exact text shown for this decision, when it is not the widget's own for the channel.
     pub text: Option<String>,
+    /// The person's name and surname, when the caller gives it; otherwise the shop's field's.
+    pub name: Option<String>,
 }
 
 impl Choice {
@@ -47,6 +49,7 @@ impl Choice {
             status,
             recipient: None,
             text: None,
+            name: None,
         }
     }
 }
@@ -252,6 +255,14 @@ impl Widget {
         value.unwrap_or_default()
     }
 
+    /// The person's name from the shop's field, in checkout.
+    fn person_name(&self) -> Option<String> {
+        match self.options.mode {
+            Mode::Checkout => input_value(self.options.name_input.as_deref()),
+            _ => None,
+        }
+    }
+
     /// Builds records for `decisions`; addresses that do not fit are reported, not sent.
     fn build(&self, choices: &[Choice]) -> (Vec<BuiltRecord>, Vec<(Channel, &'static str)>) {
         let at = Timestamp::from_unix_millis(bindings::now_millis() as i64);
@@ -268,7 +279,9 @@ impl Widget {
                 .text
                 .clone()
                 .unwrap_or_else(|| self.consent_text(*channel));
+            let name = choice.name.clone().or_else(|| self.person_name());
             let decision = Decision {
+                name: name.as_deref(),
                 channel: *channel,
                 status: choice.status,
                 recipient: &recipient,
@@ -383,9 +396,9 @@ impl Widget {
         })
     }
 
-    /// Headless `record([...])`: each item `{ channel, status, recipient, text? }`.
+    /// Headless `record([...])`: each item `{ channel, status, recipient, text?, name? }`.
     pub fn record_items(self: &Rc<Self>, items: &JsValue) -> Result<Promise, JsValue> {
-        let expected = "an array of { channel, status, recipient, text? }";
+        let expected = "an array of { channel, status, recipient, text?, name? }";
         if !Array::is_array(items) {
             return Err(crate::error::WidgetError::invalid_argument("record", expected).into());
         }
@@ -420,6 +433,7 @@ impl Widget {
                 status,
                 recipient: Some(recipient),
                 text: field("text"),
+                name: field("name"),
             });
         }
         let widget = self.clone();

@@ -532,6 +532,7 @@ fn email_record(
         page_url: "https://shop.example/",
         user_agent: "test",
         at,
+        name: None,
     };
     iys_consent::record::build(
         &options_struct,
@@ -655,6 +656,7 @@ async fn checkout_records_on_the_shops_submit_without_holding_it_back() {
     host.set_inner_html(
         r#"<form class="order-form" action="javascript:void 0">
              <input class="order-phone" value="0532 123 45 67"><input class="order-email" value="ali@example.com">
+             <input class="order-name" value=" Ali Veli ">
              <div class="order-consent"></div><button type="submit">Buy</button>
            </form>"#,
     );
@@ -662,7 +664,7 @@ async fn checkout_records_on_the_shops_submit_without_holding_it_back() {
     let widget = mount(
         find(&host, ".order-consent").into(),
         options(&format!(
-            r#"{{"endpoint": "{}", "brand": "B", "phoneInput": ".order-phone", "emailInput": ".order-email"}}"#,
+            r#"{{"endpoint": "{}", "brand": "B", "phoneInput": ".order-phone", "emailInput": ".order-email", "nameInput": ".order-name"}}"#,
             endpoint(&scenario)
         )),
     )
@@ -701,7 +703,13 @@ async fn checkout_records_on_the_shops_submit_without_holding_it_back() {
     let log = until_stored(&scenario, &widget, &ids, 5_000).await;
     assert_eq!(ids.len(), 2);
     for id in &ids {
-        assert_eq!(prop(&prop(&prop(&log, "records"), id), "mode"), "checkout");
+        let stored = prop(&prop(&log, "records"), id);
+        assert_eq!(prop(&stored, "mode"), "checkout");
+        assert_eq!(
+            prop(&stored, "name"),
+            "Ali Veli",
+            "the shop's name field goes with it"
+        );
     }
     assert_eq!(
         prevented.to_vec(),
@@ -1014,4 +1022,27 @@ async fn each_decision_keeps_the_text_it_was_shown_with() {
     );
     widget.destroy();
     forget(&ids);
+}
+
+#[wasm_bindgen_test]
+async fn each_headless_decision_carries_the_name_it_was_given() {
+    let scenario = scenario("names");
+    let widget = headless(&endpoint(&scenario), "");
+    let result = record(
+        &widget,
+        options(
+            r#"[{"channel": "email", "status": "granted", "recipient": "ayse@example.com", "name": "Ayşe\nYılmaz"},
+                {"channel": "sms", "status": "granted", "recipient": "0532 123 45 67"}]"#,
+        ),
+    )
+    .await;
+    let ids = ids_of(&result);
+    let log = until_stored(&scenario, &widget, &ids, 5_000).await;
+    let records = prop(&log, "records");
+    assert_eq!(
+        prop(&prop(&records, &ids[0]), "name"),
+        "Ayşe Yılmaz",
+        "a name on one line, as the relay takes it"
+    );
+    assert!(prop(&prop(&records, &ids[1]), "name").is_null());
 }

@@ -47,6 +47,8 @@ export interface MountOptions {
     phoneInput?: string;
     /** Checkout: a selector of the shop's e-mail input (needed for email). */
     emailInput?: string;
+    /** Checkout: a selector of the shop's input of the person's name and surname, recorded with each decision. */
+    nameInput?: string;
     /** Preferences: the token the shop's backend signed for this customer. */
     stateToken?: string;
     /** Preferences: the customer's phone number. */
@@ -87,12 +89,13 @@ export interface RecordResult {
     invalid: { channel: Channel; reason: string }[];
 }
 
-/** One decision for `record()`: `text` is the exact text the page showed. */
+/** One decision for `record()`: `text` is the exact text the page showed, `name` the person's name and surname. */
 export interface Decision {
     channel: Channel;
     status: Status;
     recipient: string;
     text?: string;
+    name?: string;
 }
 
 export interface WidgetState {
@@ -161,7 +164,8 @@ export class ConsentWidget {
     destroy(): void;
     /**
      * Records decisions the page took itself (headless mode, or any mode):
-     * `[{ channel, status, recipient, text? }]`, `text` being the exact text the page showed.
+     * `[{ channel, status, recipient, text?, name? }]`, `text` being the exact text the page
+     * showed and `name` the person's name and surname.
      */
     record(decisions: Decision[]): Promise<RecordResult>;
     /**

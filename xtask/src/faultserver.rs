@@ -11,7 +11,7 @@
 //! - `POST /s/<name>/v1/consents`: the v1 contract. Records are checked with `consent-core` as
 //!   the relay checks them, and deduplicated by id.
 //! - `GET /s/<name>/log`: `{ posts: {id: n}, stored: {id: n}, requests: n, bodies: [bytes of
-//!   each request's body, in order], records: {id: {channel, status, consentedAt, mode}} }`.
+//!   each request's body, in order], records: {id: {channel, status, consentedAt, mode, name}} }`.
 //! - `POST /s/<name>/state` sets the answer of `GET /s/<name>/v1/consents/state`, which also
 //!   checks the bearer token: `{ token, body }`; like the relay, it refuses a URL with a query.
 
@@ -362,7 +362,7 @@ fn consents(
                     *scenario.stored.entry(record.id.clone()).or_default() += 1;
                     scenario.records.insert(
                         record.id.clone(),
-                        json!({"channel": record.channel, "status": record.status, "consentedAt": record.consented_at, "mode": record.evidence.mode}),
+                        json!({"channel": record.channel, "status": record.status, "consentedAt": record.consented_at, "mode": record.evidence.mode, "name": record.name}),
                     );
                     "stored"
                 } else {

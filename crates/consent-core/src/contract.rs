@@ -36,6 +36,10 @@ pub struct WireRecord {
     pub source: CaptureSource,
     /// What the person saw.
     pub evidence: WireEvidence,
+    /// The person's name and surname, as the regulation lists it with a consent; optional, and
+    /// a blank one counts as none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
 }
 
 /// Proof of what the person saw when deciding.
@@ -170,7 +174,7 @@ impl ErrorCode {
 
 impl core::fmt::Debug for WireRecord {
     fn fmt(&self, formatter: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        // The recipient and the page URL may hold personal data.
+        // The recipient, the name and the page URL may hold personal data.
         formatter
             .debug_struct("WireRecord")
             .field("id", &self.id)

@@ -26,6 +26,8 @@ pub mod limits {
     pub const SDK_VERSION: usize = 32;
     /// The recipient as typed.
     pub const RECIPIENT: usize = 320;
+    /// The person's name and surname.
+    pub const NAME: usize = 200;
 }
 
 /// A record's id: a UUID of version 7, whose first 48 bits are the creation time in milliseconds.
@@ -231,11 +233,13 @@ pub struct ConsentRecord {
     consented_at: Timestamp,
     source: CaptureSource,
     evidence: Evidence,
+    name: Option<String>,
 }
 
 impl fmt::Debug for ConsentRecord {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // The address (as typed and normalised) is personal data and stays out of debug output.
+        // The address (as typed and normalised) and the name are personal data and stay out of
+        // debug output.
         formatter
             .debug_struct("ConsentRecord")
             .field("id", &self.id)
@@ -293,6 +297,11 @@ impl ConsentRecord {
     pub fn evidence(&self) -> &Evidence {
         &self.evidence
     }
+
+    /// The person's name and surname when the record gives one, without the blanks around it.
+    pub fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
 }
 
 impl ConsentRecord {
@@ -307,6 +316,7 @@ impl ConsentRecord {
         let consented_at = Timestamp::parse_rfc3339(&wire.consented_at)
             .map_err(|error| RecordError::new("consentedAt", Problem::Time(error)))?;
         let evidence = check_evidence(&wire.evidence)?;
+        let name = check_name(wire.name.as_deref())?;
         Ok(ConsentRecord {
             id,
             channel: wire.channel,
@@ -317,8 +327,22 @@ impl ConsentRecord {
             consented_at,
             source: wire.source,
             evidence,
+            name,
         })
     }
+}
+
+/// A name as sent: trimmed, a blank one read as none; refused when too long or holding a
+/// control character (a line break included: a name is one line).
+fn check_name(name: Option<&str>) -> Result<Option<String>, RecordError> {
+    let Some(name) = name.map(str::trim).filter(|name| !name.is_empty()) else {
+        return Ok(None);
+    };
+    check_length("name", name, limits::NAME)?;
+    if name.chars().any(char::is_control) {
+        return Err(RecordError::new("name", Problem::ControlCharacter));
+    }
+    Ok(Some(name.to_owned()))
 }
 
 fn check_evidence(wire: &WireEvidence) -> Result<Evidence, RecordError> {

@@ -86,7 +86,9 @@ pub struct StoredReceipt {
     pub receipt: String,
 }
 
-/// The sealed details of a record: the address as typed, the client's address and the evidence.
+/// The sealed details of a record: the address as typed, the client's address, the evidence and
+/// the person's name. A record without a name seals exactly what it sealed before names existed,
+/// so its ledger digest is unchanged.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Details {
@@ -96,6 +98,9 @@ pub struct Details {
     pub client_ip: Option<String>,
     /// What the person saw.
     pub evidence: WireEvidence,
+    /// The person's name and surname, when the record gives one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
 }
 
 /// A record in plain text, as the ledger hashes it and as `export` writes it.
@@ -128,7 +133,7 @@ pub struct PlainRecord {
 
 impl fmt::Debug for Details {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // The address as typed and the client's address are personal data.
+        // The address as typed, the client's address and the name are personal data.
         formatter
             .debug_struct("Details")
             .field("evidence", &self.evidence)
@@ -858,6 +863,7 @@ fn plain_record(new: &NewConsent) -> PlainRecord {
             recipient_as_typed: record.recipient_as_typed().to_owned(),
             client_ip: new.client_ip.map(|ip| ip.to_string()),
             evidence: record.evidence().to_wire(),
+            name: record.name().map(str::to_owned),
         },
     }
 }

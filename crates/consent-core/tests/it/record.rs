@@ -184,3 +184,42 @@ proptest! {
         prop_assert_eq!(&text[14..15], "7");
     }
 }
+
+#[test]
+fn a_record_may_name_the_person_and_without_a_name_stays_valid() {
+    let without = ConsentRecord::from_wire(&wire(example())).unwrap();
+    assert_eq!(without.name(), None);
+    let written = serde_json::to_value(wire(example())).unwrap();
+    assert!(written.get("name").is_none(), "no name is written as none");
+    let mut named = example();
+    named["name"] = json!("  Ayşe Yılmaz ");
+    let record = ConsentRecord::from_wire(&wire(named.clone())).unwrap();
+    assert_eq!(record.name(), Some("Ayşe Yılmaz"));
+    let debug = format!("{record:?} {:?}", wire(named));
+    assert!(!debug.contains("Ayşe"), "{debug}");
+    for blank in ["", "   "] {
+        let mut value = example();
+        value["name"] = json!(blank);
+        assert_eq!(ConsentRecord::from_wire(&wire(value)).unwrap().name(), None);
+    }
+}
+
+#[test]
+fn a_name_is_one_line_of_at_most_200_bytes() {
+    for (name, reason) in [
+        ("Ayşe\nYılmaz".to_owned(), "control_character"),
+        ("Ayşe\tYılmaz".to_owned(), "control_character"),
+        ("ş".repeat(101), "too_long"),
+    ] {
+        let mut value = example();
+        value["name"] = json!(name);
+        let error = ConsentRecord::from_wire(&wire(value)).unwrap_err();
+        assert_eq!(error.field(), "name");
+        assert_eq!(error.reason(), reason);
+        assert_eq!(error.code(), ErrorCode::InvalidRecord);
+        assert!(!error.to_string().contains("Ayşe"));
+    }
+    let mut value = example();
+    value["name"] = json!("ş".repeat(100));
+    assert!(ConsentRecord::from_wire(&wire(value)).is_ok());
+}

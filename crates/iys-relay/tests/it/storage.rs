@@ -569,20 +569,29 @@ async fn the_whole_flow_leaves_no_address_in_the_database_files(backend: Backend
             "+905321112233",
             "5321112233",
             "ilk.kisi@example.com",
+            "Zeynep Karakaya",
         ),
         (
             "0533 444 55 66",
             "+905334445566",
             "5334445566",
             "ikinci.kisi@example.com",
+            "Mehmet Öztürk",
         ),
         (
             "0542 777 88 99",
             "+905427778899",
             "5427778899",
             "ucuncu.kisi@example.com",
+            "Elif Demirtaş",
         ),
     ];
+    // Each record names its person.
+    let named = |channel: &str, recipient: &str, status: &str, name: &str| {
+        let mut value = record(channel, recipient, status);
+        value["name"] = Value::from(name);
+        value
+    };
     // Single adds: one person at a time, each through İYS's single add.
     let forwarder = forwarder_with(
         &relay.store,
@@ -590,11 +599,11 @@ async fn the_whole_flow_leaves_no_address_in_the_database_files(backend: Backend
         std::time::Duration::from_secs(5),
         100,
     );
-    let (typed, _, _, email) = people[0];
+    let (typed, _, _, email, name) = people[0];
     relay
         .post(&batch(vec![
-            record("sms", typed, "granted"),
-            record("email", email, "granted"),
+            named("sms", typed, "granted", name),
+            named("email", email, "granted", name),
         ]))
         .await;
     settle(
@@ -606,10 +615,10 @@ async fn the_whole_flow_leaves_no_address_in_the_database_files(backend: Backend
     // A backlog that goes in one of İYS's batches.
     let batching = forwarder_with(&relay.store, &sandbox, std::time::Duration::from_secs(5), 1);
     let mut backlog = Vec::new();
-    for (typed, _, _, email) in &people[1..] {
-        backlog.push(record("sms", typed, "granted"));
-        backlog.push(record("call", typed, "granted"));
-        backlog.push(record("email", email, "granted"));
+    for (typed, _, _, email, name) in &people[1..] {
+        backlog.push(named("sms", typed, "granted", name));
+        backlog.push(named("call", typed, "granted", name));
+        backlog.push(named("email", email, "granted", name));
     }
     relay.post(&batch(backlog)).await;
     settle(
@@ -632,7 +641,12 @@ async fn the_whole_flow_leaves_no_address_in_the_database_files(backend: Backend
     assert_eq!(forwarder.pull_once().await.unwrap(), 1);
     // A refusal through the widget, then exports and a purge years later.
     relay
-        .post(&batch(vec![record("email", people[2].3, "rejected")]))
+        .post(&batch(vec![named(
+            "email",
+            people[2].3,
+            "rejected",
+            people[2].4,
+        )]))
         .await;
     settle(
         &[&forwarder],
@@ -654,11 +668,9 @@ async fn the_whole_flow_leaves_no_address_in_the_database_files(backend: Backend
             ],
         );
         assert!(exported.status.success());
-        assert!(
-            std::fs::read_to_string(&file)
-                .unwrap()
-                .contains(people[0].1)
-        );
+        let proof = std::fs::read_to_string(&file).unwrap();
+        assert!(proof.contains(people[0].1));
+        assert!(proof.contains(people[1].4), "the export names the person");
     }
     let years_later = Timestamp::from_unix_millis(
         iys_relay::clock::system_clock()().unix_millis() + 1_100 * 86_400_000,
@@ -680,13 +692,15 @@ async fn the_whole_flow_leaves_no_address_in_the_database_files(backend: Backend
         Backend::Postgres => pg_dump(&relay.database.url),
     };
     assert!(bytes.len() > 4_096);
-    for (typed, e164, national, email) in people {
+    for (typed, e164, national, email, name) in people {
         for needle in [
             typed,
             e164,
             national,
             email,
             email.split('@').next().unwrap(),
+            name,
+            name.split(' ').nth(1).unwrap(),
         ] {
             assert!(
                 !bytes
@@ -716,10 +730,11 @@ async fn sandbox_get_batches(base: &str) -> u64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn debug_output_of_records_and_pulled_movements_hides_addresses() {
     let relay = TestRelay::start(Backend::Sqlite).await;
-    relay
-        .post(&batch(vec![record("sms", "0532 123 45 67", "granted")]))
-        .await;
+    let mut named = record("sms", "0532 123 45 67", "granted");
+    named["name"] = Value::from("Gizem Saklı");
+    relay.post(&batch(vec![named])).await;
     let stored = relay.store.records(None, None).await.unwrap();
+    assert_eq!(stored[0].plain.details.name.as_deref(), Some("Gizem Saklı"));
     let movement = iys_relay::store::forwarding::PulledMovement {
         transaction_id: "d".repeat(64),
         recipient: "gizli.kisi@example.com".to_owned(),
@@ -732,7 +747,14 @@ async fn debug_output_of_records_and_pulled_movements_hides_addresses() {
     };
     let shown = format!("{stored:?} {:?} {movement:?}", stored[0].plain);
     assert!(shown.contains("PlainRecord") && shown.contains("PulledMovement"));
-    for needle in ["5321234567", "532 123 45 67", "gizli.kisi", "127.0.0.1"] {
+    for needle in [
+        "5321234567",
+        "532 123 45 67",
+        "gizli.kisi",
+        "127.0.0.1",
+        "Gizem",
+        "Saklı",
+    ] {
         assert!(!shown.contains(needle), "{needle} in {shown}");
     }
 }
