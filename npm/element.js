@@ -21,6 +21,8 @@ const ATTRIBUTES = {
   form: 'form',
   'phone-input': 'phoneInput',
   'email-input': 'emailInput',
+  'name-input': 'nameInput',
+  'name-field': 'nameField',
   'state-token': 'stateToken',
   phone: 'phone',
   email: 'email',
@@ -93,6 +95,9 @@ export class IysConsentElement extends HTMLElement {
         options.channels = value.split(',').map((channel) => channel.trim()).filter(Boolean);
       } else if (option === 'timeoutMs') {
         options.timeoutMs = Number(value);
+      } else if (option === 'nameField') {
+        // A boolean attribute: present (and not "false") means true.
+        options.nameField = value !== 'false';
       } else {
         options[option] = value;
       }

@@ -28,6 +28,7 @@ const KNOWN: &[&str] = &[
     "phoneInput",
     "emailInput",
     "nameInput",
+    "nameField",
     "stateToken",
     "phone",
     "email",
@@ -72,6 +73,8 @@ pub struct Options {
     pub email_input: Option<String>,
     /// Checkout: the shop's input of the person's name and surname, recorded with each decision.
     pub name_input: Option<String>,
+    /// Newsletter: whether to show a field for the person's name and surname.
+    pub name_field: bool,
     /// Preferences: the token the shop's backend signed.
     pub state_token: Option<String>,
     /// Preferences: the signed-in customer's phone number.
@@ -165,6 +168,12 @@ impl Options {
             phone_input: string(object, "phoneInput")?,
             email_input: string(object, "emailInput")?,
             name_input: string(object, "nameInput")?,
+            name_field: match field(object, "nameField")? {
+                None => false,
+                Some(value) => value
+                    .as_bool()
+                    .ok_or_else(|| WidgetError::invalid_option("nameField", "true or false"))?,
+            },
             state_token: string(object, "stateToken")?,
             phone: string(object, "phone")?,
             email: string(object, "email")?,

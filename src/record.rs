@@ -180,6 +180,7 @@ mod contract_tests {
             phone_input: None,
             email_input: None,
             name_input: None,
+            name_field: false,
             state_token: None,
             phone: None,
             email: None,

@@ -65,6 +65,8 @@ pub struct State {
     pub phone: String,
     /// Newsletter: the e-mail address typed.
     pub email: String,
+    /// Newsletter: the name and surname typed, when the name field is shown.
+    pub name: String,
     /// Where recording is.
     pub status: Status,
     /// The last records could not be kept on the device.
@@ -84,6 +86,8 @@ pub enum Action {
     TypePhone(String),
     /// Newsletter: the e-mail field changed.
     TypeEmail(String),
+    /// Newsletter: the name field changed.
+    TypeName(String),
     /// Checkout: the shop's fields changed; the phone and e-mail values now in them.
     ShopFields(Option<String>, Option<String>),
     /// Recording moved on.
@@ -111,6 +115,7 @@ impl State {
                 .collect(),
             phone: String::new(),
             email: String::new(),
+            name: String::new(),
             status: Status::Idle,
             not_persisted: false,
             busy: false,
@@ -194,6 +199,7 @@ impl State {
             Action::SetLocale(locale) => next.locale = locale,
             Action::TypePhone(phone) => next.phone = phone,
             Action::TypeEmail(email) => next.email = email,
+            Action::TypeName(name) => next.name = name,
             Action::ShopFields(phone, email) => {
                 return next.with_box_errors(phone.as_deref(), email.as_deref());
             }
@@ -262,6 +268,13 @@ mod tests {
         assert_eq!(state.phone_error(), Some("phone_not_mobile"));
         let state = state.apply(Action::TypeEmail("örnek@alan.com".into()));
         assert_eq!(state.email_error(), Some("email_turkish_letter"));
+    }
+
+    #[test]
+    fn the_name_typed_is_kept_as_typed() {
+        let state = fresh().apply(Action::TypeName(" Ayşe Yılmaz".into()));
+        assert_eq!(state.name, " Ayşe Yılmaz");
+        assert_eq!(state.phone_error(), None);
     }
 
     #[test]

@@ -76,6 +76,8 @@ pub enum Message {
     PhoneLabel,
     /// Label of the e-mail input in newsletter mode.
     EmailLabel,
+    /// Label of the name input in newsletter mode.
+    NameLabel,
     /// The newsletter's submit button.
     SubmitButton,
     /// Newsletter submitted with no box ticked.
@@ -106,6 +108,7 @@ pub fn message(locale: Locale, message: Message) -> &'static str {
     match (locale, message) {
         (Locale::Turkish, PhoneLabel) => "Cep telefonu",
         (Locale::Turkish, EmailLabel) => "E-posta adresi",
+        (Locale::Turkish, NameLabel) => "Ad soyad",
         (Locale::Turkish, SubmitButton) => "Abone ol",
         (Locale::Turkish, TickOne) => "Lütfen en az bir kutuyu işaretleyin.",
         (Locale::Turkish, Recording) => "İzniniz kaydediliyor…",
@@ -125,6 +128,7 @@ pub fn message(locale: Locale, message: Message) -> &'static str {
         }
         (Locale::English, PhoneLabel) => "Mobile phone",
         (Locale::English, EmailLabel) => "E-mail address",
+        (Locale::English, NameLabel) => "Name and surname",
         (Locale::English, SubmitButton) => "Subscribe",
         (Locale::English, TickOne) => "Please tick at least one box.",
         (Locale::English, Recording) => "Recording your consent…",

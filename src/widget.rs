@@ -226,6 +226,11 @@ impl Widget {
         ));
     }
 
+    /// Newsletter: the name field changed.
+    pub fn typed_name(&self, value: String) {
+        self.dispatch(Action::TypeName(value));
+    }
+
     /// Newsletter: the phone field changed.
     pub fn typed_phone(&self, value: String) {
         self.dispatch(Action::TypePhone(value));
@@ -255,10 +260,12 @@ impl Widget {
         value.unwrap_or_default()
     }
 
-    /// The person's name from the shop's field, in checkout.
+    /// The person's name: from the shop's field in checkout, from the widget's own in a
+    /// newsletter that shows one.
     fn person_name(&self) -> Option<String> {
         match self.options.mode {
             Mode::Checkout => input_value(self.options.name_input.as_deref()),
+            Mode::Newsletter if self.options.name_field => Some(self.state.borrow().name.clone()),
             _ => None,
         }
     }

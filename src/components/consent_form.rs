@@ -34,8 +34,10 @@ pub struct ConsentFormProps {
 pub struct TextFieldProps {
     /// The input's id.
     pub id: AttrValue,
-    /// `tel` or `email`.
+    /// `tel`, `email` or `text`.
     pub kind: &'static str,
+    /// What the browser may fill it with: `tel`, `email` or `name`.
+    pub autocomplete: &'static str,
     /// The label text.
     pub label: &'static str,
     /// What is typed.
@@ -48,7 +50,7 @@ pub struct TextFieldProps {
     pub on_input: Callback<String>,
 }
 
-/// A labelled address field with its error tied to it.
+/// A labelled field (an address, or the name) with its error tied to it.
 #[function_component(TextField)]
 pub fn text_field(props: &TextFieldProps) -> Html {
     let error_id = format!("{}-error", props.id);
@@ -63,7 +65,7 @@ pub fn text_field(props: &TextFieldProps) -> Html {
                 class="iys-consent__input"
                 id={props.id.clone()}
                 type={props.kind}
-                autocomplete={props.kind}
+                autocomplete={props.autocomplete}
                 inputmode={(props.kind == "tel").then_some("tel")}
                 value={props.value.clone()}
                 aria-invalid={props.error.map(|_| "true")}
@@ -143,6 +145,7 @@ pub fn consent_form(props: &ConsentFormProps) -> Html {
                 <TextField
                     id={format!("{}-phone", widget.id_prefix)}
                     kind="tel"
+                    autocomplete="tel"
                     label={texts::message(locale, Message::PhoneLabel)}
                     value={state.phone.clone()}
                     error={state.phone_error()}
@@ -157,6 +160,7 @@ pub fn consent_form(props: &ConsentFormProps) -> Html {
                 <TextField
                     id={format!("{}-email", widget.id_prefix)}
                     kind="email"
+                    autocomplete="email"
                     label={texts::message(locale, Message::EmailLabel)}
                     value={state.email.clone()}
                     error={state.email_error()}
@@ -165,7 +169,22 @@ pub fn consent_form(props: &ConsentFormProps) -> Html {
                 />
             }
         });
-        html! { <>{ for phone }{ for email }</> }
+        let name = options.name_field.then(|| {
+            let widget = widget.clone();
+            html! {
+                <TextField
+                    id={format!("{}-name", widget.id_prefix)}
+                    kind="text"
+                    autocomplete="name"
+                    label={texts::message(locale, Message::NameLabel)}
+                    value={state.name.clone()}
+                    error={None}
+                    locale={locale}
+                    on_input={Callback::from(move |value| widget.typed_name(value))}
+                />
+            }
+        });
+        html! { <>{ for name }{ for phone }{ for email }</> }
     });
     let fieldset = html! {
         <fieldset class="iys-consent" lang={locale.as_str()} aria-busy={state.busy.then_some("true")}>

@@ -1046,3 +1046,54 @@ async fn each_headless_decision_carries_the_name_it_was_given() {
     );
     assert!(prop(&prop(&records, &ids[1]), "name").is_null());
 }
+
+#[wasm_bindgen_test]
+async fn a_newsletter_with_a_name_field_records_the_name_typed() {
+    let scenario = scenario("newsletter-name");
+    let host = fresh_host();
+    let mut widget = mount(
+        host.clone().into(),
+        options(&format!(
+            r#"{{"endpoint": "{}", "mode": "newsletter", "brand": "B", "channels": ["email"], "nameField": true}}"#,
+            endpoint(&scenario)
+        )),
+    )
+    .unwrap();
+    settle().await;
+    let input: web_sys::HtmlInputElement = find(&host, "input[autocomplete=name]").unchecked_into();
+    let label = find(&host, &format!("label[for='{}']", input.id()));
+    assert_eq!(label.text_content().unwrap(), "Ad soyad");
+    crate::type_into(&input, "Ayşe Yılmaz");
+    crate::type_into(
+        &find(&host, "input[type=email]").unchecked_into(),
+        "ayse@example.com",
+    );
+    checkbox(&host, "email").click();
+    settle().await;
+    let result = JsFuture::from(widget.submit().unwrap()).await.unwrap();
+    let ids = ids_of(&result);
+    let log = until_stored(&scenario, &widget, &ids, 5_000).await;
+    assert_eq!(
+        prop(&prop(&prop(&log, "records"), &ids[0]), "name"),
+        "Ayşe Yılmaz"
+    );
+    widget.destroy();
+    // Without the option, no name field.
+    let plain = fresh_host();
+    let mut without = mount(
+        plain.clone().into(),
+        options(&format!(
+            r#"{{"endpoint": "{}", "mode": "newsletter", "brand": "B", "channels": ["email"]}}"#,
+            endpoint(&scenario)
+        )),
+    )
+    .unwrap();
+    settle().await;
+    assert!(
+        plain
+            .query_selector("input[autocomplete=name]")
+            .unwrap()
+            .is_none()
+    );
+    without.destroy();
+}

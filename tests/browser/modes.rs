@@ -447,6 +447,13 @@ fn bad_options_throw_errors_with_stable_codes() {
         (
             slot_value.clone(),
             format!(
+                r#"{{"endpoint": "{ENDPOINT}", "brand": "B", "mode": "newsletter", "nameField": "yes"}}"#
+            ),
+            "invalid_option",
+        ),
+        (
+            slot_value.clone(),
+            format!(
                 r#"{{"endpoint": "{ENDPOINT}", "brand": "{}", "mode": "newsletter", "channels": ["email"]}}"#,
                 "Ş".repeat(1_950)
             ),

@@ -22,6 +22,8 @@ test('checkout with sms and e-mail ticked stores two records with the normalised
     const email = records.find((record) => record.channel === 'email');
     assert.equal(sms.recipient, '+905321234567');
     assert.equal(sms.details.recipientAsTyped, '0532 123 45 67');
+    assert.equal(sms.details.name, 'Ayşe Yılmaz', 'the shop\'s name field goes with each record');
+    assert.equal(email.details.name, 'Ayşe Yılmaz');
     assert.equal(sms.status, 'granted');
     assert.equal(sms.details.evidence.mode, 'checkout');
     assert.match(sms.details.evidence.text, /Örnek Mağaza/);

@@ -15,6 +15,7 @@ test('a newsletter signup is stored', async () => {
     const page = await newPage(context);
     const before = (await stored()).length;
     await page.goto(`${origin}/newsletter/`);
+    await page.fill('input[autocomplete=name]', 'Bülent Okur');
     await page.fill('input[type=email]', 'bulten@example.com');
     await page.check('[data-channel=email] input');
     await page.click('button.iys-consent__submit');
@@ -22,6 +23,7 @@ test('a newsletter signup is stored', async () => {
     const [record] = await newRecords(before, 1, 'the signup');
     assert.equal(record.recipient, 'bulten@example.com');
     assert.equal(record.details.evidence.mode, 'newsletter');
+    assert.equal(record.details.name, 'Bülent Okur');
     assert.deepEqual(page.problems, []);
   } finally {
     await context.close();

@@ -49,6 +49,8 @@ export interface MountOptions {
     emailInput?: string;
     /** Checkout: a selector of the shop's input of the person's name and surname, recorded with each decision. */
     nameInput?: string;
+    /** Newsletter: show a field for the person's name and surname, recorded with each decision. */
+    nameField?: boolean;
     /** Preferences: the token the shop's backend signed for this customer. */
     stateToken?: string;
     /** Preferences: the customer's phone number. */

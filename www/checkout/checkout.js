@@ -8,6 +8,7 @@ mount('#marketing-consent', {
   channels: ['sms', 'call', 'email'],
   phoneInput: '#phone',
   emailInput: '#email',
+  nameInput: '#name',
   formId: 'checkout',
   privacyNoticeUrl: '/kvkk/',
 });

@@ -6,6 +6,7 @@ const widget = mount('#signup', {
   mode: 'newsletter',
   brand: 'Örnek Mağaza',
   channels: ['email', 'sms'],
+  nameField: true,
   formId: 'newsletter',
   privacyNoticeUrl: '/kvkk/',
 });

@@ -20,6 +20,7 @@ async function refresh() {
       cell(record.consentDate),
       cell(record.channel),
       cell(record.recipient),
+      cell(record.details.name ?? ''),
       cell(record.status),
       cell(record.details.evidence.mode),
       cell(record.iys.transactionId ? `accepted ${record.iys.transactionId.slice(0, 12)}…` : record.iys.error ?? record.iys.state),
