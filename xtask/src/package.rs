@@ -1,6 +1,6 @@
-//! Checks of the built npm package: its TypeScript types against the golden copy, its
-//! compressed size against the budget committed in `npm/size-budget.json`, and that no file names
-//! a folder of the machine that built it.
+//! Checks of the built npm package: its TypeScript types against the golden copy and against a
+//! usage file type-checked with tsc, its compressed size against the budget committed in
+//! `npm/size-budget.json`, and that no file names a folder of the machine that built it.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -201,8 +201,32 @@ pub fn files_under(folder: &Path) -> Result<Vec<PathBuf>, String> {
 /// build paths, and its size.
 pub fn check(package: &Path, bless: bool) -> Result<(), String> {
     check_types(package, bless)?;
+    type_check_usage(package)?;
     check_no_build_paths(package)?;
     check_size(package)
+}
+
+/// Type-checks `tests/types/usage.ts`, which uses every option, event and method and makes the
+/// mistakes the declarations must refuse, against the package's `.d.ts` files with a strict
+/// `tsc --noEmit`. The usage file names the package at `pkg/`, where `dist` builds it.
+fn type_check_usage(package: &Path) -> Result<(), String> {
+    let expected = root().join("pkg");
+    if package != expected {
+        return Err(format!(
+            "tests/types/tsconfig.json checks the package at {}, not {}",
+            expected.display(),
+            package.display()
+        ));
+    }
+    let tsc = crate::setup::node_bin("tsc");
+    let mut command = Command::new(&tsc);
+    command
+        .args(["-p", "tsconfig.json"])
+        .current_dir(root().join("tests").join("types"));
+    crate::process::run(&mut command)
+        .map_err(|error| format!("the package's types refuse tests/types/usage.ts, or accept one of its mistakes: {error}"))?;
+    eprintln!("xtask: tests/types/usage.ts type-checks against the package's declarations");
+    Ok(())
 }
 
 #[cfg(test)]
