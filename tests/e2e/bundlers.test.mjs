@@ -1,5 +1,6 @@
 // The packed npm package, installed the way a frontend team installs it: into a fresh Vite app,
-// and into a React app with the documented wrapper component; each is built and run in Chromium.
+// and into React and Vue apps with the documented wrapper components; each is built and run in
+// Chromium.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -94,6 +95,21 @@ test('the package works in a React app through the documented wrapper component'
       assert.equal(received.length, 1);
       assert.equal(received[0].evidence.formId, 'react-example');
       // React's strict mode mounts, destroys and mounts again: one widget is left.
+      assert.equal(await page.locator('fieldset.iys-consent').count(), 1);
+    });
+  } finally {
+    server.close();
+  }
+});
+
+test('the package works in a Vue app through the documented wrapper component', async () => {
+  const received = [];
+  const { server, origin } = await serve(build('vue', tarball, work), received);
+  try {
+    await signUp(origin, async (page) => {
+      await page.waitForSelector('text=1 kayıt');
+      assert.equal(received.length, 1);
+      assert.equal(received[0].evidence.formId, 'vue-example');
       assert.equal(await page.locator('fieldset.iys-consent').count(), 1);
     });
   } finally {
