@@ -19,6 +19,12 @@
 //!   two in the same second.
 //! - Tokens are cached and refreshed before they expire; after H084 no token request is made
 //!   for an hour, since an early retry restarts İYS's counter.
+//!
+//! `client` is the İYS client (tokens, calls, the shared request budget, İYS's answers read
+//! typed); `pull` reads and applies İYS's changes; this module decides and sends.
+
+mod client;
+mod pull;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,21 +34,18 @@ use consent_core::iys::HeldConsent;
 use consent_core::iys::errors::{Disposition, disposition};
 use consent_core::iys::state::{Decision, decide};
 use consent_core::iys::wire::{
-    AddConsentResponse, BatchAccepted, BatchItemResult, BatchItemStatus, ChangesResponse,
-    ConsentDetail, IysConsent, IysErrorBody, IysPaths, IysStatus, Movement, StatusQuery,
-    TokenRequest, TokenResponse,
+    BatchAccepted, BatchItemResult, BatchItemStatus, ConsentDetail, IysConsent, Movement,
+    StatusQuery,
 };
 use consent_core::time::{IysDateTime, Timestamp};
-use consent_core::{Channel, ConsentStatus, RecipientType, Source};
-use serde::de::DeserializeOwned;
-use tokio::sync::Mutex;
+use consent_core::{ConsentStatus, Source};
 
+use self::client::{CallError, IysClient};
 use crate::clock::Clock;
 use crate::store::Store;
 use crate::store::StoreError;
 use crate::store::forwarding::{
-    BatchMember, BatchedRecord, Claimed, HeldEvidence, Holder, IysState, PulledMovement,
-    Settlement, StatusEvidence,
+    BatchMember, BatchedRecord, Claimed, HeldEvidence, Holder, IysState, Settlement, StatusEvidence,
 };
 
 /// How to reach İYS, checked.
@@ -106,46 +109,12 @@ impl Default for ForwarderSettings {
     }
 }
 
-#[derive(Default)]
-struct Tokens {
-    access: Option<(String, i64)>,
-    refresh: Option<(String, i64)>,
-    halted_until: i64,
-}
-
-impl std::fmt::Debug for Tokens {
-    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // The tokens are secrets: only when they expire is shown.
-        formatter
-            .debug_struct("Tokens")
-            .field("access_expires", &self.access.as_ref().map(|(_, at)| at))
-            .field("refresh_expires", &self.refresh.as_ref().map(|(_, at)| at))
-            .field("halted_until", &self.halted_until)
-            .finish()
-    }
-}
-
-/// Why a call to İYS did not succeed.
-#[derive(Debug)]
-enum CallError {
-    /// No answer: a network error or the timeout.
-    Network,
-    /// İYS answered with an error.
-    Iys { status: u16, code: String },
-    /// No token can be had until this moment (after H084).
-    Halted(i64),
-    /// İYS refused the account itself: credentials, rights or subscription.
-    Account(String),
-}
-
 /// Sends records to İYS and pulls its changes.
 #[derive(Clone)]
 pub struct Forwarder {
     store: Store,
-    account: Arc<IysAccount>,
     settings: ForwarderSettings,
-    client: reqwest::Client,
-    tokens: Arc<Mutex<Tokens>>,
+    iys: IysClient,
     /// Until when forwarding rests because İYS refused the account (credentials, rights,
     /// subscription): records wait instead of being refused.
     paused_until: Arc<std::sync::atomic::AtomicI64>,
@@ -161,7 +130,7 @@ impl std::fmt::Debug for Forwarder {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         formatter
             .debug_struct("Forwarder")
-            .field("account", &self.account)
+            .field("account", self.iys.account())
             .field("settings", &self.settings)
             .field("owner", &self.owner)
             .finish_non_exhaustive()
@@ -244,10 +213,13 @@ impl Forwarder {
         settings: ForwarderSettings,
         clock: Clock,
     ) -> Result<Forwarder, String> {
-        let client = reqwest::Client::builder()
-            .timeout(settings.request_timeout)
-            .build()
-            .map_err(|error| format!("cannot build the İYS client: {error}"))?;
+        let iys = IysClient::new(
+            account,
+            settings.request_timeout,
+            settings.requests_per_second,
+            store.clone(),
+            clock.clone(),
+        )?;
         let run = format!("{}-{:x}", std::process::id(), clock().unix_millis());
         let owner = match &settings.instance {
             Some(instance) => format!("{instance}#{run}"),
@@ -255,24 +227,14 @@ impl Forwarder {
         };
         Ok(Forwarder {
             store,
-            account: Arc::new(account),
             settings,
-            client,
-            tokens: Arc::default(),
+            iys,
             paused_until: Arc::default(),
             owner,
             clock,
             stopping: Arc::default(),
             status_queries: Arc::default(),
         })
-    }
-
-    fn paths(&self) -> IysPaths {
-        IysPaths::new(self.account.iys_code, self.account.brand_code)
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.account.base_url.trim_end_matches('/'))
     }
 
     /// Lets go of every record this run of the forwarder claimed, for whoever looks next.
@@ -550,7 +512,7 @@ impl Forwarder {
     /// answer for a key it has never seen; an empty 2xx and a 404 that is not about the account
     /// both mean it holds nothing. Any other answer is no answer, and the record waits.
     async fn ask_status(&self, record: &Claimed, now: Timestamp) -> Result<Asked, StoreError> {
-        let path = self.paths().status();
+        let path = self.iys.paths().status();
         let query = StatusQuery::new(&record.recipient, record.channel, record.recipient_type);
         let evidence =
             |http_status: u16, code: Option<String>, held: Option<HeldEvidence>| StatusEvidence {
@@ -562,6 +524,7 @@ impl Forwarder {
         let later = now.add_millis(backoff_millis(record.attempts));
         Ok(
             match self
+                .iys
                 .call::<_, ConsentDetail>(reqwest::Method::POST, &path, Some(&query))
                 .await
             {
@@ -654,8 +617,9 @@ impl Forwarder {
             .map(|(record, _)| record.id.clone())
             .collect();
         let bodies: Vec<&IysConsent> = members.iter().map(|(_, prepared)| &prepared.body).collect();
-        let path = self.paths().batch();
+        let path = self.iys.paths().batch();
         match self
+            .iys
             .call::<_, BatchAccepted>(reqwest::Method::POST, &path, Some(&bodies))
             .await
         {
@@ -778,9 +742,10 @@ impl Forwarder {
         let now = (self.clock)();
         let mut settled = 0;
         for batch_id in self.store.due_batches(now).await? {
-            let path = self.paths().batch_results(&batch_id);
+            let path = self.iys.paths().batch_results(&batch_id);
             let members = self.store.batch_members(&batch_id).await?;
             let results = match self
+                .iys
                 .call::<(), Vec<BatchItemResult>>(reqwest::Method::GET, &path, None)
                 .await
             {
@@ -821,59 +786,6 @@ impl Forwarder {
         Ok(settled)
     }
 
-    /// Calls İYS with the cached token, renewing it once if İYS says it expired; İYS's answer
-    /// read as `T`, or `None` for an empty one. Every request takes from the shared budget.
-    async fn call<B: serde::Serialize, T: DeserializeOwned>(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        body: Option<&B>,
-    ) -> Result<Option<T>, CallError> {
-        for _ in 0..2 {
-            let token = self.token().await?;
-            self.permit().await.map_err(|_| CallError::Network)?;
-            let mut request = self
-                .client
-                .request(method.clone(), self.url(path))
-                .bearer_auth(&token);
-            if let Some(body) = body {
-                request = request.json(body);
-            }
-            let response = request.send().await.map_err(|_| CallError::Network)?;
-            let status = response.status().as_u16();
-            let text = response.text().await.map_err(|_| CallError::Network)?;
-            if (200..300).contains(&status) {
-                if text.trim().is_empty() {
-                    return Ok(None);
-                }
-                // An answer that is not İYS's counts as no answer: the same body goes again,
-                // and V2 answers an identical repeat with the same transaction.
-                return serde_json::from_str(&text)
-                    .map(Some)
-                    .map_err(|_| CallError::Network);
-            }
-            if status == 404 && serde_json::from_str::<IysErrorBody>(&text).is_err() {
-                // Not İYS's error body (a proxy's page, a wrong path): no answer from İYS.
-                tracing::warn!("a 404 without İYS's error body; treated as no answer");
-                return Err(CallError::Network);
-            }
-            let code = error_code(&text);
-            if status == 401 || code == "H351" {
-                // The token expired early or was revoked: forget it and try once more.
-                self.tokens.lock().await.access = None;
-                continue;
-            }
-            if disposition(&code, Some(status)) == Disposition::Account {
-                return Err(CallError::Account(code));
-            }
-            return Err(CallError::Iys { status, code });
-        }
-        Err(CallError::Iys {
-            status: 401,
-            code: "H351".to_owned(),
-        })
-    }
-
     /// Prepares one claimed record and, when it should go, sends it.
     async fn settle(&self, record: Claimed) -> Result<(), StoreError> {
         let now = (self.clock)();
@@ -888,8 +800,8 @@ impl Forwarder {
         let now = (self.clock)();
         let store = &self.store;
         let holder = Holder::Claimant(&self.owner);
-        let path = self.paths().add();
-        match self.call_add(&path, &prepared.body).await {
+        let path = self.iys.paths().add();
+        match self.iys.call_add(&path, &prepared.body).await {
             Ok(answer) => {
                 tracing::info!(record = %record.id, late = prepared.late, "İYS accepted a record");
                 store
@@ -997,205 +909,4 @@ impl Forwarder {
         );
         until
     }
-
-    async fn call_add(
-        &self,
-        path: &str,
-        body: &IysConsent,
-    ) -> Result<AddConsentResponse, CallError> {
-        // A 2xx without İYS's answer counts as no answer; the same body goes again.
-        self.call(reqwest::Method::POST, path, Some(body))
-            .await?
-            .ok_or(CallError::Network)
-    }
-
-    /// Takes one request from the budget shared through the database, waiting for the next
-    /// second when this one's is spent.
-    async fn permit(&self) -> Result<(), crate::store::StoreError> {
-        for _ in 0..50 {
-            let now = (self.clock)();
-            if self
-                .store
-                .take_request_permit(self.settings.requests_per_second)
-                .await?
-            {
-                return Ok(());
-            }
-            let next_second = (now.unix_seconds() + 1) * 1_000;
-            tokio::time::sleep(Duration::from_millis(
-                (next_second - now.unix_millis()).max(1) as u64,
-            ))
-            .await;
-        }
-        Err(crate::store::StoreError::Corrupt(
-            "no request budget for 50 seconds".to_owned(),
-        ))
-    }
-
-    /// A valid access token: cached, refreshed, or new.
-    async fn token(&self) -> Result<String, CallError> {
-        let mut tokens = self.tokens.lock().await;
-        let now = (self.clock)().unix_seconds();
-        if let Some((access, expires)) = &tokens.access
-            && *expires > now + 300
-        {
-            return Ok(access.clone());
-        }
-        if tokens.halted_until > now {
-            return Err(CallError::Halted(tokens.halted_until));
-        }
-        let refresh = tokens
-            .refresh
-            .clone()
-            .filter(|(_, expires)| *expires > now + 60);
-        let body = match &refresh {
-            Some((refresh, _)) => TokenRequest::RefreshToken {
-                refresh_token: refresh.clone(),
-            },
-            None => TokenRequest::Password {
-                username: self.account.username.clone(),
-                password: self.account.password.clone(),
-            },
-        };
-        self.permit().await.map_err(|_| CallError::Network)?;
-        let response = self
-            .client
-            .post(self.url(IysPaths::TOKEN))
-            .json(&body)
-            .send()
-            .await
-            .map_err(|_| CallError::Network)?;
-        let status = response.status().as_u16();
-        let text = response.text().await.map_err(|_| CallError::Network)?;
-        if status == 429 || error_code(&text) == "H084" {
-            tracing::error!("İYS's hourly token limit is reached; no token request for an hour");
-            tokens.halted_until = now + 3_600;
-            return Err(CallError::Halted(tokens.halted_until));
-        }
-        if !(200..300).contains(&status) {
-            if refresh.is_some() {
-                // A refused refresh token falls back to the password next time.
-                tokens.refresh = None;
-            }
-            tracing::error!(status, "İYS refused the token request");
-            if refresh.is_some() {
-                return Err(CallError::Network);
-            }
-            // The credentials are wrong: nothing to do but wait for an operator.
-            return Err(CallError::Account(format!("token_{status}")));
-        }
-        let answer: TokenResponse = serde_json::from_str(&text).map_err(|_| CallError::Network)?;
-        tokens.access = Some((answer.access_token.clone(), answer.access_expires_at(now)));
-        if let Some(refresh) = &answer.refresh_token {
-            tokens.refresh = Some((refresh.clone(), answer.refresh_expires_at(now)));
-        }
-        Ok(answer.access_token)
-    }
-
-    /// Reads İYS's changes made by citizens since the last cursor and applies them.
-    pub async fn pull_once(&self) -> Result<usize, String> {
-        let mut applied = 0;
-        loop {
-            let after = self
-                .store
-                .pull_cursor()
-                .await
-                .map_err(|error| error.to_string())?;
-            let token = self.token().await.map_err(|error| format!("{error:?}"))?;
-            let mut request = self
-                .client
-                .get(self.url(&self.paths().changes()))
-                .bearer_auth(token)
-                .query(&[("source", "IYS"), ("limit", "1000")]);
-            if let Some(after) = &after {
-                request = request.query(&[("after", after)]);
-            }
-            self.permit().await.map_err(|error| error.to_string())?;
-            let response = request.send().await.map_err(|error| error.to_string())?;
-            if response.status().as_u16() == 204 {
-                return Ok(applied);
-            }
-            if !response.status().is_success() {
-                return Err(format!("İYS answered {} to the pull", response.status()));
-            }
-            let page: ChangesResponse = response.json().await.map_err(|error| error.to_string())?;
-            let mut movements = Vec::with_capacity(page.list.len());
-            for movement in &page.list {
-                match read_movement(movement) {
-                    Ok(Some(read)) => movements.push(read),
-                    // Waiting for the person's confirmation: not a decision to apply yet.
-                    Ok(None) => {}
-                    Err(why) => {
-                        // Skipping it could lose a refusal: the cursor stays where it is, so
-                        // the page is read again, until an operator looks.
-                        tracing::error!(transaction = %movement.transaction_id, why, "İYS reported a movement the relay cannot read; the pull stops before it");
-                        return Err(format!(
-                            "İYS's movement {} cannot be read ({why}); the pull stops before it",
-                            movement.transaction_id
-                        ));
-                    }
-                }
-            }
-            applied += self
-                .store
-                .apply_pulled(&movements, &page.after, (self.clock)())
-                .await
-                .map_err(|error| error.to_string())?;
-            let refusals = movements
-                .iter()
-                .filter(|movement| movement.status == ConsentStatus::Rejected)
-                .count();
-            tracing::info!(
-                movements = movements.len(),
-                refusals,
-                "pulled İYS's changes"
-            );
-            if page.list.len() < 1_000 {
-                return Ok(applied);
-            }
-        }
-    }
-}
-
-/// A movement from İYS's changes as the relay applies it, its address normalised as received
-/// addresses are; `None` for a movement that is not a decision yet (waiting for the person's
-/// confirmation); an error saying what does not read otherwise.
-fn read_movement(
-    movement: &consent_core::iys::wire::IysMovement,
-) -> Result<Option<PulledMovement>, &'static str> {
-    let status = match movement.status {
-        IysStatus::Pending => return Ok(None),
-        other => other.consent_status().ok_or("its status is unknown")?,
-    };
-    let channel = Channel::from(movement.channel);
-    let recipient = consent_core::Recipient::parse_for(channel, &movement.recipient)
-        .map_err(|_| "its address does not fit its channel")?
-        .normalised();
-    let consent_date = match movement.consent_date.as_deref() {
-        Some(date) => IysDateTime::parse(date).map_err(|_| "its consent date does not read")?,
-        None => IysDateTime::parse(&movement.creation_date)
-            .map_err(|_| "it has no consent date and its creation date does not read")?,
-    };
-    let source = serde_json::to_value(movement.source)
-        .ok()
-        .and_then(|source| source.as_str().map(str::to_owned))
-        .ok_or("its source does not read")?;
-    Ok(Some(PulledMovement {
-        transaction_id: movement.transaction_id.clone(),
-        recipient,
-        channel,
-        recipient_type: RecipientType::from(movement.recipient_type),
-        status,
-        source,
-        consent_date,
-        creation_date: movement.creation_date.clone(),
-    }))
-}
-
-fn error_code(body: &str) -> String {
-    serde_json::from_str::<IysErrorBody>(body)
-        .ok()
-        .and_then(|body| body.errors.into_iter().next())
-        .map(|entry| entry.code)
-        .unwrap_or_default()
 }
