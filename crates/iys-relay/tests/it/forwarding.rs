@@ -980,6 +980,48 @@ both_backends!(
     a_record_near_its_deadline_overtakes_a_newer_backlog
 );
 
+/// A pass of the forwarder asks İYS's status query at most 20 times, so that it ends within its
+/// claims however many refusals of a backlog need asking: the rest are asked in later passes.
+async fn a_pass_asks_at_most_twenty_status_queries(backend: Backend) {
+    let base = start_sandbox().await;
+    let (_database, store) = open_store(backend).await;
+    // First refusals of addresses nobody has seen: each needs İYS asked before it settles.
+    let refusals: Vec<_> = (0..25)
+        .map(|index| {
+            new_consent(
+                "email",
+                &format!("hic{index}@example.com"),
+                "rejected",
+                None,
+            )
+        })
+        .collect();
+    store.store_batch(&refusals).await.unwrap();
+    // A backlog over the threshold goes through the batch path, which claims them all at once.
+    let forwarder = forwarder_with(&store, &base, Duration::from_secs(5), 1);
+    forwarder.forward_once().await.unwrap();
+    let log = sandbox_get(&base, "/sandbox/log").await;
+    assert_eq!(log["statusQueries"].as_array().unwrap().len(), 20);
+    let still_pending = store
+        .records(None, None)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|record| record.iys.state.as_str() == "pending")
+        .count();
+    assert_eq!(still_pending, 5, "the rest wait for a later pass");
+    settle(&[&forwarder], &store, Duration::from_secs(30)).await;
+    let log = sandbox_get(&base, "/sandbox/log").await;
+    assert_eq!(log["statusQueries"].as_array().unwrap().len(), 25);
+    let stored = store.records(None, None).await.unwrap();
+    assert!(
+        stored.iter().all(|record| record.iys.evidence.is_some()),
+        "every refusal settled with İYS's answer kept"
+    );
+    assert_eq!(store.verify().await.unwrap().problem, None);
+}
+both_backends!(status_query_cap, a_pass_asks_at_most_twenty_status_queries);
+
 async fn records_a_dead_relay_held_are_taken_over_after_its_claim_expires(backend: Backend) {
     let base = start_sandbox().await;
     let (_database, store) = open_store(backend).await;
