@@ -1,11 +1,11 @@
-//! İYS's answers to a token request, a pull of changes and a status query: any bytes read to an
-//! answer or to an error, never a panic; every movement read names a channel its address may or
-//! may not fit, without a panic either way; and a token answer never yields a token that expired
-//! before it arrived.
+//! İYS's answers to a token request, a pull of changes, a status query and its daily change file:
+//! any bytes read to an answer or to an error, never a panic; every movement read names a channel
+//! its address may or may not fit, without a panic either way; a token answer never yields a
+//! token that expired before it arrived; a daily file that does not read names its line.
 #![no_main]
 
 use consent_core::iys::wire::{
-    ChangesResponse, ConsentDetail, IysErrorBody, TokenRequest, TokenResponse,
+    ChangesResponse, ConsentDetail, DailyChange, IysErrorBody, TokenRequest, TokenResponse,
 };
 use consent_core::time::IysDateTime;
 use consent_core::{Channel, Recipient};
@@ -63,4 +63,10 @@ fuzz_target!(|input: &[u8]| {
         }
     }
     let _ = serde_json::from_slice::<IysErrorBody>(input);
+    if let Ok(text) = std::str::from_utf8(input)
+        && let Err(error) = DailyChange::parse_file(text)
+    {
+        assert!(error.line >= 1);
+        let _ = error.to_string();
+    }
 });

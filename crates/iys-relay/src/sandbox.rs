@@ -23,7 +23,7 @@ use axum::{Json, Router};
 use consent_core::calendar::registration_deadline;
 use consent_core::email::EmailAddress;
 use consent_core::phone::PhoneNumber;
-use consent_core::time::{IysDateTime, Timestamp, iys_epoch};
+use consent_core::time::{CivilDate, IysDateTime, Timestamp, TurkeyTime, iys_epoch};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
@@ -240,7 +240,11 @@ pub fn router(sandbox: Sandbox) -> Router {
             post(multi_status),
         )
         .route("/sps/{iys}/brands/{brand}/consents/history", post(history))
-        .route("/sps/{iys}/brands/{brand}/consents/changes", get(changes));
+        .route("/sps/{iys}/brands/{brand}/consents/changes", get(changes))
+        .route(
+            "/sps/{iys}/brands/{brand}/changes/{date}/file",
+            get(daily_file),
+        );
     Router::new()
         .route("/oauth2/token", post(token))
         .merge(consents)
@@ -1185,6 +1189,73 @@ async fn changes(
         .map(|(_, movement)| movement.clone())
         .collect();
     Json(json!({ "after": format!("{}_{}", last + 1, list.last().and_then(|movement| movement["transactionId"].as_str()).unwrap_or("")), "list": list })).into_response()
+}
+
+/// İYS's daily change file of a past day: every movement İYS registered that Turkish day, from
+/// the provider and from citizens, as CSV with its header, sorted by creation date and then
+/// transaction id, ending with a line break. A date not written `YYYY-MM-DD` is H501, one more
+/// than seven days back H502; a day without movements, and a day not over yet, have no file
+/// (204).
+async fn daily_file(
+    State(sandbox): State<Sandbox>,
+    Path((iys, brand, date)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(response) = gate(&sandbox, &headers, &iys, &brand) {
+        return response;
+    }
+    let Some(day) = CivilDate::parse_iso(&date) else {
+        return single_error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "H501",
+            "the date must be written yyyy-aa-gg",
+        );
+    };
+    let world = sandbox.lock();
+    let today = TurkeyTime::at(sandbox.now(&world)).date();
+    if today.days_since_epoch() - day.days_since_epoch() > 7 {
+        return single_error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "H502",
+            "the report date is more than seven days back",
+        );
+    }
+    if day >= today {
+        return StatusCode::NO_CONTENT.into_response();
+    }
+    let prefix = format!("{day} ");
+    let field = |movement: &Value, key: &str| movement[key].as_str().unwrap_or("").to_owned();
+    let mut rows: Vec<[String; 8]> = world
+        .movements
+        .iter()
+        .map(|(_, movement, _)| movement)
+        .filter(|movement| field(movement, "creationDate").starts_with(&prefix))
+        .map(|movement| {
+            [
+                "creationDate",
+                "transactionId",
+                "recipient",
+                "recipientType",
+                "type",
+                "status",
+                "consentDate",
+                "source",
+            ]
+            .map(|key| field(movement, key))
+        })
+        .collect();
+    if rows.is_empty() {
+        return StatusCode::NO_CONTENT.into_response();
+    }
+    rows.sort_by(|a, b| (&a[0], &a[1]).cmp(&(&b[0], &b[1])));
+    let mut file = String::from(
+        "creationDate,transactionId,recipient,recipientType,type,status,consentDate,source\n",
+    );
+    for row in rows {
+        file.push_str(&row.join(","));
+        file.push('\n');
+    }
+    ([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], file).into_response()
 }
 
 async fn citizen(State(sandbox): State<Sandbox>, Json(body): Json<Value>) -> Response {

@@ -9,7 +9,7 @@ use core::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::recipient::Recipient;
-use crate::time::{IysDateTime, iys_epoch};
+use crate::time::{CivilDate, IysDateTime, iys_epoch};
 use crate::vocabulary::{Channel, ConsentStatus, RecipientType, Source};
 
 /// İYS's `type`: the channel.
@@ -454,6 +454,11 @@ impl IysPaths {
     pub fn changes(&self) -> String {
         self.brand("/consents/changes")
     }
+
+    /// İYS's daily change file of `date` (`YYYY-MM-DD`, Turkish calendar).
+    pub fn daily_file(&self, date: CivilDate) -> String {
+        self.brand(&format!("/changes/{date}/file"))
+    }
 }
 
 /// İYS's answer to a batch (`AddMultipleConsentResponse`): the id to read its results by. The
@@ -709,5 +714,173 @@ impl fmt::Debug for IysMovement {
             .field("creation_date", &self.creation_date)
             .field("transaction_id", &self.transaction_id)
             .finish_non_exhaustive()
+    }
+}
+
+/// The columns of İYS's daily change file, in its order; its first line names them.
+pub const DAILY_FILE_COLUMNS: [&str; 8] = [
+    "creationDate",
+    "transactionId",
+    "recipient",
+    "recipientType",
+    "type",
+    "status",
+    "consentDate",
+    "source",
+];
+
+/// How many days back İYS keeps daily change files (its H502 past that).
+pub const DAILY_FILE_DAYS: i64 = 7;
+
+/// One movement of İYS's daily change file: a consent or refusal İYS registered that day, from
+/// the provider or from the citizen.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DailyChange {
+    /// When İYS registered it, `YYYY-MM-DD HH:mm:ss`.
+    pub creation_date: String,
+    /// İYS's id of the movement.
+    pub transaction_id: String,
+    /// The address.
+    pub recipient: String,
+    /// Individual or merchant.
+    pub recipient_type: IysRecipientType,
+    /// The channel.
+    pub channel: IysType,
+    /// Consent or refusal.
+    pub status: IysStatus,
+    /// When it was given, `YYYY-MM-DD HH:mm:ss`; may be empty for a merchant.
+    pub consent_date: Option<String>,
+    /// Who recorded it.
+    pub source: IysSource,
+}
+
+impl fmt::Debug for DailyChange {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The address is personal data.
+        formatter
+            .debug_struct("DailyChange")
+            .field("creation_date", &self.creation_date)
+            .field("transaction_id", &self.transaction_id)
+            .field("recipient_type", &self.recipient_type)
+            .field("channel", &self.channel)
+            .field("status", &self.status)
+            .field("consent_date", &self.consent_date)
+            .field("source", &self.source)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a daily change file does not read: the line (from 1) and what is wrong with it, never its
+/// content, which holds addresses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DailyFileError {
+    /// The line, from 1.
+    pub line: usize,
+    /// What is wrong.
+    pub problem: &'static str,
+}
+
+impl fmt::Display for DailyFileError {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            formatter,
+            "daily change file, line {}: {}",
+            self.line, self.problem
+        )
+    }
+}
+
+impl std::error::Error for DailyFileError {}
+
+/// Reads one of İYS's vocabulary values from its wire name.
+fn wire_value<'de, T: Deserialize<'de>>(text: &'de str) -> Option<T> {
+    T::deserialize(serde::de::value::BorrowedStrDeserializer::<
+        serde::de::value::Error,
+    >::new(text))
+    .ok()
+}
+
+/// The fields of one CSV line: separated by commas, a field in double quotes may hold commas
+/// and `""` for a quote.
+fn csv_fields(line: &str) -> Option<Vec<String>> {
+    let mut fields = Vec::new();
+    let mut field = String::new();
+    let mut characters = line.chars().peekable();
+    let mut quoted = false;
+    let mut started = true;
+    while let Some(character) = characters.next() {
+        match character {
+            '"' if quoted && characters.peek() == Some(&'"') => {
+                characters.next();
+                field.push('"');
+            }
+            '"' if quoted => quoted = false,
+            '"' if started && field.is_empty() => quoted = true,
+            ',' if !quoted => {
+                fields.push(std::mem::take(&mut field));
+                started = true;
+                continue;
+            }
+            other => field.push(other),
+        }
+        started = false;
+    }
+    (!quoted).then(|| {
+        fields.push(field);
+        fields
+    })
+}
+
+impl DailyChange {
+    /// Reads a whole daily change file: its header line naming [`DAILY_FILE_COLUMNS`], then one
+    /// movement a line (CRLF or LF; a last empty line is allowed).
+    pub fn parse_file(text: &str) -> Result<Vec<DailyChange>, DailyFileError> {
+        let mut lines = text.lines().enumerate();
+        let header = lines.next().map(|(_, line)| line).unwrap_or_default();
+        if csv_fields(header.trim_start_matches('\u{feff}')).as_deref()
+            != Some(&DAILY_FILE_COLUMNS.map(str::to_owned)[..])
+        {
+            return Err(DailyFileError {
+                line: 1,
+                problem: "expected the header creationDate,transactionId,recipient,recipientType,type,status,consentDate,source",
+            });
+        }
+        let mut changes = Vec::new();
+        for (index, line) in lines {
+            if line.is_empty() {
+                continue;
+            }
+            let error = |problem| DailyFileError {
+                line: index + 1,
+                problem,
+            };
+            let fields = csv_fields(line).ok_or_else(|| error("a quote is not closed"))?;
+            let [
+                creation_date,
+                transaction_id,
+                recipient,
+                recipient_type,
+                channel,
+                status,
+                consent_date,
+                source,
+            ] = <[String; 8]>::try_from(fields).map_err(|_| error("expected 8 fields"))?;
+            changes.push(DailyChange {
+                recipient_type: wire_value(&recipient_type)
+                    .ok_or_else(|| error("the recipient type is not BIREYSEL or TACIR"))?,
+                channel: wire_value(&channel)
+                    .ok_or_else(|| error("the type is not MESAJ, ARAMA or EPOSTA"))?,
+                // A status this version does not know could be a refusal: it does not read.
+                status: wire_value(&status)
+                    .filter(|status| *status != IysStatus::Other)
+                    .ok_or_else(|| error("the status is not ONAY, RET or BEKLIYOR"))?,
+                source: wire_value(&source).ok_or_else(|| error("the source does not read"))?,
+                consent_date: Some(consent_date).filter(|date| !date.is_empty()),
+                creation_date,
+                transaction_id,
+                recipient,
+            });
+        }
+        Ok(changes)
     }
 }

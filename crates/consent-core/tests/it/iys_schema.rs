@@ -310,13 +310,18 @@ fn every_path_the_relay_calls_is_in_the_document_with_its_method() {
         (paths.batch(), "post"),
         (paths.batch_results("29a014400sf3d3c6"), "get"),
         (paths.changes(), "get"),
+        (
+            paths.daily_file(consent_core::time::CivilDate::new(2026, 12, 5).unwrap()),
+            "get",
+        ),
     ];
     for (path, method) in called {
         // Put the document's placeholders back where the codes and the id stand.
         let template = path
             .replace("123456", "{iysCode}")
             .replace("654321", "{brandCode}")
-            .replace("29a014400sf3d3c6", "{requestId}");
+            .replace("29a014400sf3d3c6", "{requestId}")
+            .replace("2026-12-05", "{reportDate}");
         assert!(
             document["paths"][&template][method].is_object(),
             "{method} {template} is not in İYS's document"
@@ -359,5 +364,92 @@ fn batch_answers_read_as_the_document_shows_them() {
     for status in listed {
         let read: BatchItemStatus = serde_json::from_value(status.clone()).unwrap();
         assert_ne!(read, BatchItemStatus::Unknown, "{status}");
+    }
+}
+
+#[test]
+fn the_daily_file_columns_are_the_documents_in_its_order() {
+    use consent_core::iys::wire::DAILY_FILE_COLUMNS;
+    let document = iys_openapi();
+    let description = document["paths"]["/sps/{iysCode}/brands/{brandCode}/changes/{reportDate}/file"]
+        ["get"]["description"]
+        .as_str()
+        .unwrap();
+    // The document lists each column as "- Name (`column`)", and repeats part of its text.
+    let mut listed: Vec<&str> = Vec::new();
+    for column in description
+        .lines()
+        .filter(|line| line.trim_start().starts_with("- "))
+        .filter_map(|line| line.split('`').nth(1))
+    {
+        if !listed.contains(&column) {
+            listed.push(column);
+        }
+    }
+    assert_eq!(listed, DAILY_FILE_COLUMNS);
+}
+
+#[test]
+fn a_daily_file_reads_with_its_header_and_refuses_what_does_not_fit() {
+    use consent_core::iys::wire::{DailyChange, IysRecipientType, IysSource, IysStatus, IysType};
+    let file = "creationDate,transactionId,recipient,recipientType,type,status,consentDate,source\r\n\
+        2026-12-05 10:00:01,aa11,+905321112233,BIREYSEL,MESAJ,RET,2026-12-05 10:00:00,IYS_KISAMESAJ\r\n\
+        2026-12-05 11:30:00,bb22,\"ali@example.com\",TACIR,EPOSTA,ONAY,,HS_WEB\r\n";
+    let changes = DailyChange::parse_file(file).unwrap();
+    assert_eq!(changes.len(), 2);
+    assert_eq!(changes[0].status, IysStatus::Rejected);
+    assert_eq!(changes[0].channel, IysType::Sms);
+    assert_eq!(changes[0].source, IysSource::IysShortNumber);
+    assert_eq!(
+        changes[0].consent_date.as_deref(),
+        Some("2026-12-05 10:00:00")
+    );
+    assert_eq!(changes[1].recipient, "ali@example.com");
+    assert_eq!(changes[1].recipient_type, IysRecipientType::Merchant);
+    assert_eq!(changes[1].consent_date, None);
+    assert!(
+        !format!("{changes:?}").contains("ali@"),
+        "no address in debug output"
+    );
+    assert_eq!(
+        DailyChange::parse_file(
+            "creationDate,transactionId,recipient,recipientType,type,status,consentDate,source\n"
+        )
+        .unwrap(),
+        []
+    );
+    let header =
+        "creationDate,transactionId,recipient,recipientType,type,status,consentDate,source\n";
+    for (file, line, problem) in [
+        ("creationDate,recipient\n", 1, "expected the header"),
+        (
+            &format!("{header}2026-12-05 10:00:01,aa11,+905321112233,BIREYSEL,MESAJ\n") as &str,
+            2,
+            "expected 8 fields",
+        ),
+        (
+            &format!("{header}a,b,c,BIREYSEL,MESAJ,IPTAL,d,HS_WEB\n"),
+            2,
+            "the status is not",
+        ),
+        (
+            &format!("{header}a,b,c,BIREYSEL,FAKS,RET,d,HS_WEB\n"),
+            2,
+            "the type is not",
+        ),
+        (
+            &format!("{header}a,b,\"c,BIREYSEL,MESAJ,RET,d,HS_WEB\n"),
+            2,
+            "a quote is not closed",
+        ),
+    ] {
+        let error = DailyChange::parse_file(file).unwrap_err();
+        assert_eq!(error.line, line, "{file}");
+        assert!(
+            error.problem.starts_with(problem),
+            "{file}: {}",
+            error.problem
+        );
+        assert!(!error.to_string().contains("+90532"));
     }
 }

@@ -667,6 +667,103 @@ both_backends!(
     a_refusal_made_in_iys_reaches_the_preference_centre
 );
 
+/// The sandbox serves İYS's daily change file with İYS's columns and rules: every movement of
+/// a past day, the relay's and the citizens', as the core reads it; 204 for a day without one
+/// or not over yet; H501 for a date not written `YYYY-MM-DD`; H502 past seven days.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sandbox_serves_the_daily_change_file_with_iys_rules() {
+    use consent_core::iys::wire::{DailyChange, IysPaths, IysStatus};
+    use consent_core::time::{CivilDate, TurkeyTime};
+    let base = start_sandbox().await;
+    // The sandbox's day starts at noon, so that every movement of the test falls on one day.
+    let second_of_day = i64::from(TurkeyTime::at(system_clock()()).second_of_day());
+    let to_noon = (12 * 3_600 - second_of_day).rem_euclid(86_400);
+    sandbox_post(&base, "/sandbox/clock", json!({"advanceSeconds": to_noon})).await;
+    let (_database, store) = open_store(Backend::Sqlite).await;
+    let consents = [
+        new_consent("sms", "0532 444 55 66", "granted", None),
+        new_consent("email", "gunluk@example.com", "granted", None),
+    ];
+    store.store_batch(&consents).await.unwrap();
+    let forwarder = forwarder(&store, &base, Duration::from_secs(5));
+    settle(&[&forwarder], &store, Duration::from_secs(20)).await;
+    sandbox_post(
+        &base,
+        "/sandbox/citizen",
+        json!({"recipient": "+905324445566", "type": "MESAJ", "recipientType": "BIREYSEL", "status": "RET"}),
+    )
+    .await;
+    let stored = store.records(None, None).await.unwrap();
+    // Every movement so far was registered on the sandbox's today.
+    let day = CivilDate::parse_iso(&stored[0].iys.creation_date.clone().unwrap()[..10]).unwrap();
+    let paths = IysPaths::new(123_456, 123_456);
+    let client = reqwest::Client::new();
+    let fetch = async |path: String| {
+        let token: Value = client
+            .post(format!("{base}/oauth2/token"))
+            .json(&json!({"grant_type": "password", "username": "sandbox", "password": "sandbox"}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let response = client
+            .get(format!("{base}{path}"))
+            .bearer_auth(token["access_token"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let kind = response
+            .headers()
+            .get("content-type")
+            .map(|value| value.to_str().unwrap().to_owned());
+        (status, kind, response.text().await.unwrap())
+    };
+    let (status, _, _) = fetch(paths.daily_file(day)).await;
+    assert_eq!(status, 204, "the day is not over: no file yet");
+    sandbox_post(&base, "/sandbox/clock", json!({"advanceSeconds": 86_400})).await;
+    let (status, kind, body) = fetch(paths.daily_file(day)).await;
+    assert_eq!(status, 200);
+    assert!(kind.unwrap().starts_with("text/csv"));
+    assert!(body.ends_with('\n'));
+    let changes = DailyChange::parse_file(&body).unwrap();
+    assert_eq!(changes.len(), 3, "the two adds and the citizen's refusal");
+    let mut order: Vec<(String, String)> = changes
+        .iter()
+        .map(|change| (change.creation_date.clone(), change.transaction_id.clone()))
+        .collect();
+    let listed = order.clone();
+    order.sort();
+    assert_eq!(listed, order, "sorted by creation date, then transaction");
+    for record in &stored {
+        let transaction = record.iys.transaction_id.clone().unwrap();
+        let change = changes
+            .iter()
+            .find(|change| change.transaction_id == transaction)
+            .expect("every accepted record is in the file");
+        assert_eq!(change.recipient, record.plain.recipient);
+        assert_eq!(change.status, IysStatus::Granted);
+    }
+    assert!(
+        changes
+            .iter()
+            .any(|change| change.status == IysStatus::Rejected
+                && change.recipient == "+905324445566")
+    );
+    let (status, _, _) = fetch(paths.daily_file(day.add_days(-1))).await;
+    assert_eq!(status, 204, "a day without movements has no file");
+    let today = day.add_days(1);
+    let (status, _, body) = fetch(paths.daily_file(today.add_days(-8))).await;
+    assert_eq!((status, body.contains("H502")), (422, true));
+    let (status, _, body) = fetch(paths.daily_file(today.add_days(-7))).await;
+    assert!(status == 204 || status == 200, "{status} {body}");
+    let (status, _, body) =
+        fetch(paths.daily_file(day).replace(&day.to_string(), "2026-1-5")).await;
+    assert_eq!((status, body.contains("H501")), (422, true));
+}
+
 /// İYS's rules, asked of the sandbox directly.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_sandbox_answers_status_queries_with_iys_rules_and_limit() {
