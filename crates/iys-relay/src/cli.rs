@@ -102,6 +102,14 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         checkpoint: Option<PathBuf>,
     },
+    /// Compare a day with İYS's daily change file: apply the movements the relay missed (such as
+    /// a refusal made in İYS), and list the records the relay holds as accepted that İYS does
+    /// not; exits 1 when such a record is left for a person. Needs the İYS settings.
+    Reconcile {
+        /// The Turkish day, YYYY-MM-DD; yesterday by default (İYS keeps seven days).
+        #[arg(long, value_name = "DATE")]
+        date: Option<String>,
+    },
     /// Print a signed checkpoint of the ledger (entry count, newest hash, time, signature), to
     /// be kept outside the database and checked later with `verify --checkpoint`.
     Checkpoint,
@@ -257,6 +265,45 @@ async fn run(command: Command, mut config: Config) -> Result<ExitCode, Box<dyn s
                     println!("ledger broken at entry {seq} (record {record_id}): {what}");
                     Ok(ExitCode::from(1))
                 }
+            }
+        }
+        Command::Reconcile { date } => {
+            let account = config.iys.account().ok_or(
+                "reconcile needs IYS_BASE_URL, IYS_USERNAME, IYS_PASSWORD, IYS_CODE and IYS_BRAND_CODE",
+            )?;
+            let now = (system_clock())();
+            let day = match &date {
+                Some(text) => CivilDate::parse_iso(text)
+                    .ok_or_else(|| format!("expected --date YYYY-MM-DD, found `{text}`"))?,
+                None => TurkeyTime::at(now).date().add_days(-1),
+            };
+            let store = open_store(&config).await?;
+            let settings = crate::forwarder::ForwarderSettings {
+                requests_per_second: config.iys.requests_per_second,
+                instance: config.instance.clone(),
+                ..crate::forwarder::ForwarderSettings::default()
+            };
+            let forwarder =
+                crate::forwarder::Forwarder::new(store, account, settings, system_clock())?;
+            let report = forwarder.reconcile(day).await?;
+            println!(
+                "{day}: İYS lists {} movements; the relay knew {}, applied {} it had missed, {} wait for the person's confirmation",
+                report.listed, report.known, report.applied, report.waiting
+            );
+            for (record, transaction) in &report.unlisted {
+                println!(
+                    "record {record}: accepted by İYS as transaction {transaction}, which İYS's file does not list"
+                );
+            }
+            if report.agrees() {
+                println!("{day}: the relay and İYS agree");
+                Ok(ExitCode::SUCCESS)
+            } else {
+                println!(
+                    "{day}: {} records are left for a person to decide",
+                    report.unlisted.len()
+                );
+                Ok(ExitCode::FAILURE)
             }
         }
         Command::Checkpoint => {

@@ -25,6 +25,9 @@
 
 mod client;
 mod pull;
+mod reconcile;
+
+pub use self::reconcile::Reconciliation;
 
 use std::sync::Arc;
 use std::time::Duration;

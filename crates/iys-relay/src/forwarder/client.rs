@@ -165,6 +165,50 @@ impl IysClient {
             .ok_or(CallError::Network)
     }
 
+    /// İYS's daily change file of `day` as text; `None` when İYS has none (204: nothing was
+    /// registered that day).
+    pub(super) async fn daily_file(
+        &self,
+        day: consent_core::time::CivilDate,
+    ) -> Result<Option<String>, String> {
+        for attempt in 0..3 {
+            let token = match self.token().await {
+                Ok(token) => token,
+                // A refused refresh token: the next try signs in with the password.
+                Err(CallError::Network) if attempt < 2 => continue,
+                Err(error) => return Err(format!("no İYS token: {error:?}")),
+            };
+            self.permit().await.map_err(|error| error.to_string())?;
+            let response = self
+                .http
+                .get(self.url(&self.paths().daily_file(day)))
+                .bearer_auth(token)
+                .send()
+                .await
+                .map_err(|error| error.to_string())?;
+            let status = response.status().as_u16();
+            if status == 204 {
+                return Ok(None);
+            }
+            let text = response.text().await.map_err(|error| error.to_string())?;
+            if (200..300).contains(&status) {
+                return Ok(Some(text));
+            }
+            let code = error_code(&text);
+            if status == 401 || code == "H351" {
+                // The token expired early or was revoked: forget it and try once more.
+                self.tokens.lock().await.access = None;
+                continue;
+            }
+            return Err(format!(
+                "İYS answered {status} {code} to the daily change file of {day}"
+            ));
+        }
+        Err(format!(
+            "İYS refused the token twice for the daily change file of {day}"
+        ))
+    }
+
     /// A page of İYS's changes made by citizens after the cursor `after` (from the start
     /// without one), up to 1000; `None` when İYS has nothing new (204).
     pub(super) async fn changes(

@@ -7,6 +7,7 @@ use consent_core::{Channel, ConsentStatus, RecipientType};
 
 use super::Forwarder;
 use crate::store::forwarding::PulledMovement;
+use consent_core::iys::wire::IysMovement;
 
 impl Forwarder {
     /// Reads İYS's changes made by citizens since the last cursor and applies them.
@@ -40,7 +41,7 @@ impl Forwarder {
             }
             applied += self
                 .store
-                .apply_pulled(&movements, &page.after, (self.clock)())
+                .apply_pulled(&movements, Some(&page.after), (self.clock)())
                 .await
                 .map_err(|error| error.to_string())?;
             let refusals = movements
@@ -62,8 +63,8 @@ impl Forwarder {
 /// A movement from İYS's changes as the relay applies it, its address normalised as received
 /// addresses are; `None` for a movement that is not a decision yet (waiting for the person's
 /// confirmation); an error saying what does not read otherwise.
-fn read_movement(
-    movement: &consent_core::iys::wire::IysMovement,
+pub(super) fn read_movement(
+    movement: &IysMovement,
 ) -> Result<Option<PulledMovement>, &'static str> {
     let status = match movement.status {
         IysStatus::Pending => return Ok(None),

@@ -531,14 +531,14 @@ impl Store {
             .try_get("after")?)
     }
 
-    /// Applies movements pulled from İYS and moves the cursor, in one transaction under the
-    /// ledger's lock: each movement not seen before is stored sealed, gets its ledger entry, and
-    /// updates what İYS holds. A page applied twice (the cursor did not move before a crash)
-    /// adds nothing the second time.
+    /// Applies movements read from İYS and moves the pull's cursor to `after` (a reconciliation
+    /// leaves it where it is), in one transaction under the ledger's lock: each movement not
+    /// seen before is stored sealed, gets its ledger entry, and updates what İYS holds. A page
+    /// applied twice (the cursor did not move before a crash) adds nothing the second time.
     pub async fn apply_pulled(
         &self,
         movements: &[PulledMovement],
-        after: &str,
+        after: Option<&str>,
         now: Timestamp,
     ) -> Result<usize, StoreError> {
         let mut transaction = self.pool.begin().await?;
@@ -598,13 +598,58 @@ impl Store {
             )
             .await?;
         }
-        sqlx::query("UPDATE iys_pull SET after = $1 WHERE id = 1")
-            .bind(after)
-            .execute(&mut *transaction)
-            .await?;
+        if let Some(after) = after {
+            sqlx::query("UPDATE iys_pull SET after = $1 WHERE id = 1")
+                .bind(after)
+                .execute(&mut *transaction)
+                .await?;
+        }
         head.save(&mut transaction).await?;
         transaction.commit().await?;
         Ok(applied)
+    }
+
+    /// The transactions İYS registered on the Turkish day `day` that the relay knows of: its own
+    /// records İYS accepted, by İYS's creation date, and the movements it read from İYS. Each
+    /// as the transaction id and, for a record, its id.
+    pub async fn known_transactions(
+        &self,
+        day: consent_core::time::CivilDate,
+    ) -> Result<Vec<(String, Option<String>)>, StoreError> {
+        let prefix = format!("{day} %");
+        let mut known = Vec::new();
+        for row in sqlx::query(
+            "SELECT id, iys_transaction_id FROM consents WHERE iys_state = 'accepted' AND iys_creation_date LIKE $1",
+        )
+        .bind(prefix.clone())
+        .fetch_all(&self.pool)
+        .await?
+        {
+            let transaction: Option<String> = row.try_get("iys_transaction_id")?;
+            known.push((transaction.unwrap_or_default(), Some(row.try_get("id")?)));
+        }
+        for row in
+            sqlx::query("SELECT transaction_id FROM iys_movements WHERE creation_date LIKE $1")
+                .bind(prefix)
+                .fetch_all(&self.pool)
+                .await?
+        {
+            known.push((row.try_get("transaction_id")?, None));
+        }
+        Ok(known)
+    }
+
+    /// Whether the relay has the transaction `transaction_id` in any record or movement, of
+    /// whatever day.
+    pub async fn knows_transaction(&self, transaction_id: &str) -> Result<bool, StoreError> {
+        let found = sqlx::query(
+            "SELECT 1 AS found FROM consents WHERE iys_transaction_id = $1 UNION ALL SELECT 1 AS found FROM iys_movements WHERE transaction_id = $2",
+        )
+        .bind(transaction_id.to_owned())
+        .bind(transaction_id.to_owned())
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(found.is_some())
     }
 
     /// Counts for `/metrics`: records per İYS state, refusals per code, and the pending ones'

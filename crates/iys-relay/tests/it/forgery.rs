@@ -89,7 +89,7 @@ impl Ledgered {
                     consent_date: IysDateTime::from_instant(now),
                     creation_date: IysDateTime::from_instant(now).to_string(),
                 }],
-                "1_x",
+                Some("1_x"),
                 now,
             )
             .await

@@ -764,6 +764,115 @@ async fn the_sandbox_serves_the_daily_change_file_with_iys_rules() {
     assert_eq!((status, body.contains("H501")), (422, true));
 }
 
+/// Runs `iys-relay reconcile` against the sandbox at `base` for `day`.
+fn reconcile_command(database_url: &str, base: &str, day: &str) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_iys-relay"))
+        .args(["reconcile", "--date", day])
+        .env("DATABASE_URL", database_url)
+        .env("RELAY_DATA_KEY", crate::support::base64_key(&DATA_KEY))
+        .env("RELAY_LOG", "warn")
+        .env("IYS_BASE_URL", base)
+        .env("IYS_USERNAME", "sandbox")
+        .env("IYS_PASSWORD", "sandbox")
+        .env("IYS_CODE", "123456")
+        .env("IYS_BRAND_CODE", "123456")
+        .output()
+        .unwrap()
+}
+
+/// Reconciling a day with İYS's daily change file applies the refusal a citizen made in İYS
+/// that the pull missed, agrees once applied, and leaves for a person a record the relay holds
+/// as accepted that İYS does not list; `iys-relay reconcile` exits 0 or 1 accordingly.
+async fn reconciliation_applies_what_the_relay_missed_and_flags_what_iys_does_not_list(
+    backend: Backend,
+) {
+    use consent_core::time::{CivilDate, TurkeyTime};
+    let base = start_sandbox().await;
+    // The sandbox's day starts at noon, so that every movement of the test falls on one day.
+    let second_of_day = i64::from(TurkeyTime::at(system_clock()()).second_of_day());
+    let to_noon = (12 * 3_600 - second_of_day).rem_euclid(86_400);
+    sandbox_post(&base, "/sandbox/clock", json!({"advanceSeconds": to_noon})).await;
+    let (database, store) = open_store(backend).await;
+    let consents = [
+        new_consent("sms", "0532 777 66 55", "granted", None),
+        new_consent("email", "mutabakat@example.com", "granted", None),
+    ];
+    store.store_batch(&consents).await.unwrap();
+    let forwarder = forwarder(&store, &base, Duration::from_secs(5));
+    settle(&[&forwarder], &store, Duration::from_secs(20)).await;
+    // A refusal made in İYS that the relay never pulled.
+    sandbox_post(
+        &base,
+        "/sandbox/citizen",
+        json!({"recipient": "+905327776655", "type": "MESAJ", "recipientType": "BIREYSEL", "status": "RET"}),
+    )
+    .await;
+    let stored = store.records(None, None).await.unwrap();
+    let day = CivilDate::parse_iso(&stored[0].iys.creation_date.clone().unwrap()[..10]).unwrap();
+    sandbox_post(&base, "/sandbox/clock", json!({"advanceSeconds": 86_400})).await;
+    let state = async || {
+        store
+            .current_state(
+                &[(consent_core::Channel::Sms, "+905327776655".to_owned())],
+                consent_core::RecipientType::Individual,
+            )
+            .await
+            .unwrap()[0]
+            .status
+    };
+    assert_eq!(state().await, consent_core::ConsentStatus::Granted);
+
+    let report = forwarder.reconcile(day).await.unwrap();
+    assert_eq!(
+        (report.listed, report.known, report.applied, report.waiting),
+        (3, 2, 1, 0)
+    );
+    assert!(report.agrees(), "{report:?}");
+    assert_eq!(
+        state().await,
+        consent_core::ConsentStatus::Rejected,
+        "the refusal made in İYS applies"
+    );
+    assert_eq!(store.verify().await.unwrap().problem, None);
+    let again = forwarder.reconcile(day).await.unwrap();
+    assert_eq!(
+        (again.known, again.applied),
+        (3, 0),
+        "nothing is applied twice"
+    );
+    let output = reconcile_command(&database.url, &base, &day.to_string());
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(String::from_utf8_lossy(&output.stdout).contains("agree"));
+
+    // The relay holds the e-mail consent as accepted under a transaction İYS does not list.
+    let email = consents[1].record.id().to_string();
+    let pool = sqlx::AnyPool::connect(&database.url).await.unwrap();
+    sqlx::query("UPDATE consents SET iys_transaction_id = $1 WHERE id = $2")
+        .bind("f".repeat(64))
+        .bind(email.clone())
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    let report = forwarder.reconcile(day).await.unwrap();
+    assert_eq!(report.unlisted, [(email.clone(), "f".repeat(64))]);
+    assert!(!report.agrees());
+    let output = reconcile_command(&database.url, &base, &day.to_string());
+    assert_eq!(output.status.code(), Some(1));
+    let printed = String::from_utf8_lossy(&output.stdout);
+    assert!(printed.contains(&email), "{printed}");
+    assert!(!printed.contains("mutabakat@"), "no address is printed");
+}
+both_backends!(
+    reconcile_daily_file,
+    reconciliation_applies_what_the_relay_missed_and_flags_what_iys_does_not_list
+);
+
 /// İYS's rules, asked of the sandbox directly.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_sandbox_answers_status_queries_with_iys_rules_and_limit() {
