@@ -557,5 +557,31 @@ async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response 
             "iys_relay_refused_records{{code=\"{code}\"}} {count}\n"
         ));
     }
+    if let Some(last) = &counts.last_reconciliation {
+        let midnight = consent_core::time::CivilDate::parse_iso(&last.day)
+            .and_then(|day| consent_core::time::TurkeyTime::new(day, 0))
+            .and_then(consent_core::time::TurkeyTime::to_instant)
+            .map_or(0, Timestamp::unix_seconds);
+        text.push_str("# HELP iys_relay_reconciled_day_timestamp_seconds The newest day reconciled with İYS's daily change file, as its Turkish midnight.\n# TYPE iys_relay_reconciled_day_timestamp_seconds gauge\n");
+        text.push_str(&format!(
+            "iys_relay_reconciled_day_timestamp_seconds {midnight}\n"
+        ));
+        text.push_str("# HELP iys_relay_reconciliation_movements Movements of that day in İYS's file: listed, known to the relay, applied by the reconciliation, waiting for confirmation.\n# TYPE iys_relay_reconciliation_movements gauge\n");
+        for (kind, count) in [
+            ("listed", last.listed),
+            ("known", last.known),
+            ("applied", last.applied),
+            ("waiting", last.waiting),
+        ] {
+            text.push_str(&format!(
+                "iys_relay_reconciliation_movements{{kind=\"{kind}\"}} {count}\n"
+            ));
+        }
+        text.push_str("# HELP iys_relay_reconciliation_unlisted Records of that day the relay holds as accepted that İYS does not list, left for a person.\n# TYPE iys_relay_reconciliation_unlisted gauge\n");
+        text.push_str(&format!(
+            "iys_relay_reconciliation_unlisted {}\n",
+            last.unlisted
+        ));
+    }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }

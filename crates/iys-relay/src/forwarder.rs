@@ -96,6 +96,8 @@ pub struct ForwarderSettings {
     /// The relay's stable name among those on the database; claims are held under it, so a
     /// restarted relay of the same name takes its claims back at once.
     pub instance: Option<String>,
+    /// How often `run` looks whether the due day was reconciled with İYS's daily change file.
+    pub reconcile_interval: Duration,
 }
 
 impl Default for ForwarderSettings {
@@ -108,6 +110,7 @@ impl Default for ForwarderSettings {
             batch_threshold: 100,
             batch_poll_delay: Duration::from_secs(300),
             instance: None,
+            reconcile_interval: Duration::from_secs(15 * 60),
         }
     }
 }
@@ -281,6 +284,23 @@ impl Forwarder {
                 tokio::time::sleep(puller.settings.pull_interval).await;
             }
         });
+        let reconciler = self.clone();
+        let reconciling = tokio::spawn(async move {
+            loop {
+                match reconciler.reconcile_due().await {
+                    Ok(Some(report)) if !report.agrees() => tracing::warn!(
+                        day = %report.day,
+                        unlisted = report.unlisted.len(),
+                        "İYS's daily change file does not list records the relay holds as accepted; see `iys-relay reconcile --date`"
+                    ),
+                    Ok(_) => {}
+                    Err(error) => {
+                        tracing::warn!(%error, "reconciling with İYS's daily change file failed; trying again later");
+                    }
+                }
+                tokio::time::sleep(reconciler.settings.reconcile_interval).await;
+            }
+        });
         while !self.stopping.load(std::sync::atomic::Ordering::Relaxed) {
             match self.forward_once().await {
                 Ok(0) => tokio::time::sleep(self.settings.idle_wait).await,
@@ -292,6 +312,7 @@ impl Forwarder {
             }
         }
         pulling.abort();
+        reconciling.abort();
     }
 
     /// One pass: reads the results of batches that are due, then claims what is due and

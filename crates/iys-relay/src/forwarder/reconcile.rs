@@ -8,10 +8,11 @@
 //!   wrong.
 
 use consent_core::iys::wire::{DailyChange, IysMovement};
-use consent_core::time::CivilDate;
+use consent_core::time::{CivilDate, Timestamp, TurkeyTime};
 
 use super::Forwarder;
 use super::pull::read_movement;
+use crate::store::forwarding::ReconciliationRecord;
 
 /// What a reconciliation found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,7 +39,39 @@ impl Reconciliation {
     }
 }
 
+/// From this second of the Turkish day on, İYS's file of the day before is taken to be written:
+/// İYS writes it at the end of each day, and an early ask would find no file and read every
+/// record of the day as missing.
+const FILE_READY_SECOND: u32 = 3 * 3_600;
+
+/// The Turkish day a relay reconciles at `now`: yesterday from 03:00 Turkish time, the day
+/// before until then.
+pub(super) fn due_day(now: Timestamp) -> CivilDate {
+    let turkey = TurkeyTime::at(now);
+    let back = if turkey.second_of_day() >= FILE_READY_SECOND {
+        1
+    } else {
+        2
+    };
+    turkey.date().add_days(-back)
+}
+
 impl Forwarder {
+    /// Reconciles the due day ([`due_day`]) unless a relay on this database already did; `None`
+    /// when it was done.
+    pub async fn reconcile_due(&self) -> Result<Option<Reconciliation>, String> {
+        let day = due_day((self.clock)());
+        let done = self
+            .store
+            .is_reconciled(&day.to_string())
+            .await
+            .map_err(|error| error.to_string())?;
+        if done {
+            return Ok(None);
+        }
+        self.reconcile(day).await.map(Some)
+    }
+
     /// Reconciles the Turkish day `day` with İYS's daily change file: applies the movements the
     /// relay missed, and lists the accepted records İYS does not.
     pub async fn reconcile(&self, day: CivilDate) -> Result<Reconciliation, String> {
@@ -113,6 +146,19 @@ impl Forwarder {
                     .any(|change| change.transaction_id == *transaction)
             })
             .collect();
+        let count = |count: usize| i64::try_from(count).unwrap_or(i64::MAX);
+        self.store
+            .record_reconciliation(&ReconciliationRecord {
+                day: day.to_string(),
+                ran_at_ms: (self.clock)().unix_millis(),
+                listed: count(report.listed),
+                known: count(report.known),
+                applied: count(report.applied),
+                waiting: count(report.waiting),
+                unlisted: count(report.unlisted.len()),
+            })
+            .await
+            .map_err(|error| error.to_string())?;
         tracing::info!(
             %day,
             listed = report.listed,
@@ -122,5 +168,29 @@ impl Forwarder {
             "reconciled with İYS's daily change file"
         );
         Ok(report)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_due_day_is_yesterday_once_iys_wrote_its_file() {
+        let at = |text: &str| due_day(Timestamp::parse_rfc3339(text).unwrap()).to_string();
+        // Turkish time is three hours ahead of UTC.
+        assert_eq!(at("2026-12-06T00:30:00Z"), "2026-12-05", "03:30 in Türkiye");
+        assert_eq!(at("2026-12-05T23:59:59Z"), "2026-12-04", "02:59 in Türkiye");
+        assert_eq!(at("2026-12-05T23:30:00Z"), "2026-12-04", "02:30 in Türkiye");
+        assert_eq!(
+            at("2026-12-05T21:00:00Z"),
+            "2026-12-04",
+            "midnight in Türkiye"
+        );
+        assert_eq!(
+            at("2026-12-05T20:59:59Z"),
+            "2026-12-04",
+            "23:59 the day before"
+        );
     }
 }

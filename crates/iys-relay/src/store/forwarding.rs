@@ -687,7 +687,62 @@ impl Store {
                 })
                 .collect(),
             oldest_pending_consent_ms: oldest.try_get::<Option<i64>, _>("oldest")?,
+            last_reconciliation: self.last_reconciliation().await?,
         })
+    }
+
+    /// Keeps what the reconciliation of a day found, replacing an earlier run's for that day.
+    pub async fn record_reconciliation(
+        &self,
+        record: &ReconciliationRecord,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO iys_reconciliations (day, ran_at_ms, listed, known, applied, waiting, unlisted) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+             ON CONFLICT (day) DO UPDATE SET ran_at_ms = excluded.ran_at_ms, listed = excluded.listed, known = excluded.known, \
+             applied = excluded.applied, waiting = excluded.waiting, unlisted = excluded.unlisted",
+        )
+        .bind(record.day.clone())
+        .bind(record.ran_at_ms)
+        .bind(record.listed)
+        .bind(record.known)
+        .bind(record.applied)
+        .bind(record.waiting)
+        .bind(record.unlisted)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Whether the Turkish day `day` (`YYYY-MM-DD`) was reconciled.
+    pub async fn is_reconciled(&self, day: &str) -> Result<bool, StoreError> {
+        Ok(
+            sqlx::query("SELECT 1 AS found FROM iys_reconciliations WHERE day = $1")
+                .bind(day.to_owned())
+                .fetch_optional(&self.pool)
+                .await?
+                .is_some(),
+        )
+    }
+
+    /// The newest day reconciled.
+    pub async fn last_reconciliation(&self) -> Result<Option<ReconciliationRecord>, StoreError> {
+        let Some(row) = sqlx::query(
+            "SELECT day, ran_at_ms, listed, known, applied, waiting, unlisted FROM iys_reconciliations ORDER BY day DESC LIMIT 1",
+        )
+        .fetch_optional(&self.pool)
+        .await?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(ReconciliationRecord {
+            day: row.try_get("day")?,
+            ran_at_ms: row.try_get("ran_at_ms")?,
+            listed: row.try_get("listed")?,
+            known: row.try_get("known")?,
+            applied: row.try_get("applied")?,
+            waiting: row.try_get("waiting")?,
+            unlisted: row.try_get("unlisted")?,
+        }))
     }
 }
 
@@ -728,6 +783,27 @@ pub struct ForwardingCounts {
     pub refused_by_code: Vec<(String, i64)>,
     /// The consent time of the oldest pending record.
     pub oldest_pending_consent_ms: Option<i64>,
+    /// The newest day reconciled with İYS's daily change file.
+    pub last_reconciliation: Option<ReconciliationRecord>,
+}
+
+/// What the reconciliation of one day with İYS's daily change file found, as kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReconciliationRecord {
+    /// The Turkish day, `YYYY-MM-DD`.
+    pub day: String,
+    /// When it ran, in Unix milliseconds.
+    pub ran_at_ms: i64,
+    /// Movements İYS listed.
+    pub listed: i64,
+    /// Of those, the ones the relay knew.
+    pub known: i64,
+    /// Of those, the ones it had missed and applied.
+    pub applied: i64,
+    /// Of those, the ones waiting for the person's confirmation.
+    pub waiting: i64,
+    /// Records the relay held as accepted that İYS did not list, left for a person.
+    pub unlisted: i64,
 }
 
 impl Store {

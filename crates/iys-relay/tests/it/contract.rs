@@ -638,12 +638,43 @@ async fn metrics_answer_only_the_bearer_of_the_metrics_token() {
     );
     let answer = get(Some("a-metrics-token-for-the-test")).await.unwrap();
     assert_eq!(answer.status().as_u16(), 200);
+    let text = answer.text().await.unwrap();
+    assert!(text.contains("iys_relay_pending_records 0"));
     assert!(
-        answer
-            .text()
+        !text.contains("iys_relay_reconciliation_unlisted"),
+        "nothing reconciled yet"
+    );
+    // The newest reconciliation shows.
+    for (day, unlisted) in [("2026-12-04", 0), ("2026-12-05", 2)] {
+        relay
+            .store
+            .record_reconciliation(&iys_relay::store::forwarding::ReconciliationRecord {
+                day: day.to_owned(),
+                ran_at_ms: 0,
+                listed: 7,
+                known: 6,
+                applied: 1,
+                waiting: 0,
+                unlisted,
+            })
             .await
-            .unwrap()
-            .contains("iys_relay_pending_records 0")
+            .unwrap();
+    }
+    let text = get(Some("a-metrics-token-for-the-test"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        text.contains("iys_relay_reconciliation_unlisted 2"),
+        "{text}"
+    );
+    assert!(text.contains("iys_relay_reconciliation_movements{kind=\"applied\"} 1"));
+    // 2026-12-05 00:00 in Türkiye is 2026-12-04 21:00 UTC.
+    assert!(
+        text.contains("iys_relay_reconciled_day_timestamp_seconds 1796418000"),
+        "{text}"
     );
 
     // Without a token configured, nobody reads them.
