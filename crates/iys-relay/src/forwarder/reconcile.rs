@@ -57,8 +57,8 @@ pub(super) fn due_day(now: Timestamp) -> CivilDate {
 }
 
 impl Forwarder {
-    /// Reconciles the due day ([`due_day`]) unless a relay on this database already did; `None`
-    /// when it was done.
+    /// Reconciles the due day (yesterday from 03:00 Turkish time, the day before until then)
+    /// unless a relay on this database already did; `None` when it was done.
     pub async fn reconcile_due(&self) -> Result<Option<Reconciliation>, String> {
         let day = due_day((self.clock)());
         let done = self
