@@ -106,7 +106,8 @@ enum Command {
     /// a refusal made in İYS), and list the records the relay holds as accepted that İYS does
     /// not; exits 1 when such a record is left for a person. Needs the İYS settings.
     Reconcile {
-        /// The Turkish day, YYYY-MM-DD; yesterday by default (İYS keeps seven days).
+        /// The Turkish day, YYYY-MM-DD, one that is over; by default the newest İYS has written
+        /// its file of (yesterday from 03:00 Turkish time). İYS keeps seven days.
         #[arg(long, value_name = "DATE")]
         date: Option<String>,
     },
@@ -275,7 +276,7 @@ async fn run(command: Command, mut config: Config) -> Result<ExitCode, Box<dyn s
             let day = match &date {
                 Some(text) => CivilDate::parse_iso(text)
                     .ok_or_else(|| format!("expected --date YYYY-MM-DD, found `{text}`"))?,
-                None => TurkeyTime::at(now).date().add_days(-1),
+                None => crate::forwarder::due_day(now),
             };
             let store = open_store(&config).await?;
             let settings = crate::forwarder::ForwarderSettings {
@@ -290,6 +291,15 @@ async fn run(command: Command, mut config: Config) -> Result<ExitCode, Box<dyn s
                 "{day}: İYS lists {} movements; the relay knew {}, applied {} it had missed, {} wait for the person's confirmation",
                 report.listed, report.known, report.applied, report.waiting
             );
+            if report.deferred > 0 {
+                println!(
+                    "{day}: {} movements wait until the relay's own records for the same addresses settle; run again later",
+                    report.deferred
+                );
+            }
+            for transaction in &report.unreadable {
+                println!("transaction {transaction}: its line in İYS's file does not read");
+            }
             for (record, transaction) in &report.unlisted {
                 println!(
                     "record {record}: accepted by İYS as transaction {transaction}, which İYS's file does not list"
@@ -300,8 +310,9 @@ async fn run(command: Command, mut config: Config) -> Result<ExitCode, Box<dyn s
                 Ok(ExitCode::SUCCESS)
             } else {
                 println!(
-                    "{day}: {} records are left for a person to decide",
-                    report.unlisted.len()
+                    "{day}: {} records and {} movements are left to decide",
+                    report.unlisted.len(),
+                    report.unreadable.len() + report.deferred
                 );
                 Ok(ExitCode::FAILURE)
             }

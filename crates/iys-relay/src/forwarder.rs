@@ -29,7 +29,7 @@ mod pull;
 mod reconcile;
 mod send;
 
-pub use self::reconcile::Reconciliation;
+pub use self::reconcile::{Reconciliation, due_day};
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -39,8 +39,8 @@ use consent_core::iys::HeldConsent;
 use consent_core::iys::errors::{Disposition, disposition};
 use consent_core::iys::state::{Decision, decide};
 use consent_core::iys::wire::{
-    BatchAccepted, BatchItemResult, BatchItemStatus, ConsentDetail, IysConsent, Movement,
-    StatusQuery,
+    BatchAccepted, BatchItem, BatchItemResult, BatchItemStatus, ConsentDetail, IysConsent,
+    Movement, StatusQuery,
 };
 use consent_core::time::{IysDateTime, Timestamp};
 use consent_core::{ConsentStatus, Source};
@@ -236,15 +236,19 @@ impl Forwarder {
         let reconciler = self.clone();
         let reconciling = tokio::spawn(async move {
             loop {
-                match reconciler.reconcile_due().await {
-                    Ok(Some(report)) if !report.agrees() => tracing::warn!(
-                        day = %report.day,
-                        unlisted = report.unlisted.len(),
-                        "İYS's daily change file does not list records the relay holds as accepted; see `iys-relay reconcile --date`"
-                    ),
-                    Ok(_) => {}
-                    Err(error) => {
-                        tracing::warn!(%error, "reconciling with İYS's daily change file failed; trying again later");
+                for outcome in reconciler.reconcile_due().await {
+                    match outcome {
+                        Ok(report) if !report.agrees() => tracing::warn!(
+                            day = %report.day,
+                            unlisted = report.unlisted.len(),
+                            unreadable = report.unreadable.len(),
+                            deferred = report.deferred,
+                            "the relay and İYS's daily change file do not agree yet; see `iys-relay reconcile --date`"
+                        ),
+                        Ok(_) => {}
+                        Err(error) => {
+                            tracing::warn!(%error, "reconciling with İYS's daily change file failed; trying again later");
+                        }
                     }
                 }
                 tokio::time::sleep(reconciler.settings.reconcile_interval).await;

@@ -363,6 +363,9 @@ struct SentPayload<'a> {
     consented_at: &'a str,
     source: CaptureSource,
     evidence: &'a WireEvidence,
+    /// Left out when absent, so records without a name keep the digest they had.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<&'a str>,
 }
 
 /// A request the store refused because one of its records repeats a stored id with another
@@ -637,6 +640,7 @@ impl Store {
             consented_at: &plain.consented_at,
             source: plain.source,
             evidence: &plain.details.evidence,
+            name: plain.details.name.as_deref(),
         };
         // Serialising a struct of strings and enums cannot fail.
         let json = serde_json::to_vec(&sent).unwrap_or_default();

@@ -485,6 +485,27 @@ pub enum BatchItemStatus {
     Unknown,
 }
 
+/// One item of a batch's results as read: İYS's result, or an item that does not read, which
+/// settles nothing, so that one odd item does not make the whole batch unreadable.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum BatchItem {
+    /// A result that reads.
+    Result(BatchItemResult),
+    /// Anything else.
+    Unreadable(serde::de::IgnoredAny),
+}
+
+impl BatchItem {
+    /// The result, when the item reads.
+    pub fn result(&self) -> Option<&BatchItemResult> {
+        match self {
+            BatchItem::Result(result) => Some(result),
+            BatchItem::Unreadable(_) => None,
+        }
+    }
+}
+
 /// İYS's result for one consent of a batch (`SearchConsentResponseV2`, with the error İYS adds
 /// to a failure). Nothing in it names the address.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -10,3 +10,6 @@ CREATE TABLE iys_reconciliations (
     waiting BIGINT NOT NULL,
     unlisted BIGINT NOT NULL
 );
+
+-- A reconciliation looks up every transaction of İYS's daily file among the relay's records.
+CREATE INDEX consents_iys_transaction ON consents (iys_transaction_id);

@@ -122,7 +122,9 @@ impl IysClient {
             let status = response.status().as_u16();
             let text = response.text().await.map_err(|_| CallError::Network)?;
             if (200..300).contains(&status) {
-                if text.trim().is_empty() {
+                // An empty body, or a JSON `null`: İYS has nothing to say (a status query's key
+                // it holds nothing for).
+                if matches!(text.trim(), "" | "null") {
                     return Ok(None);
                 }
                 // An answer that is not İYS's counts as no answer: the same body goes again,

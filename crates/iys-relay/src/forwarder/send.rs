@@ -477,7 +477,7 @@ impl Forwarder {
             let members = self.store.batch_members(&batch_id).await?;
             let results = match self
                 .iys
-                .call::<(), Vec<BatchItemResult>>(reqwest::Method::GET, &path, None)
+                .call::<(), Vec<BatchItem>>(reqwest::Method::GET, &path, None)
                 .await
             {
                 Ok(Some(results)) if !results.is_empty() => results,
@@ -501,8 +501,11 @@ impl Forwarder {
                 }
             };
             for member in &members {
+                // An item that does not read settles nothing: its record waits as if İYS had not
+                // processed it yet.
                 let result = results
                     .iter()
+                    .filter_map(BatchItem::result)
                     .find(|result| result.index == Some(member.index as u64));
                 if let Some(result) = result
                     && self.settle_member(member, result, now).await?

@@ -639,6 +639,26 @@ impl Store {
         Ok(known)
     }
 
+    /// Whether a record for the address `recipient` (normalised) on `channel` for
+    /// `recipient_type` is still on its way to İYS (pending or in a batch).
+    pub async fn is_sending(
+        &self,
+        recipient: &str,
+        channel: Channel,
+        recipient_type: RecipientType,
+    ) -> Result<bool, StoreError> {
+        let hash = self.index.recipient_hash(recipient);
+        let found = sqlx::query(
+            "SELECT 1 AS found FROM consents WHERE recipient_hash = $1 AND channel = $2 AND recipient_type = $3 AND iys_state IN ('pending', 'batched') LIMIT 1",
+        )
+        .bind(hash)
+        .bind(channel.as_str())
+        .bind(recipient_type.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(found.is_some())
+    }
+
     /// Whether the relay has the transaction `transaction_id` in any record or movement, of
     /// whatever day.
     pub async fn knows_transaction(&self, transaction_id: &str) -> Result<bool, StoreError> {

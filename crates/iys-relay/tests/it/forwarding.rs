@@ -781,63 +781,111 @@ fn reconcile_command(database_url: &str, base: &str, day: &str) -> std::process:
 }
 
 /// Reconciling a day with İYS's daily change file applies the refusal a citizen made in İYS
-/// that the pull missed, agrees once applied, and leaves for a person a record the relay holds
-/// as accepted that İYS does not list; `iys-relay reconcile` exits 0 or 1 accordingly.
+/// that the pull missed, waits with a movement for an address whose own record is still on its
+/// way, agrees once all is applied, and leaves for a person a record the relay holds as accepted
+/// that İYS does not list; a day not over, or without a file although records were accepted,
+/// decides nothing; `iys-relay reconcile` exits 0 or 1 accordingly.
 async fn reconciliation_applies_what_the_relay_missed_and_flags_what_iys_does_not_list(
     backend: Backend,
 ) {
     use consent_core::time::{CivilDate, TurkeyTime};
     let base = start_sandbox().await;
-    // The sandbox's day starts at noon, so that every movement of the test falls on one day.
-    let second_of_day = i64::from(TurkeyTime::at(system_clock()()).second_of_day());
-    let to_noon = (12 * 3_600 - second_of_day).rem_euclid(86_400);
-    sandbox_post(&base, "/sandbox/clock", json!({"advanceSeconds": to_noon})).await;
+    // Everything happens yesterday, Turkish time: the consents at 11:00, İYS's registrations
+    // from noon on (the sandbox's clock is set back to then), so the day is over for the relay
+    // and for the command alike.
+    let now = system_clock()();
+    let today = TurkeyTime::at(now).date();
+    let day = today.add_days(-1);
+    let at = |second: u32| TurkeyTime::new(day, second).unwrap().to_instant().unwrap();
+    let back = (at(12 * 3_600).unix_millis() - now.unix_millis()) / 1_000;
+    sandbox_post(&base, "/sandbox/clock", json!({"advanceSeconds": back})).await;
     let (database, store) = open_store(backend).await;
     let consents = [
-        new_consent("sms", "0532 777 66 55", "granted", None),
-        new_consent("email", "mutabakat@example.com", "granted", None),
+        new_consent("sms", "0532 777 66 55", "granted", Some(at(11 * 3_600))),
+        new_consent(
+            "email",
+            "mutabakat@example.com",
+            "granted",
+            Some(at(11 * 3_600)),
+        ),
     ];
     store.store_batch(&consents).await.unwrap();
     let forwarder = forwarder(&store, &base, Duration::from_secs(5));
     settle(&[&forwarder], &store, Duration::from_secs(20)).await;
-    // A refusal made in İYS that the relay never pulled.
-    sandbox_post(
-        &base,
-        "/sandbox/citizen",
-        json!({"recipient": "+905327776655", "type": "MESAJ", "recipientType": "BIREYSEL", "status": "RET"}),
-    )
-    .await;
+    // A refusal made in İYS that the relay never pulled, and one for an address whose own
+    // record the relay has not sent yet.
+    for number in ["+905327776655", "+905327770000"] {
+        sandbox_post(
+            &base,
+            "/sandbox/citizen",
+            json!({"recipient": number, "type": "MESAJ", "recipientType": "BIREYSEL", "status": "RET"}),
+        )
+        .await;
+    }
+    let unsent = new_consent("sms", "0532 777 00 00", "granted", Some(at(11 * 3_600)));
+    store
+        .store_batch(std::slice::from_ref(&unsent))
+        .await
+        .unwrap();
     let stored = store.records(None, None).await.unwrap();
-    let day = CivilDate::parse_iso(&stored[0].iys.creation_date.clone().unwrap()[..10]).unwrap();
+    assert_eq!(
+        CivilDate::parse_iso(&stored[0].iys.creation_date.clone().unwrap()[..10]),
+        Some(day)
+    );
+    let error = forwarder.reconcile(today).await.unwrap_err();
+    assert!(error.contains("not over"), "{error}");
+    // The sandbox's day ends: its file of yesterday is written.
     sandbox_post(&base, "/sandbox/clock", json!({"advanceSeconds": 86_400})).await;
-    let state = async || {
+    let state = async |number: &str| {
         store
             .current_state(
-                &[(consent_core::Channel::Sms, "+905327776655".to_owned())],
+                &[(consent_core::Channel::Sms, number.to_owned())],
                 consent_core::RecipientType::Individual,
             )
             .await
             .unwrap()[0]
             .status
     };
-    assert_eq!(state().await, consent_core::ConsentStatus::Granted);
+    assert_eq!(
+        state("+905327776655").await,
+        consent_core::ConsentStatus::Granted
+    );
 
     let report = forwarder.reconcile(day).await.unwrap();
     assert_eq!(
-        (report.listed, report.known, report.applied, report.waiting),
-        (3, 2, 1, 0)
+        (
+            report.listed,
+            report.known,
+            report.applied,
+            report.waiting,
+            report.deferred
+        ),
+        (4, 2, 1, 0, 1)
     );
-    assert!(report.agrees(), "{report:?}");
+    assert!(
+        !report.is_complete() && report.unlisted.is_empty(),
+        "{report:?}"
+    );
     assert_eq!(
-        state().await,
+        state("+905327776655").await,
         consent_core::ConsentStatus::Rejected,
         "the refusal made in İYS applies"
     );
+    assert!(
+        !store.is_reconciled(&day.to_string()).await.unwrap(),
+        "an incomplete day is done again"
+    );
+    // The unsent record settles; the day is then decided in full.
+    settle(&[&forwarder], &store, Duration::from_secs(20)).await;
+    let report = forwarder.reconcile(day).await.unwrap();
+    assert_eq!((report.known, report.applied, report.deferred), (3, 1, 0));
+    assert!(report.agrees(), "{report:?}");
+    assert!(store.is_reconciled(&day.to_string()).await.unwrap());
     assert_eq!(store.verify().await.unwrap().problem, None);
     let again = forwarder.reconcile(day).await.unwrap();
     assert_eq!(
         (again.known, again.applied),
-        (3, 0),
+        (4, 0),
         "nothing is applied twice"
     );
     let output = reconcile_command(&database.url, &base, &day.to_string());
@@ -848,6 +896,13 @@ async fn reconciliation_applies_what_the_relay_missed_and_flags_what_iys_does_no
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(String::from_utf8_lossy(&output.stdout).contains("agree"));
+
+    // İYS with no file of the day, although the relay holds records it accepted: nothing is
+    // decided.
+    let empty = start_sandbox().await;
+    let elsewhere = forwarder_with(&store, &empty, Duration::from_secs(5), 100);
+    let error = elsewhere.reconcile(day).await.unwrap_err();
+    assert!(error.contains("no daily change file"), "{error}");
 
     // The relay holds the e-mail consent as accepted under a transaction İYS does not list.
     let email = consents[1].record.id().to_string();
