@@ -222,7 +222,7 @@ impl Outbox {
     /// this tab so that [`Outbox::flush_with`] can send them without a pass under the lock.
     /// Returns whether they were all persisted (those that could not be are kept in memory and
     /// still sent) and the leased records.
-    pub fn enqueue(&self, records: &[BuiltRecord]) -> (bool, Vec<Leased>) {
+    pub fn enqueue(&self, records: &[BuiltRecord]) -> (bool, Vec<Entry>) {
         let now = bindings::now_millis();
         let mut persisted = true;
         let mut fresh = Vec::new();
@@ -233,17 +233,11 @@ impl Outbox {
             entry.lease_owner = Some(self.tab.clone());
             entry.lease_until = lease_until;
             if bindings::storage_write(&storage_key(&record.id), Some(entry.to_json())).is_err() {
-                self.volatile.borrow_mut().push(entry);
+                self.volatile.borrow_mut().push(entry.clone());
                 persisted = false;
             }
             self.in_flight.borrow_mut().push(record.id.clone());
-            fresh.push(Leased {
-                id: record.id.clone(),
-                json: record.json.clone(),
-                attempts: 0,
-                consented_at,
-                lease_until,
-            });
+            fresh.push(entry);
         }
         (persisted, fresh)
     }
@@ -267,9 +261,9 @@ impl Outbox {
     }
 
     /// Leases the due records under the lock; returns their ids and records.
-    async fn lease(self: &Rc<Self>) -> Vec<Leased> {
+    async fn lease(self: &Rc<Self>) -> Vec<Entry> {
         let outbox = self.clone();
-        let chosen: Rc<RefCell<Vec<Leased>>> = Rc::default();
+        let chosen: Rc<RefCell<Vec<Entry>>> = Rc::default();
         let result = chosen.clone();
         let task = Closure::wrap(Box::new(move || {
             let now = bindings::now_millis();
@@ -293,16 +287,7 @@ impl Outbox {
                 }
             }
             outbox.next_due.set(Some(outbox.next_due_in(&entries)));
-            *result.borrow_mut() = due
-                .into_iter()
-                .map(|entry| Leased {
-                    id: entry.id,
-                    json: entry.record,
-                    attempts: entry.attempts,
-                    consented_at: entry.consented_at,
-                    lease_until: entry.lease_until,
-                })
-                .collect();
+            *result.borrow_mut() = due;
             Promise::resolve(&JsValue::UNDEFINED)
         }) as Box<dyn FnMut() -> Promise>);
         let _ = JsFuture::from(bindings::with_lock(LOCK_NAME, &task)).await;
@@ -393,7 +378,7 @@ impl Outbox {
     /// what else is due. Each pass under the lock writes the outcomes of the request before
     /// and leases the next records, so a submit that finds nothing else waiting takes the lock
     /// once.
-    pub async fn flush_with(self: &Rc<Self>, fresh: Vec<Leased>) {
+    pub async fn flush_with(self: &Rc<Self>, fresh: Vec<Entry>) {
         let mut release = None;
         let done = Promise::new(&mut |resolve, _| release = Some(resolve));
         let previous = self.chain.replace(done);
@@ -491,14 +476,14 @@ impl Outbox {
         report
     }
 
-    async fn send(self: &Rc<Self>, chosen: &[Leased], report: &mut PassReport) {
+    async fn send(self: &Rc<Self>, chosen: &[Entry], report: &mut PassReport) {
         let ids: Vec<String> = chosen.iter().map(|leased| leased.id.clone()).collect();
         let mut body = String::from("{\"records\":[");
         for (index, leased) in chosen.iter().enumerate() {
             if index > 0 {
                 body.push(',');
             }
-            body.push_str(&leased.json);
+            body.push_str(&leased.record);
         }
         body.push_str("]}");
         let answer = JsFuture::from(bindings::send(
@@ -591,7 +576,7 @@ impl Outbox {
         report.queued.extend(ids.iter().cloned());
     }
 
-    fn delivered(&self, chosen: &[Leased], body: &str, report: &mut PassReport) {
+    fn delivered(&self, chosen: &[Entry], body: &str, report: &mut PassReport) {
         let ids: Vec<String> = chosen.iter().map(|leased| leased.id.clone()).collect();
         let receipts: Vec<JsValue> = JSON::parse(body)
             .ok()
@@ -848,8 +833,8 @@ fn oldest_first(entries: Vec<&Entry>) -> Vec<Entry> {
 }
 
 /// Takes from the front of `chosen` the records of one request.
-fn next_request(chosen: &mut Vec<Leased>) -> Vec<Leased> {
-    let count = fitting(chosen.iter().map(|leased| leased.json.len()));
+fn next_request(chosen: &mut Vec<Entry>) -> Vec<Entry> {
+    let count = fitting(chosen.iter().map(|leased| leased.record.len()));
     chosen.drain(..count).collect()
 }
 
@@ -898,19 +883,6 @@ impl Refusal {
             .clone()
             .unwrap_or_else(|| format!("http_{status}"))
     }
-}
-
-/// A record leased for one request.
-#[derive(Debug)]
-pub struct Leased {
-    id: String,
-    /// The record as JSON text.
-    json: String,
-    attempts: u32,
-    /// When the person decided, in Unix milliseconds.
-    consented_at: f64,
-    /// Until when this tab holds it, in Unix milliseconds.
-    lease_until: f64,
 }
 
 fn ids_array(ids: &[String]) -> JsValue {

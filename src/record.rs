@@ -1,6 +1,6 @@
 //! Building the v1 records the widget sends, as JSON text, with the evidence of what was shown.
 
-use consent_core::record::{RecordId, limits, text_sha256};
+use consent_core::record::{RecordId, fit_name, limits, text_sha256};
 use consent_core::{Channel, ConsentStatus, Locale, Recipient, RecipientError, Timestamp};
 
 use crate::bindings;
@@ -65,16 +65,6 @@ pub fn new_id(at: Timestamp) -> RecordId {
     RecordId::v7(at.unix_millis().max(0) as u64, random)
 }
 
-/// `name` on one line, trimmed: the relay refuses a name with a line break, and a decision is
-/// never to be lost to how a name field was filled in.
-fn one_line(name: &str) -> String {
-    name.split(char::is_control)
-        .filter(|part| !part.trim().is_empty())
-        .map(str::trim)
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
 /// Checks the address for the channel and builds the record.
 pub fn build(
     options: &Options,
@@ -110,9 +100,9 @@ pub fn build(
     field(&mut json, "status", decision.status.as_str(), false);
     field(&mut json, "consentedAt", &decision.at.to_rfc3339(), false);
     field(&mut json, "source", options.source.as_str(), false);
-    let name = decision.name.map(one_line).unwrap_or_default();
+    let name = decision.name.map(fit_name).unwrap_or_default();
     if !name.is_empty() {
-        field(&mut json, "name", clip(&name, limits::NAME), false);
+        field(&mut json, "name", &name, false);
     }
     json.push_str("\"evidence\":{");
     field(&mut json, "text", decision.text, false);

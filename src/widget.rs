@@ -12,9 +12,10 @@ use web_sys::{Element, EventTarget, HtmlInputElement};
 use yew::UseReducerDispatcher;
 
 use crate::bindings;
+use crate::entry::Entry;
 use crate::events::{Events, object};
 use crate::options::Options;
-use crate::outbox::{Leased, Outbox, PassReport};
+use crate::outbox::{Outbox, PassReport};
 use crate::record::{self, BuiltRecord, Decision};
 use crate::state::{Action, State, Status};
 use crate::texts::{self, Message};
@@ -322,7 +323,7 @@ impl Widget {
 
     /// Queues records at once (written to storage before anything is sent) and announces them.
     /// Returns them leased to this tab, for [`Outbox::flush_with`].
-    fn queue(&self, records: &[BuiltRecord]) -> Vec<Leased> {
+    fn queue(&self, records: &[BuiltRecord]) -> Vec<Entry> {
         if records.is_empty() {
             return Vec::new();
         }

@@ -332,6 +332,25 @@ impl ConsentRecord {
     }
 }
 
+/// `name` as a record can carry it: on one line (each run of control characters, a line break
+/// among them, and the blanks around it becomes one space), trimmed, and cut to
+/// [`limits::NAME`] bytes at a character boundary; empty when nothing is left. What it returns
+/// always passes the record's check, so a client that sends it never has a decision refused for
+/// how a name field was filled in.
+pub fn fit_name(name: &str) -> String {
+    let one_line = name
+        .split(char::is_control)
+        .map(str::trim)
+        .filter(|part| !part.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut end = one_line.len().min(limits::NAME);
+    while !one_line.is_char_boundary(end) {
+        end -= 1;
+    }
+    one_line[..end].trim_end().to_owned()
+}
+
 /// A name as sent: trimmed, a blank one read as none; refused when too long or holding a
 /// control character (a line break included: a name is one line).
 fn check_name(name: Option<&str>) -> Result<Option<String>, RecordError> {

@@ -7,7 +7,9 @@
 use std::io::Write;
 
 use consent_core::Source;
-use consent_core::iys::wire::{IysRecipientType, IysSource, IysStatus, IysType};
+use consent_core::iys::wire::{
+    DAILY_FILE_COLUMNS, IysRecipientType, IysSource, IysStatus, IysType,
+};
 use serde::Serialize;
 
 use crate::store::{IysOutcome, PlainRecord, StoredRecord};
@@ -31,16 +33,8 @@ struct JsonLine<'a> {
     iys: &'a IysOutcome,
 }
 
-/// The CSV header.
-pub const CSV_HEADER: &[&str] = &[
-    "creationDate",
-    "transactionId",
-    "recipient",
-    "recipientType",
-    "type",
-    "status",
-    "consentDate",
-    "source",
+/// The CSV columns after İYS's daily-change columns (`DAILY_FILE_COLUMNS`), which come first.
+pub const CSV_EXTRA_COLUMNS: &[&str] = &[
     "id",
     "iysState",
     "iysError",
@@ -109,7 +103,12 @@ pub fn write(
             }
         }
         Format::Csv => {
-            writeln!(output, "{}", CSV_HEADER.join(","))?;
+            let header: Vec<&str> = DAILY_FILE_COLUMNS
+                .iter()
+                .chain(CSV_EXTRA_COLUMNS)
+                .copied()
+                .collect();
+            writeln!(output, "{}", header.join(","))?;
             for stored in records {
                 let plain = &stored.plain;
                 let evidence = &plain.details.evidence;

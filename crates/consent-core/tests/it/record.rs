@@ -223,3 +223,25 @@ fn a_name_is_one_line_of_at_most_200_bytes() {
     value["name"] = json!("ş".repeat(100));
     assert!(ConsentRecord::from_wire(&wire(value)).is_ok());
 }
+
+#[test]
+fn a_fitted_name_is_one_line_within_the_limit() {
+    use consent_core::record::fit_name;
+    assert_eq!(fit_name("  Ayşe Yılmaz "), "Ayşe Yılmaz");
+    assert_eq!(fit_name("Ayşe\r\n  Yılmaz\t"), "Ayşe Yılmaz");
+    assert_eq!(fit_name(" \n "), "");
+    // 14 bytes, then 93 two-byte letters: 200 bytes.
+    let long = format!("Ayşe\n  Yılmaz\t{}", "ş".repeat(150));
+    assert_eq!(fit_name(&long), format!("Ayşe Yılmaz {}", "ş".repeat(93)));
+}
+
+proptest! {
+    #[test]
+    fn whatever_is_typed_as_a_name_fits_the_record(name in "\\PC{0,40}[\n\t\r\u{1}]?\\PC{0,300}") {
+        let fitted = consent_core::record::fit_name(&name);
+        let mut value = example();
+        value["name"] = json!(fitted.clone());
+        let record = ConsentRecord::from_wire(&wire(value)).unwrap();
+        prop_assert_eq!(record.name().unwrap_or(""), fitted.as_str());
+    }
+}

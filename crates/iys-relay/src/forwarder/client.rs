@@ -100,59 +100,73 @@ impl IysClient {
         format!("{}{path}", self.account.base_url.trim_end_matches('/'))
     }
 
-    /// Calls İYS with the cached token, renewing it once if İYS says it expired; İYS's answer
-    /// read as `T`, or `None` for an empty one. Every request takes from the shared budget.
-    pub(super) async fn call<B: serde::Serialize, T: DeserializeOwned>(
+    /// Sends one request to İYS with the cached token and one permit from the shared budget,
+    /// and renews the token and sends once more if İYS says it expired; the answer's status and
+    /// body.
+    async fn send<B: serde::Serialize>(
         &self,
         method: reqwest::Method,
         path: &str,
+        query: &[(&str, &str)],
         body: Option<&B>,
-    ) -> Result<Option<T>, CallError> {
+    ) -> Result<(u16, String), CallError> {
         for _ in 0..2 {
             let token = self.token().await?;
             self.permit().await.map_err(|_| CallError::Network)?;
             let mut request = self
                 .http
                 .request(method.clone(), self.url(path))
-                .bearer_auth(&token);
+                .bearer_auth(&token)
+                .query(query);
             if let Some(body) = body {
                 request = request.json(body);
             }
             let response = request.send().await.map_err(|_| CallError::Network)?;
             let status = response.status().as_u16();
             let text = response.text().await.map_err(|_| CallError::Network)?;
-            if (200..300).contains(&status) {
-                // An empty body, or a JSON `null`: İYS has nothing to say (a status query's key
-                // it holds nothing for).
-                if matches!(text.trim(), "" | "null") {
-                    return Ok(None);
-                }
-                // An answer that is not İYS's counts as no answer: the same body goes again,
-                // and V2 answers an identical repeat with the same transaction.
-                return serde_json::from_str(&text)
-                    .map(Some)
-                    .map_err(|_| CallError::Network);
-            }
-            if status == 404 && serde_json::from_str::<IysErrorBody>(&text).is_err() {
-                // Not İYS's error body (a proxy's page, a wrong path): no answer from İYS.
-                tracing::warn!("a 404 without İYS's error body; treated as no answer");
-                return Err(CallError::Network);
-            }
-            let code = error_code(&text);
-            if status == 401 || code == "H351" {
+            if status == 401 || (!(200..300).contains(&status) && error_code(&text) == "H351") {
                 // The token expired early or was revoked: forget it and try once more.
                 self.tokens.lock().await.access = None;
                 continue;
             }
-            if disposition(&code, Some(status)) == Disposition::Account {
-                return Err(CallError::Account(code));
-            }
-            return Err(CallError::Iys { status, code });
+            return Ok((status, text));
         }
         Err(CallError::Iys {
             status: 401,
             code: "H351".to_owned(),
         })
+    }
+
+    /// Calls İYS; İYS's answer read as `T`, or `None` for an empty one.
+    pub(super) async fn call<B: serde::Serialize, T: DeserializeOwned>(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&B>,
+    ) -> Result<Option<T>, CallError> {
+        let (status, text) = self.send(method, path, &[], body).await?;
+        if (200..300).contains(&status) {
+            // An empty body, or a JSON `null`: İYS has nothing to say (a status query's key it
+            // holds nothing for).
+            if matches!(text.trim(), "" | "null") {
+                return Ok(None);
+            }
+            // An answer that is not İYS's counts as no answer: the same body goes again, and V2
+            // answers an identical repeat with the same transaction.
+            return serde_json::from_str(&text)
+                .map(Some)
+                .map_err(|_| CallError::Network);
+        }
+        if status == 404 && serde_json::from_str::<IysErrorBody>(&text).is_err() {
+            // Not İYS's error body (a proxy's page, a wrong path): no answer from İYS.
+            tracing::warn!("a 404 without İYS's error body; treated as no answer");
+            return Err(CallError::Network);
+        }
+        let code = error_code(&text);
+        if disposition(&code, Some(status)) == Disposition::Account {
+            return Err(CallError::Account(code));
+        }
+        Err(CallError::Iys { status, code })
     }
 
     /// Sends one consent through single add V2.
@@ -173,42 +187,25 @@ impl IysClient {
         &self,
         day: consent_core::time::CivilDate,
     ) -> Result<Option<String>, String> {
-        for attempt in 0..3 {
-            let token = match self.token().await {
-                Ok(token) => token,
-                // A refused refresh token: the next try signs in with the password.
-                Err(CallError::Network) if attempt < 2 => continue,
-                Err(error) => return Err(format!("no İYS token: {error:?}")),
-            };
-            self.permit().await.map_err(|error| error.to_string())?;
-            let response = self
-                .http
-                .get(self.url(&self.paths().daily_file(day)))
-                .bearer_auth(token)
-                .send()
-                .await
-                .map_err(|error| error.to_string())?;
-            let status = response.status().as_u16();
-            if status == 204 {
-                return Ok(None);
-            }
-            let text = response.text().await.map_err(|error| error.to_string())?;
-            if (200..300).contains(&status) {
-                return Ok(Some(text));
-            }
-            let code = error_code(&text);
-            if status == 401 || code == "H351" {
-                // The token expired early or was revoked: forget it and try once more.
-                self.tokens.lock().await.access = None;
-                continue;
-            }
-            return Err(format!(
-                "İYS answered {status} {code} to the daily change file of {day}"
-            ));
+        let path = self.paths().daily_file(day);
+        let get = || self.send::<()>(reqwest::Method::GET, &path, &[], None);
+        // A refused refresh token is a `Network` error, after which the next try signs in with
+        // the password.
+        let (status, text) = match get().await {
+            Err(CallError::Network) => get().await,
+            answer => answer,
         }
-        Err(format!(
-            "İYS refused the token twice for the daily change file of {day}"
-        ))
+        .map_err(|error| {
+            format!("no answer from İYS to the daily change file of {day}: {error:?}")
+        })?;
+        match status {
+            204 => Ok(None),
+            200..300 => Ok(Some(text)),
+            _ => Err(format!(
+                "İYS answered {status} {} to the daily change file of {day}",
+                error_code(&text)
+            )),
+        }
     }
 
     /// A page of İYS's changes made by citizens after the cursor `after` (from the start
@@ -217,28 +214,21 @@ impl IysClient {
         &self,
         after: Option<&str>,
     ) -> Result<Option<ChangesResponse>, String> {
-        let token = self.token().await.map_err(|error| format!("{error:?}"))?;
-        let mut request = self
-            .http
-            .get(self.url(&self.paths().changes()))
-            .bearer_auth(token)
-            .query(&[("source", "IYS"), ("limit", "1000")]);
+        let mut query = vec![("source", "IYS"), ("limit", "1000")];
         if let Some(after) = after {
-            request = request.query(&[("after", after)]);
+            query.push(("after", after));
         }
-        self.permit().await.map_err(|error| error.to_string())?;
-        let response = request.send().await.map_err(|error| error.to_string())?;
-        if response.status().as_u16() == 204 {
-            return Ok(None);
-        }
-        if !response.status().is_success() {
-            return Err(format!("İYS answered {} to the pull", response.status()));
-        }
-        response
-            .json()
+        let (status, text) = self
+            .send::<()>(reqwest::Method::GET, &self.paths().changes(), &query, None)
             .await
-            .map(Some)
-            .map_err(|error| error.to_string())
+            .map_err(|error| format!("no answer from İYS to the pull: {error:?}"))?;
+        match status {
+            204 => Ok(None),
+            200..300 => serde_json::from_str(&text)
+                .map(Some)
+                .map_err(|error| error.to_string()),
+            _ => Err(format!("İYS answered {status} to the pull")),
+        }
     }
 
     /// Takes one request from the budget shared through the database, waiting for the next

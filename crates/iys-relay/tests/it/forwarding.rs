@@ -329,11 +329,9 @@ both_backends!(
     movements_iys_would_refuse_are_settled_without_being_sent
 );
 
-/// Registers a consent in the sandbox through İYS's own API, as another of the shop's systems
-/// (an older integration, a call centre) would, so that the relay knows nothing of it.
-async fn register_elsewhere(base: &str, body: Value) {
-    let client = reqwest::Client::new();
-    let token: Value = client
+/// Signs in to the sandbox at `base` with its password, as İYS's token endpoint answers it.
+async fn sandbox_sign_in(client: &reqwest::Client, base: &str) -> Value {
+    client
         .post(format!("{base}/oauth2/token"))
         .json(&json!({"grant_type": "password", "username": "sandbox", "password": "sandbox"}))
         .send()
@@ -341,7 +339,14 @@ async fn register_elsewhere(base: &str, body: Value) {
         .unwrap()
         .json()
         .await
-        .unwrap();
+        .unwrap()
+}
+
+/// Registers a consent in the sandbox through İYS's own API, as another of the shop's systems
+/// (an older integration, a call centre) would, so that the relay knows nothing of it.
+async fn register_elsewhere(base: &str, body: Value) {
+    let client = reqwest::Client::new();
+    let token = sandbox_sign_in(&client, base).await;
     let response = client
         .post(format!("{base}/v2/sps/123456/brands/123456/consents"))
         .bearer_auth(token["access_token"].as_str().unwrap())
@@ -699,15 +704,7 @@ async fn the_sandbox_serves_the_daily_change_file_with_iys_rules() {
     let paths = IysPaths::new(123_456, 123_456);
     let client = reqwest::Client::new();
     let fetch = async |path: String| {
-        let token: Value = client
-            .post(format!("{base}/oauth2/token"))
-            .json(&json!({"grant_type": "password", "username": "sandbox", "password": "sandbox"}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let token = sandbox_sign_in(&client, &base).await;
         let response = client
             .get(format!("{base}{path}"))
             .bearer_auth(token["access_token"].as_str().unwrap())
@@ -933,15 +930,7 @@ both_backends!(
 async fn the_sandbox_answers_status_queries_with_iys_rules_and_limit() {
     let base = start_sandbox().await;
     let client = reqwest::Client::new();
-    let token: Value = client
-        .post(format!("{base}/oauth2/token"))
-        .json(&json!({"grant_type": "password", "username": "sandbox", "password": "sandbox"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let token = sandbox_sign_in(&client, &base).await;
     let access = token["access_token"].as_str().unwrap().to_owned();
     let ask = async |body: Value| {
         let response = client
@@ -1033,15 +1022,7 @@ async fn the_sandbox_enforces_iys_rules_with_iys_codes() {
         .await
         .unwrap();
     assert_eq!(unauthorised.status().as_u16(), 401);
-    let token: Value = client
-        .post(format!("{base}/oauth2/token"))
-        .json(&json!({"grant_type": "password", "username": "sandbox", "password": "sandbox"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let token = sandbox_sign_in(&client, &base).await;
     assert_eq!(token["expires_in"], 7_200);
     let access = token["access_token"].as_str().unwrap().to_owned();
     let now = consent_core::IysDateTime::from_instant(system_clock()()).to_string();
@@ -1568,6 +1549,61 @@ fn spawn_relay(database_url: &str, sandbox: &str, forwarding: bool) -> (RelayPro
         &[]
     };
     RelayProcess::start(database_url, settings)
+}
+
+/// `serve` reconciles by itself, from its start, every day İYS still keeps a file of, and
+/// `/metrics` shows the newest.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_reconciles_the_days_iys_keeps_by_itself() {
+    let sandbox = start_sandbox().await;
+    let database = TestDatabase::new(Backend::Sqlite).await;
+    let (mut relay, address) = RelayProcess::start(
+        &database.url,
+        &[
+            ("IYS_BASE_URL", sandbox.as_str()),
+            ("IYS_USERNAME", "sandbox"),
+            ("IYS_PASSWORD", "sandbox"),
+            ("IYS_CODE", "123456"),
+            ("IYS_BRAND_CODE", "123456"),
+            ("RELAY_METRICS_TOKEN", "a-metrics-token-for-the-test"),
+        ],
+    );
+    let store = Store::open(&database.url, Keyring::new(&DATA_KEY, &[]), 2)
+        .await
+        .unwrap();
+    let due = iys_relay::forwarder::due_day(system_clock()());
+    let oldest = due.add_days(-6);
+    let started = std::time::Instant::now();
+    while !(store.is_reconciled(&due.to_string()).await.unwrap()
+        && store.is_reconciled(&oldest.to_string()).await.unwrap())
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "serve did not reconcile {oldest} to {due}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(
+        !store
+            .is_reconciled(&oldest.add_days(-1).to_string())
+            .await
+            .unwrap(),
+        "İYS keeps seven days"
+    );
+    let metrics = reqwest::Client::new()
+        .get(format!("{address}/metrics"))
+        .bearer_auth("a-metrics-token-for-the-test")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("iys_relay_reconciliation_unlisted 0"),
+        "{metrics}"
+    );
+    relay.kill();
 }
 
 /// Posts records to a relay process, sixteen per request, and returns their ids.
