@@ -197,8 +197,8 @@ mod contract_tests {
         let wire: WireRecord = serde_json::from_str(&built.json).unwrap();
         let record = ConsentRecord::from_wire(&wire).unwrap();
         assert_eq!(record.recipient().normalised(), "+905321234567");
-        assert_eq!(record.evidence().text(), text);
-        assert_eq!(record.evidence().mode(), Mode::Checkout);
+        assert_eq!(record.evidence().unwrap().text(), text);
+        assert_eq!(record.evidence().unwrap().mode(), Mode::Checkout);
         assert_eq!(built.id, id.to_string());
         assert_eq!(record.name(), None);
         assert!(!built.json.contains("\"name\""));

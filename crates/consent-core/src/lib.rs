@@ -6,6 +6,7 @@
 //! - [`vocabulary`]: channels, recipient types, statuses, sources, in English.
 //! - [`phone`], [`email`], [`recipient`]: addresses as people type them, checked with İYS's rules.
 //! - [`record`]: the consent record and its evidence; [`contract`]: its v1 wire form.
+//! - [`refusal`]: refusal links: the page's words and what a refusal given there proves.
 //! - [`time`]: instants, Turkish civil time and İYS's date format; [`calendar`]: holidays and the
 //!   three-business-day deadline.
 //! - [`iys`]: İYS's wire format, error catalogue and state rules.
@@ -17,6 +18,7 @@ pub mod iys;
 pub mod phone;
 pub mod recipient;
 pub mod record;
+pub mod refusal;
 pub mod time;
 pub mod vocabulary;
 

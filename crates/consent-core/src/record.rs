@@ -6,6 +6,7 @@ use sha2::{Digest, Sha256};
 
 use crate::contract::{ErrorCode, WireEvidence, WireRecord};
 use crate::recipient::{Recipient, RecipientError};
+use crate::refusal::LinkRefusal;
 use crate::time::{TimeError, Timestamp};
 use crate::vocabulary::{CaptureSource, Channel, ConsentStatus, Locale, Mode, RecipientType};
 
@@ -220,8 +221,18 @@ impl Evidence {
     }
 }
 
+/// Where a record came from, with the proof of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Proof {
+    /// The widget, with what the person saw.
+    Widget(Evidence),
+    /// A refusal link, from a notice or one of the shop's messages.
+    RefusalLink(LinkRefusal),
+}
+
 /// A validated consent record: one channel decision and its proof. It can only be built by
-/// [`ConsentRecord::from_wire`], so every value of this type has passed every check.
+/// [`ConsentRecord::from_wire`], from what the widget sent, or by
+/// [`ConsentRecord::refused_by_link`], so every value of this type has passed every check.
 #[derive(Clone, PartialEq, Eq)]
 pub struct ConsentRecord {
     id: RecordId,
@@ -232,7 +243,7 @@ pub struct ConsentRecord {
     status: ConsentStatus,
     consented_at: Timestamp,
     source: CaptureSource,
-    evidence: Evidence,
+    proof: Proof,
     name: Option<String>,
 }
 
@@ -293,9 +304,17 @@ impl ConsentRecord {
         self.source
     }
 
-    /// What the person saw.
-    pub fn evidence(&self) -> &Evidence {
-        &self.evidence
+    /// What the person saw in the widget, for a record that came from it.
+    pub fn evidence(&self) -> Option<&Evidence> {
+        match &self.proof {
+            Proof::Widget(evidence) => Some(evidence),
+            Proof::RefusalLink(_) => None,
+        }
+    }
+
+    /// Where the record came from, with the proof of it.
+    pub fn proof(&self) -> &Proof {
+        &self.proof
     }
 
     /// The person's name and surname when the record gives one, without the blanks around it.
@@ -326,8 +345,43 @@ impl ConsentRecord {
             status: wire.status,
             consented_at,
             source: wire.source,
-            evidence,
+            proof: Proof::Widget(evidence),
             name,
+        })
+    }
+
+    /// A refusal of `channel` for `recipient`, given at `at` through a refusal link, which is a
+    /// page on the web: the address as typed is the normalised one, since nobody typed it.
+    pub fn refused_by_link(
+        id: RecordId,
+        channel: Channel,
+        recipient: Recipient,
+        recipient_type: RecipientType,
+        at: Timestamp,
+        link: LinkRefusal,
+    ) -> Result<ConsentRecord, RecordError> {
+        if channel.is_phone() != matches!(recipient, Recipient::Phone(_)) {
+            return Err(RecordError::new(
+                "recipient",
+                Problem::Recipient(RecipientError::ChannelMismatch { channel }),
+            ));
+        }
+        if let Recipient::Phone(phone) = &recipient {
+            phone
+                .check_reachable(channel)
+                .map_err(|error| RecordError::new("recipient", Problem::Recipient(error.into())))?;
+        }
+        Ok(ConsentRecord {
+            id,
+            channel,
+            recipient_as_typed: recipient.normalised(),
+            recipient,
+            recipient_type,
+            status: ConsentStatus::Rejected,
+            consented_at: at,
+            source: CaptureSource::Web,
+            proof: Proof::RefusalLink(link),
+            name: None,
         })
     }
 }

@@ -72,11 +72,16 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/consents", post(post_consents))
         .route("/v1/consents/state", get(get_state))
         .layer(middleware::from_fn_with_state(state.clone(), rate_limit));
+    // Refusal links are opened from mail and SMS, not called by the shop's pages: no CORS, and
+    // the page's own form posts back with an `Origin` of `null` under its referrer policy.
+    let refusals = crate::refusal::routes::routes()
+        .layer(middleware::from_fn_with_state(state.clone(), rate_limit));
     Router::new()
         .route("/v1/health", get(health))
         .route("/metrics", get(metrics))
         .merge(limited)
         .layer(middleware::from_fn_with_state(state.clone(), cors))
+        .merge(refusals)
         .with_state(state)
 }
 
@@ -476,6 +481,24 @@ async fn health(State(state): State<AppState>) -> Response {
     }
 }
 
+/// Whether `headers` carry `Authorization: Bearer <token>` with the configured `token`; never
+/// when none is configured. The two are compared through their digests, so the time taken says
+/// nothing of the token.
+pub fn bearer_matches(headers: &HeaderMap, token: Option<&str>) -> bool {
+    let presented = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .map(str::trim);
+    match (token, presented) {
+        (Some(token), Some(presented)) => {
+            use sha2::Digest;
+            sha2::Sha256::digest(token.as_bytes()) == sha2::Sha256::digest(presented.as_bytes())
+        }
+        _ => false,
+    }
+}
+
 /// An empty body, for tests that build requests.
 pub fn empty_body() -> Body {
     Body::empty()
@@ -487,20 +510,7 @@ pub fn empty_body() -> Body {
 /// It answers only the bearer of `RELAY_METRICS_TOKEN`, and one scrape at a time within the
 /// storage deadline, so that its queries cannot take the connections the writer needs.
 async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let presented = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer "))
-        .map(str::trim);
-    let allowed = match (&state.config.metrics_token, presented) {
-        (Some(token), Some(presented)) => {
-            // Compared through their digests, so the time taken says nothing of the token.
-            use sha2::Digest;
-            sha2::Sha256::digest(token.as_bytes()) == sha2::Sha256::digest(presented.as_bytes())
-        }
-        _ => false,
-    };
-    if !allowed {
+    if !bearer_matches(&headers, state.config.metrics_token.as_deref()) {
         tracing::info!(code = "unauthorized", "refused a metrics request");
         return ApiError::new(
             ErrorCode::Unauthorized,

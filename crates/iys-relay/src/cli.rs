@@ -1,4 +1,5 @@
-//! The command line: `serve`, `sandbox`, `export`, `verify`, `checkpoint`, `purge`, `token`.
+//! The command line: `serve`, `sandbox`, `export`, `verify`, `reconcile`, `checkpoint`, `purge`,
+//! `refusal-link`, `token`.
 
 #![allow(
     clippy::print_stdout,
@@ -44,8 +45,11 @@ use crate::token;
 /// RELAY_MAX_REQUESTS_IN_FLIGHT (256), RELAY_SHUTDOWN_GRACE_SECONDS (10), RELAY_METRICS_TOKEN (the
 /// bearer token /metrics asks for, at least 16 characters; without it /metrics answers
 /// nobody), RELAY_INSTANCE (this relay's name among those on one database,
-/// kept across restarts, so a restarted relay takes back its claims at once). The TOML keys are the same names in lower case without the
-/// RELAY_ prefix.
+/// kept across restarts, so a restarted relay takes back its claims at once), RELAY_PUBLIC_URL
+/// (the relay's public base URL, which refusal links start with), RELAY_BRAND_NAME (the brand
+/// the refusal page names), RELAY_API_TOKEN (the bearer token of POST /v1/refusal-links, at
+/// least 32 characters), RELAY_REFUSAL_LINK_DAYS (days a refusal link works; never expires when
+/// unset). The TOML keys are the same names in lower case without the RELAY_ prefix.
 #[derive(Debug, Parser)]
 #[command(name = "iys-relay", version)]
 pub struct Cli {
@@ -58,7 +62,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Serve the v1 API: POST /v1/consents, GET /v1/consents/state, GET /v1/health.
+    /// Serve the v1 API: POST /v1/consents, GET /v1/consents/state, GET|POST
+    /// /v1/refusals/{token}, POST /v1/refusal-links, GET /v1/health, GET /metrics.
     Serve {
         /// The address to listen on, such as 127.0.0.1:8787 (overrides RELAY_LISTEN).
         #[arg(long, value_name = "ADDR")]
@@ -117,6 +122,29 @@ enum Command {
     /// Remove records whose consent ended longer ago than the retention period, leaving a
     /// ledger entry for each.
     Purge,
+    /// Print a refusal link for one address, to put in the shop's own message: a
+    /// List-Unsubscribe header, or the end of an SMS. Links start with RELAY_PUBLIC_URL and do
+    /// not expire unless RELAY_REFUSAL_LINK_DAYS is set.
+    RefusalLink {
+        /// The e-mail address (refuses e-mail).
+        #[arg(long, conflicts_with = "phone", required_unless_present = "phone")]
+        email: Option<String>,
+        /// The phone number (refuses the channels of --channel).
+        #[arg(long, requires = "channel")]
+        phone: Option<String>,
+        /// For a phone number: sms, call, or sms,call.
+        #[arg(long, value_delimiter = ',')]
+        channel: Vec<consent_core::Channel>,
+        /// individual or merchant.
+        #[arg(long, default_value = "individual")]
+        recipient_type: RecipientType,
+        /// The language of the page: tr or en.
+        #[arg(long, default_value = "tr")]
+        locale: consent_core::Locale,
+        /// The shop's reference for the message, such as a campaign id (letters, digits, . _ : -).
+        #[arg(long)]
+        reference: Option<String>,
+    },
     /// Sign a preference-centre token, as the shop's backend would (for tests and the demo).
     Token {
         /// The customer's phone number.
@@ -332,6 +360,45 @@ async fn run(command: Command, mut config: Config) -> Result<ExitCode, Box<dyn s
             );
             Ok(ExitCode::SUCCESS)
         }
+        Command::RefusalLink {
+            email,
+            phone,
+            channel,
+            recipient_type,
+            locale,
+            reference,
+        } => {
+            let (recipient, channels) = match (email, phone) {
+                (Some(email), None) => (
+                    consent_core::Recipient::parse_for(consent_core::Channel::Email, &email)
+                        .map_err(|error| format!("--email: {error}"))?,
+                    vec![consent_core::Channel::Email],
+                ),
+                (None, Some(phone)) => (
+                    consent_core::Recipient::parse_for(
+                        channel
+                            .first()
+                            .copied()
+                            .unwrap_or(consent_core::Channel::Sms),
+                        &phone,
+                    )
+                    .map_err(|error| format!("--phone: {error}"))?,
+                    channel,
+                ),
+                _ => return Err("give --email, or --phone with --channel".into()),
+            };
+            let link = crate::refusal::Link::new(recipient, &channels, recipient_type, locale)
+                .and_then(|link| link.with_reference(reference))?;
+            if config.public_url.is_none() {
+                tracing::warn!(
+                    "RELAY_PUBLIC_URL is not set: the link points at the listening address"
+                );
+            }
+            let url =
+                crate::refusal::routes::mint(&config, &config.keyring(), link, (system_clock())());
+            println!("{url}");
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Token {
             phone,
             email,
@@ -466,9 +533,16 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         store.clone(),
         std::time::Duration::from_secs(u64::from(config.checkpoint_interval_seconds)),
     ));
-    let state = AppState::new(config, store, system_clock());
     let listener = tokio::net::TcpListener::bind(listen).await?;
     let bound = listener.local_addr()?;
+    let mut config = config;
+    if config.public_url.is_none() {
+        tracing::warn!(
+            "RELAY_PUBLIC_URL is not set: refusal links point at http://{bound}, which only this machine reaches"
+        );
+        config.listen = bound;
+    }
+    let state = AppState::new(config, store, system_clock());
     // Scripts wait for this line to know the port, also when it was chosen by the system.
     println!("iys-relay listening on http://{bound}");
     let limits = state.config.limits.clone();

@@ -62,6 +62,17 @@ pub struct Config {
     /// at once the records its earlier runs had claimed; without one, they wait for the claim
     /// to expire.
     pub instance: Option<String>,
+    /// The relay's public base URL, without a trailing slash, as people's browsers reach it:
+    /// refusal links start with it. `http://` and the listening address unless set (see
+    /// [`Config::public_base`]).
+    pub public_url: Option<String>,
+    /// The brand the refusal page and the notices name; the public URL's host unless set.
+    pub brand_name: String,
+    /// The bearer token the shop's backend calls `POST /v1/refusal-links` with; without one,
+    /// that endpoint answers nobody.
+    pub api_token: Option<String>,
+    /// Days a refusal link works after it was made; without a value, links do not expire.
+    pub refusal_link_days: Option<u32>,
     /// İYS's address and account, for forwarding.
     pub iys: IysSettings,
 }
@@ -122,6 +133,10 @@ impl fmt::Debug for Config {
             .field("rate_limit_per_minute", &self.rate_limit_per_minute)
             .field("retention_days", &self.retention_days)
             .field("instance", &self.instance)
+            .field("public_url", &self.public_url)
+            .field("brand_name", &self.brand_name)
+            .field("api_token", &self.api_token.as_ref().map(|_| "<redacted>"))
+            .field("refusal_link_days", &self.refusal_link_days)
             .field("iys", &self.iys)
             .finish()
     }
@@ -232,6 +247,10 @@ struct FileSettings {
     rate_limit_per_minute: Option<u32>,
     retention_days: Option<u32>,
     instance: Option<String>,
+    public_url: Option<String>,
+    brand_name: Option<String>,
+    api_token: Option<String>,
+    refusal_link_days: Option<u32>,
     iys_base_url: Option<String>,
     iys_username: Option<String>,
     iys_password: Option<String>,
@@ -295,6 +314,13 @@ impl Config {
         }
     }
 
+    /// The base of refusal links: `RELAY_PUBLIC_URL`, or `http://` and the listening address.
+    pub fn public_base(&self) -> String {
+        self.public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.listen))
+    }
+
     /// Loads the settings from `file` (if given) and `environment`, which wins.
     pub fn load(file: Option<&Path>, environment: Environment<'_>) -> Result<Config, ConfigError> {
         let settings = match file {
@@ -320,7 +346,7 @@ impl Config {
         environment: Environment<'_>,
     ) -> Result<Config, ConfigError> {
         let pick = |name: &str, from_file: Option<String>| environment(name).or(from_file);
-        let listen = pick("RELAY_LISTEN", file.listen)
+        let listen: SocketAddr = pick("RELAY_LISTEN", file.listen)
             .unwrap_or_else(|| "127.0.0.1:8787".to_owned())
             .parse()
             .map_err(|_| invalid("RELAY_LISTEN / listen", "an address like 127.0.0.1:8787"))?;
@@ -517,6 +543,48 @@ impl Config {
                 "1 to 64 letters, digits, '.', '_' or '-'",
             ));
         }
+        let public_url = pick("RELAY_PUBLIC_URL", file.public_url)
+            .map(|url| url.trim_end_matches('/').to_owned());
+        if public_url.as_deref().is_some_and(|url| !is_base_url(url)) {
+            return Err(invalid(
+                "RELAY_PUBLIC_URL / public_url",
+                "an http:// or https:// URL without a query, like https://relay.shop.example",
+            ));
+        }
+        let brand_name = pick("RELAY_BRAND_NAME", file.brand_name)
+            .map(|name| name.trim().to_owned())
+            .unwrap_or_else(|| match &public_url {
+                Some(url) => {
+                    let rest = url.split_once("://").map_or("", |(_, rest)| rest);
+                    rest.split('/').next().unwrap_or(rest).to_owned()
+                }
+                None => listen.ip().to_string(),
+            });
+        if brand_name.is_empty()
+            || brand_name.len() > 100
+            || brand_name.chars().any(char::is_control)
+        {
+            return Err(invalid(
+                "RELAY_BRAND_NAME / brand_name",
+                "the brand's name on one line, at most 100 bytes",
+            ));
+        }
+        let api_token = pick("RELAY_API_TOKEN", file.api_token);
+        if api_token.as_ref().is_some_and(|token| token.len() < 32) {
+            return Err(invalid(
+                "RELAY_API_TOKEN / api_token",
+                "at least 32 characters",
+            ));
+        }
+        let refusal_link_days = match environment("RELAY_REFUSAL_LINK_DAYS") {
+            Some(text) => Some(
+                text.parse::<u32>()
+                    .ok()
+                    .filter(|days| (1..=36_500).contains(days))
+                    .ok_or_else(|| invalid("RELAY_REFUSAL_LINK_DAYS", "1 to 36500 days"))?,
+            ),
+            None => file.refusal_link_days,
+        };
         let iys_number = |name: &str, from_file: Option<u64>| -> Result<Option<u64>, ConfigError> {
             match environment(name) {
                 Some(text) => text
@@ -586,6 +654,10 @@ impl Config {
             rate_limit_per_minute,
             retention_days: retention_days as u32,
             instance,
+            public_url,
+            brand_name,
+            api_token,
+            refusal_link_days,
             iys,
         })
     }
@@ -597,6 +669,16 @@ fn split_list(list: &str) -> Vec<String> {
         .filter(|item| !item.is_empty())
         .map(str::to_owned)
         .collect()
+}
+
+fn is_base_url(url: &str) -> bool {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return false;
+    };
+    matches!(scheme, "http" | "https")
+        && !rest.is_empty()
+        && !rest.starts_with('/')
+        && !rest.contains(['?', '#', ' '])
 }
 
 fn is_origin(origin: &str) -> bool {

@@ -45,6 +45,39 @@ pub struct Keyring {
     current: DataKey,
     previous: Vec<DataKey>,
     ledger: LedgerKeys,
+    links: Vec<LinkKey>,
+}
+
+/// The two keys refusal links are made with, derived from one data key for this purpose alone:
+/// one authenticates what a link says, the other encrypts it.
+#[derive(Clone)]
+pub struct LinkKey {
+    /// The HMAC-SHA-256 key whose tag is the link's synthetic IV.
+    pub mac: [u8; 32],
+    /// The XChaCha20 key that encrypts what the link says.
+    pub cipher: [u8; 32],
+}
+
+impl fmt::Debug for LinkKey {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str("LinkKey(<redacted>)")
+    }
+}
+
+impl LinkKey {
+    fn derived_from_data_key(data_key: &[u8; 32]) -> LinkKey {
+        let derive = |label: &[u8]| -> [u8; 32] {
+            let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(data_key)
+                // HMAC accepts keys of any length.
+                .unwrap_or_else(|_| unreachable!());
+            mac.update(label);
+            mac.finalize().into_bytes().into()
+        };
+        LinkKey {
+            mac: derive(b"iys-relay refusal link mac v1"),
+            cipher: derive(b"iys-relay refusal link cipher v1"),
+        }
+    }
 }
 
 /// One key that chains ledger entries, and its id. The id is stored with each entry, so after a
@@ -186,7 +219,17 @@ impl Keyring {
                     .map(LedgerKey::derived_from_data_key)
                     .collect(),
             },
+            links: std::iter::once(current)
+                .chain(previous)
+                .map(LinkKey::derived_from_data_key)
+                .collect(),
         }
+    }
+
+    /// The keys of refusal links: the current data key's first, which makes new links, then the
+    /// previous ones', which still open the links made before a rotation.
+    pub fn link_keys(&self) -> &[LinkKey] {
+        &self.links
     }
 
     /// The same keyring with a ledger key of its own (`RELAY_LEDGER_KEY`), kept apart from the

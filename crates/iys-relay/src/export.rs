@@ -2,7 +2,8 @@
 //!
 //! CSV starts with İYS's daily-change columns (`creationDate, transactionId, recipient,
 //! recipientType, type, status, consentDate, source`) in İYS's vocabulary, so it lines up with
-//! İYS's own reconciliation file, then adds the evidence columns.
+//! İYS's own reconciliation file, then adds the evidence columns. Column `proof` says where a
+//! record came from: `widget`, or `refusal_link` for a refusal given through a link.
 
 use std::io::Write;
 
@@ -12,7 +13,7 @@ use consent_core::iys::wire::{
 };
 use serde::Serialize;
 
-use crate::store::{IysOutcome, PlainRecord, StoredRecord};
+use crate::store::{IysOutcome, PlainRecord, ProofDetails, StoredRecord};
 
 /// The output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -47,6 +48,8 @@ pub const CSV_EXTRA_COLUMNS: &[&str] = &[
     "recipientAsTyped",
     "name",
     "clientIp",
+    "proof",
+    "reference",
     "text",
     "textSha256",
     "textVersion",
@@ -83,6 +86,54 @@ fn csv_field(text: &str) -> String {
     }
 }
 
+/// The evidence columns of one record. A refusal given through a link fills in what it has: the
+/// page's text, its language and the browser; `mode` says how the link was used (`button` or
+/// `one_click`) and `reference` which message carried it (`notice:<record id>` or the shop's
+/// reference).
+#[derive(Default)]
+struct ProofColumns {
+    reference: String,
+    text: String,
+    text_sha256: String,
+    text_version: String,
+    locale: String,
+    page_url: String,
+    form_id: String,
+    mode: String,
+    user_agent: String,
+    sdk_version: String,
+}
+
+fn proof_columns(proof: &ProofDetails) -> ProofColumns {
+    match proof {
+        ProofDetails::Widget(evidence) => ProofColumns {
+            reference: String::new(),
+            text: evidence.text.clone(),
+            text_sha256: evidence.text_sha256.clone(),
+            text_version: evidence.text_version.clone(),
+            locale: evidence.locale.to_string(),
+            page_url: evidence.page_url.clone(),
+            form_id: evidence.form_id.clone(),
+            mode: evidence.mode.to_string(),
+            user_agent: evidence.user_agent.clone(),
+            sdk_version: evidence.sdk_version.clone(),
+        },
+        ProofDetails::RefusalLink(link) => ProofColumns {
+            reference: match (&link.notice, &link.reference) {
+                (Some(notice), _) => format!("notice:{notice}"),
+                (None, Some(reference)) => reference.clone(),
+                (None, None) => String::new(),
+            },
+            text: link.text.clone(),
+            text_sha256: link.text_sha256.clone(),
+            locale: link.locale.to_string(),
+            mode: link.action.as_str().to_owned(),
+            user_agent: link.user_agent.clone(),
+            ..ProofColumns::default()
+        },
+    }
+}
+
 /// Writes `records` to `output` in `format`.
 pub fn write(
     records: &[StoredRecord],
@@ -111,7 +162,7 @@ pub fn write(
             writeln!(output, "{}", header.join(","))?;
             for stored in records {
                 let plain = &stored.plain;
-                let evidence = &plain.details.evidence;
+                let proof = proof_columns(&plain.details.proof);
                 let fields = [
                     stored.iys.creation_date.clone().unwrap_or_default(),
                     stored.iys.transaction_id.clone().unwrap_or_default(),
@@ -138,15 +189,17 @@ pub fn write(
                     plain.details.recipient_as_typed.clone(),
                     plain.details.name.clone().unwrap_or_default(),
                     plain.details.client_ip.clone().unwrap_or_default(),
-                    evidence.text.clone(),
-                    evidence.text_sha256.clone(),
-                    evidence.text_version.clone(),
-                    evidence.locale.to_string(),
-                    evidence.page_url.clone(),
-                    evidence.form_id.clone(),
-                    evidence.mode.to_string(),
-                    evidence.user_agent.clone(),
-                    evidence.sdk_version.clone(),
+                    plain.details.proof.kind().to_owned(),
+                    proof.reference,
+                    proof.text,
+                    proof.text_sha256,
+                    proof.text_version,
+                    proof.locale,
+                    proof.page_url,
+                    proof.form_id,
+                    proof.mode,
+                    proof.user_agent,
+                    proof.sdk_version,
                     stored.ledger_seq.to_string(),
                     stored.ledger_hash.clone(),
                 ];

@@ -2,7 +2,8 @@
 //!
 //! It receives consent records from the widget (`POST /v1/consents`), re-validates them with
 //! `consent-core`, keeps them sealed in SQLite or Postgres with a hash-chained ledger, serves the
-//! preference centre's state, and exports the proof.
+//! preference centre's state, records refusals given through links (`/v1/refusals/{token}`), and
+//! exports the proof.
 
 pub mod api;
 pub mod cli;
@@ -13,6 +14,7 @@ pub mod error;
 pub mod export;
 pub mod forwarder;
 pub mod protect;
+pub mod refusal;
 pub mod sandbox;
 pub mod server;
 pub mod store;

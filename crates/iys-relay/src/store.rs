@@ -10,7 +10,8 @@ use std::net::IpAddr;
 use std::str::FromStr;
 
 use consent_core::contract::{Outcome, WireEvidence};
-use consent_core::record::hex;
+use consent_core::record::{Proof, hex};
+use consent_core::refusal::LinkRefusal;
 use consent_core::time::{IysDateTime, Timestamp};
 use consent_core::{CaptureSource, Channel, ConsentRecord, ConsentStatus, RecipientType};
 use serde::{Deserialize, Serialize};
@@ -86,21 +87,100 @@ pub struct StoredReceipt {
     pub receipt: String,
 }
 
-/// The sealed details of a record: the address as typed, the client's address, the evidence and
-/// the person's name. A record without a name seals exactly what it sealed before names existed,
-/// so its ledger digest is unchanged.
+/// The sealed details of a record: the address as typed, the client's address, the proof and
+/// the person's name.
+///
+/// In JSON the proof is `evidence` for a record from the widget and `refusalLink` for a refusal
+/// given through a link. A record from the widget without a name seals exactly what it sealed
+/// before names and links existed, so its ledger digest is unchanged.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(try_from = "DetailsJson", into = "DetailsJson")]
 pub struct Details {
-    /// The address as the person typed it.
+    /// The address as the person typed it (for a refusal link, the normalised address).
     pub recipient_as_typed: String,
     /// The client's IP address.
     pub client_ip: Option<String>,
-    /// What the person saw.
-    pub evidence: WireEvidence,
+    /// Where the record came from, and the proof of it.
+    pub proof: ProofDetails,
     /// The person's name and surname, when the record gives one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+}
+
+/// Where a record came from, with its proof, as its details keep it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProofDetails {
+    /// The widget: what the person saw.
+    Widget(WireEvidence),
+    /// A refusal link: how it was used, and what it showed.
+    RefusalLink(LinkRefusal),
+}
+
+impl ProofDetails {
+    /// The name of the kind of proof, as exports show it: `widget` or `refusal_link`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ProofDetails::Widget(_) => "widget",
+            ProofDetails::RefusalLink(_) => "refusal_link",
+        }
+    }
+}
+
+/// [`Details`] as JSON, with one member per kind of proof, of which exactly one is present.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct DetailsJson {
+    recipient_as_typed: String,
+    client_ip: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    evidence: Option<WireEvidence>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    refusal_link: Option<LinkRefusal>,
+}
+
+impl TryFrom<DetailsJson> for Details {
+    type Error = &'static str;
+
+    fn try_from(json: DetailsJson) -> Result<Details, Self::Error> {
+        let proof = match (json.evidence, json.refusal_link) {
+            (Some(evidence), None) => ProofDetails::Widget(evidence),
+            (None, Some(link)) => ProofDetails::RefusalLink(link),
+            (None, None) => return Err("details hold no evidence"),
+            (Some(_), Some(_)) => return Err("details hold two kinds of evidence"),
+        };
+        Ok(Details {
+            recipient_as_typed: json.recipient_as_typed,
+            client_ip: json.client_ip,
+            proof,
+            name: json.name,
+        })
+    }
+}
+
+impl From<Details> for DetailsJson {
+    fn from(details: Details) -> DetailsJson {
+        let (evidence, refusal_link) = match details.proof {
+            ProofDetails::Widget(evidence) => (Some(evidence), None),
+            ProofDetails::RefusalLink(link) => (None, Some(link)),
+        };
+        DetailsJson {
+            recipient_as_typed: details.recipient_as_typed,
+            client_ip: details.client_ip,
+            evidence,
+            name: details.name,
+            refusal_link,
+        }
+    }
+}
+
+impl From<&Proof> for ProofDetails {
+    fn from(proof: &Proof) -> ProofDetails {
+        match proof {
+            Proof::Widget(evidence) => ProofDetails::Widget(evidence.to_wire()),
+            Proof::RefusalLink(link) => ProofDetails::RefusalLink(link.clone()),
+        }
+    }
 }
 
 /// A record in plain text, as the ledger hashes it and as `export` writes it.
@@ -136,7 +216,7 @@ impl fmt::Debug for Details {
         // The address as typed, the client's address and the name are personal data.
         formatter
             .debug_struct("Details")
-            .field("evidence", &self.evidence)
+            .field("proof", &self.proof)
             .finish_non_exhaustive()
     }
 }
@@ -362,10 +442,13 @@ struct SentPayload<'a> {
     status: ConsentStatus,
     consented_at: &'a str,
     source: CaptureSource,
-    evidence: &'a WireEvidence,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    evidence: Option<&'a WireEvidence>,
     /// Left out when absent, so records without a name keep the digest they had.
     #[serde(skip_serializing_if = "Option::is_none")]
     name: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refusal_link: Option<&'a LinkRefusal>,
 }
 
 /// A request the store refused because one of its records repeats a stored id with another
@@ -455,6 +538,11 @@ impl Store {
         self.backend
     }
 
+    /// The keys personal data is sealed with, and those refusal links are made with.
+    pub fn keyring(&self) -> &Keyring {
+        &self.keyring
+    }
+
     /// The connection pool, for health checks and tests.
     pub fn pool(&self) -> &AnyPool {
         &self.pool
@@ -515,13 +603,68 @@ impl Store {
         let mut transaction = self.pool.begin().await?;
         let mut head =
             LedgerHead::lock(&mut transaction, self.backend, self.keyring.ledger()).await?;
+        let outcomes = self
+            .insert_requests(&mut transaction, &mut head, requests)
+            .await?;
+        transaction.commit().await?;
+        Ok(outcomes)
+    }
+
+    /// Stores a refusal given through a link, one record per channel, for the channels whose
+    /// latest decision is not a refusal already; the check and the storing are one transaction
+    /// under the ledger's lock, so two clicks at once store one refusal. Returns the receipts of
+    /// the records stored: none when every channel had refused already.
+    pub async fn store_refusal(
+        &self,
+        refusals: &[NewConsent],
+    ) -> Result<Vec<StoredReceipt>, StoreError> {
+        let mut transaction = self.pool.begin().await?;
+        let mut head =
+            LedgerHead::lock(&mut transaction, self.backend, self.keyring.ledger()).await?;
+        let mut pending = Vec::with_capacity(refusals.len());
+        for refusal in refusals {
+            let record = &refusal.record;
+            let hash = self.index.recipient_hash(&record.recipient().normalised());
+            let latest = latest_decision(
+                &mut transaction,
+                &hash,
+                record.channel(),
+                record.recipient_type(),
+            )
+            .await?;
+            if latest.is_none_or(|(_, state)| state.status != ConsentStatus::Rejected) {
+                pending.push(refusal.clone());
+            }
+        }
+        if pending.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut outcomes = self
+            .insert_requests(&mut transaction, &mut head, &[&pending])
+            .await?;
+        transaction.commit().await?;
+        match outcomes.pop() {
+            Some(Ok(receipts)) => Ok(receipts),
+            Some(Err(conflict)) => Err(StoreError::ConflictingDuplicate(conflict)),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// The body of [`Store::store_requests`], inside a transaction that holds the ledger's lock;
+    /// the caller commits.
+    async fn insert_requests(
+        &self,
+        transaction: &mut sqlx::Transaction<'_, sqlx::Any>,
+        head: &mut LedgerHead,
+        requests: &[&[NewConsent]],
+    ) -> Result<Vec<Result<Vec<StoredReceipt>, ConflictingDuplicate>>, StoreError> {
         let ledger_key = self.keyring.ledger().current();
         let ids: Vec<String> = requests
             .iter()
             .flat_map(|request| request.iter())
             .map(|new| new.record.id().to_string())
             .collect();
-        let mut first_receipts = stored_receipts(&mut transaction, self.backend, &ids).await?;
+        let mut first_receipts = stored_receipts(transaction, self.backend, &ids).await?;
         let mut outcomes = Vec::with_capacity(requests.len());
         let mut rows = Vec::new();
         for request in requests {
@@ -619,12 +762,11 @@ impl Store {
                     .bind(entry.hash.clone())
                     .bind(digest.clone());
             }
-            insert.execute(&mut *transaction).await?;
+            insert.execute(&mut **transaction).await?;
         }
         let entries: Vec<LedgerEntry> = rows.into_iter().map(|(_, _, entry, _)| entry).collect();
-        head.insert(&mut transaction, &entries).await?;
-        head.save(&mut transaction).await?;
-        transaction.commit().await?;
+        head.insert(transaction, &entries).await?;
+        head.save(transaction).await?;
         Ok(outcomes)
     }
 
@@ -639,8 +781,15 @@ impl Store {
             status: plain.status,
             consented_at: &plain.consented_at,
             source: plain.source,
-            evidence: &plain.details.evidence,
+            evidence: match &plain.details.proof {
+                ProofDetails::Widget(evidence) => Some(evidence),
+                ProofDetails::RefusalLink(_) => None,
+            },
             name: plain.details.name.as_deref(),
+            refusal_link: match &plain.details.proof {
+                ProofDetails::RefusalLink(link) => Some(link),
+                ProofDetails::Widget(_) => None,
+            },
         };
         // Serialising a struct of strings and enums cannot fail.
         let json = serde_json::to_vec(&sent).unwrap_or_default();
@@ -654,34 +803,11 @@ impl Store {
         addresses: &[(Channel, String)],
         recipient_type: RecipientType,
     ) -> Result<Vec<ChannelState>, StoreError> {
+        let mut connection = self.pool.acquire().await?;
         let mut states = Vec::new();
         for (channel, normalised) in addresses {
             let hash = self.index.recipient_hash(normalised);
-            let mut latest: Option<(i64, ChannelState)> = None;
-            for query in [
-                "SELECT status, consent_date, consent_at_ms FROM consents WHERE recipient_hash = $1 AND channel = $2 AND recipient_type = $3 ORDER BY consent_at_ms DESC, ledger_seq DESC LIMIT 1",
-                "SELECT status, consent_date, consent_at_ms FROM iys_movements WHERE recipient_hash = $1 AND channel = $2 AND recipient_type = $3 ORDER BY consent_at_ms DESC LIMIT 1",
-            ] {
-                let row = sqlx::query(query)
-                    .bind(hash.clone())
-                    .bind(channel.as_str())
-                    .bind(recipient_type.as_str())
-                    .fetch_optional(&self.pool)
-                    .await?;
-                if let Some(row) = row {
-                    let at: i64 = row.try_get("consent_at_ms")?;
-                    if latest.as_ref().is_none_or(|(known, _)| at > *known) {
-                        latest = Some((
-                            at,
-                            ChannelState {
-                                channel: *channel,
-                                status: parse_column(&row, "status")?,
-                                consent_date: row.try_get("consent_date")?,
-                            },
-                        ));
-                    }
-                }
-            }
+            let latest = latest_decision(&mut connection, &hash, *channel, recipient_type).await?;
             states.extend(latest.map(|(_, state)| state));
         }
         Ok(states)
@@ -866,10 +992,47 @@ fn plain_record(new: &NewConsent) -> PlainRecord {
         details: Details {
             recipient_as_typed: record.recipient_as_typed().to_owned(),
             client_ip: new.client_ip.map(|ip| ip.to_string()),
-            evidence: record.evidence().to_wire(),
+            proof: ProofDetails::from(record.proof()),
             name: record.name().map(str::to_owned),
         },
     }
+}
+
+/// The latest decision for one channel of one address (by its lookup hash) and recipient type,
+/// with its instant: the newest of the records the relay received and the movements made in İYS
+/// itself.
+async fn latest_decision(
+    connection: &mut sqlx::AnyConnection,
+    hash: &[u8],
+    channel: Channel,
+    recipient_type: RecipientType,
+) -> Result<Option<(i64, ChannelState)>, StoreError> {
+    let mut latest: Option<(i64, ChannelState)> = None;
+    for query in [
+        "SELECT status, consent_date, consent_at_ms FROM consents WHERE recipient_hash = $1 AND channel = $2 AND recipient_type = $3 ORDER BY consent_at_ms DESC, ledger_seq DESC LIMIT 1",
+        "SELECT status, consent_date, consent_at_ms FROM iys_movements WHERE recipient_hash = $1 AND channel = $2 AND recipient_type = $3 ORDER BY consent_at_ms DESC LIMIT 1",
+    ] {
+        let row = sqlx::query(query)
+            .bind(hash.to_vec())
+            .bind(channel.as_str())
+            .bind(recipient_type.as_str())
+            .fetch_optional(&mut *connection)
+            .await?;
+        if let Some(row) = row {
+            let at: i64 = row.try_get("consent_at_ms")?;
+            if latest.as_ref().is_none_or(|(known, _)| at > *known) {
+                latest = Some((
+                    at,
+                    ChannelState {
+                        channel,
+                        status: parse_column(&row, "status")?,
+                        consent_date: row.try_get("consent_date")?,
+                    },
+                ));
+            }
+        }
+    }
+    Ok(latest)
 }
 
 /// SQLite keeps the pages it frees as they were until it reuses them, so the batch bodies that
@@ -936,6 +1099,60 @@ async fn load_index_key(pool: &AnyPool, keyring: &Keyring) -> Result<IndexKey, S
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn widget_details() -> Details {
+        Details {
+            recipient_as_typed: "0532 123 45 67".to_owned(),
+            client_ip: None,
+            proof: ProofDetails::Widget(WireEvidence {
+                text: "t".to_owned(),
+                text_sha256: consent_core::record::text_sha256("t"),
+                text_version: "1".to_owned(),
+                locale: consent_core::Locale::Turkish,
+                page_url: "https://shop.test/".to_owned(),
+                form_id: "f".to_owned(),
+                mode: consent_core::Mode::Checkout,
+                user_agent: "u".to_owned(),
+                sdk_version: "0.1.0".to_owned(),
+            }),
+            name: None,
+        }
+    }
+
+    #[test]
+    fn widget_details_seal_the_shape_they_always_had() {
+        let json = serde_json::to_string(&widget_details()).unwrap_or_default();
+        assert!(
+            json.starts_with(
+                r#"{"recipientAsTyped":"0532 123 45 67","clientIp":null,"evidence":{"text":"t","#
+            ),
+            "{json}"
+        );
+        assert!(
+            !json.contains("refusalLink") && !json.contains("name"),
+            "{json}"
+        );
+        assert_eq!(
+            serde_json::from_str::<Details>(&json).ok(),
+            Some(widget_details())
+        );
+    }
+
+    #[test]
+    fn details_hold_exactly_one_kind_of_proof() {
+        let json = serde_json::to_value(widget_details()).unwrap_or_default();
+        let mut none = json.clone();
+        none.as_object_mut().map(|object| object.remove("evidence"));
+        assert!(serde_json::from_value::<Details>(none).is_err());
+        let mut both = json.clone();
+        both["refusalLink"] = serde_json::json!({
+            "action": "button", "text": "", "textSha256": "", "locale": "tr", "userAgent": ""
+        });
+        assert!(serde_json::from_value::<Details>(both).is_err());
+        let mut unknown = json;
+        unknown["extra"] = serde_json::json!(1);
+        assert!(serde_json::from_value::<Details>(unknown).is_err());
+    }
 
     #[test]
     fn runs_take_full_statements_then_falling_powers_of_two() {

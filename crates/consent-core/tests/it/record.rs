@@ -48,7 +48,10 @@ fn the_contract_example_is_accepted_and_normalised() {
         record.consented_at().to_rfc3339(),
         "2026-11-28T21:04:05.123Z"
     );
-    assert_eq!(record.evidence().to_wire(), wire(example()).evidence);
+    assert_eq!(
+        record.evidence().unwrap().to_wire(),
+        wire(example()).evidence
+    );
     let debug = format!("{record:?} {:?}", wire(example()));
     assert!(!debug.contains("532"), "{debug}");
     let batch: ConsentBatch = serde_json::from_value(json!({"records": [example()]})).unwrap();

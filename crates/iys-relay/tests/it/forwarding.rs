@@ -18,7 +18,7 @@ use crate::both_backends;
 use crate::support::{Backend, DATA_KEY, RelayProcess, TestDatabase, record};
 
 #[path = "../../../consent-core/tests/support/iys_schema.rs"]
-mod schema;
+pub mod schema;
 
 /// A sandbox on a free port of 127.0.0.1, with results of batches at once and no pull lag.
 pub async fn start_sandbox() -> String {

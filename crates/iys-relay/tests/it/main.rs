@@ -16,5 +16,6 @@ mod forgery;
 mod forwarding;
 mod outage;
 mod process;
+mod refusals;
 mod storage;
 mod support;

@@ -114,14 +114,19 @@ impl TestRelay {
         TestRelay::start_with(database, config).await
     }
 
-    pub async fn start_with(database: TestDatabase, config: Config) -> TestRelay {
+    /// A relay on `database` with `config`; its refusal links point at it unless the config
+    /// names a public URL.
+    pub async fn start_with(database: TestDatabase, mut config: Config) -> TestRelay {
         let store = Store::open(&config.database_url, config.keyring(), 8)
             .await
             .unwrap();
         let limits = config.limits.clone();
-        let state = AppState::new(config, store.clone(), system_clock());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
+        if config.public_url.is_none() {
+            config.public_url = Some(format!("http://{address}"));
+        }
+        let state = AppState::new(config, store.clone(), system_clock());
         let (stop, stopped) = oneshot::channel::<()>();
         tokio::spawn(async move {
             iys_relay::server::serve(listener, app(state), limits, async move {
