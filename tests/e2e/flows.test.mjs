@@ -214,3 +214,60 @@ test('a refusal made in İYS shows in the preference centre after a pull', async
     await context.close();
   }
 });
+
+test('a refusal link from a message unticks the box in the preference centre and reaches İYS as a RET', async () => {
+  const context = await browser();
+  try {
+    const page = await newPage(context);
+    const before = (await stored()).length;
+    await page.goto(`${origin}/checkout/`);
+    await page.fill('#name', 'Müşteri');
+    await page.fill('#phone', '0532 123 45 67');
+    await page.fill('#email', 'musteri@example.com');
+    await page.check('[data-channel=email] input');
+    await Promise.all([page.waitForURL(/\/checkout\/thanks\//), page.click('button[type=submit]')]);
+    const [consent] = await newRecords(before, 1, 'the e-mail consent');
+    assert.equal(consent.channel, 'email');
+    await eventually(async () => (await stored()).find((record) => record.id === consent.id)?.iys.state === 'accepted', 20_000, 'İYS to accept the consent');
+    await page.goto(`${origin}/preferences/`);
+    await page.waitForFunction(() => document.querySelector('[data-channel=email] input')?.checked === true);
+
+    // The link the shop's e-mails carry, opened as the customer would.
+    const href = await page.getAttribute('#email-refusal-link', 'href');
+    assert.match(href, /\/v1\/refusals\/[A-Za-z0-9_-]+$/);
+    assert.ok(!href.includes('musteri'), 'the link names no address');
+    const [response] = await Promise.all([page.waitForNavigation(), page.click('#email-refusal-link')]);
+    assert.equal(response.status(), 200);
+    assert.match(response.headers()['content-security-policy'], /^default-src 'none'/);
+    const text = await page.textContent('main');
+    assert.match(text, /Örnek Mağaza/);
+    assert.match(text, /m\*\*\*@example\.com/);
+    assert.ok(!text.includes('musteri@'), 'the page masks the address');
+    await page.evaluate(axeSource);
+    const results = await page.evaluate(async () => window.axe.run(document, { runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] }));
+    assert.deepEqual(results.violations.map((violation) => violation.id), [], 'the refusal page has accessibility violations');
+    assert.equal((await stored()).length, before + 1, 'opening the page records nothing');
+
+    await Promise.all([page.waitForNavigation(), page.click('button[type=submit]')]);
+    assert.match(await page.textContent('[role=status]'), /Reddiniz kaydedildi/);
+    const [refusal] = await newRecords(before + 1, 1, 'the refusal');
+    assert.equal(refusal.channel, 'email');
+    assert.equal(refusal.status, 'rejected');
+    assert.equal(refusal.recipient, 'musteri@example.com');
+    assert.equal(refusal.details.refusalLink.action, 'button');
+    assert.match(refusal.details.refusalLink.text, /m\*\*\*@example\.com/);
+    await eventually(async () => (await stored()).find((record) => record.id === refusal.id)?.iys.state === 'accepted', 20_000, 'İYS to accept the refusal');
+    const log = await (await fetch(`${sandbox}/sandbox/log`)).json();
+    assert.ok(
+      log.requests.some((request) => request.recipient === 'musteri@example.com' && request.type === 'EPOSTA' && request.status === 'RET'),
+      'the sandbox holds the RET',
+    );
+
+    await page.goto(`${origin}/preferences/`);
+    await page.waitForSelector('[data-channel=email] input:not([disabled])');
+    await eventually(async () => !(await page.isChecked('[data-channel=email] input')), 10_000, 'the box to show the refusal');
+    assert.deepEqual(page.problems, []);
+  } finally {
+    await context.close();
+  }
+});

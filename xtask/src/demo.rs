@@ -110,6 +110,7 @@ impl Stack {
         std::fs::create_dir_all(folder).map_err(|error| error.to_string())?;
         let data_key = secret(folder, "data.key", 32)?;
         let token_secret = secret(folder, "state-token.secret", 32)?;
+        let api_token = secret(folder, "api.token", 32)?;
         let listener = serve::bind(port)?;
         let port = listener
             .local_addr()
@@ -124,6 +125,9 @@ impl Stack {
                 .env("RELAY_STATE_TOKEN_SECRET", &token_secret)
                 .env("RELAY_ALLOWED_ORIGINS", &origin)
                 .env("RELAY_TRUSTED_PROXIES", "127.0.0.1")
+                .env("RELAY_PUBLIC_URL", &origin)
+                .env("RELAY_BRAND_NAME", "Örnek Mağaza")
+                .env("RELAY_API_TOKEN", &api_token)
                 .env("RELAY_LOG", "warn");
         };
         // The İYS sandbox: movements made "in İYS" show in pull at once, batches after 5 s.
@@ -178,8 +182,17 @@ impl Stack {
         ]);
         environment(&mut token_command);
         let token = process::output(&mut token_command)?.trim().to_owned();
+        // The refusal links the shop would put in its messages to the customer.
+        let refusal_link = |arguments: &[&str]| -> Result<String, String> {
+            let mut command = Command::new(relay_binary());
+            command.arg("refusal-link").args(arguments);
+            environment(&mut command);
+            Ok(process::output(&mut command)?.trim().to_owned())
+        };
+        let phone_link = refusal_link(&["--phone", DEMO_PHONE, "--channel", "sms,call"])?;
+        let email_link = refusal_link(&["--email", DEMO_EMAIL])?;
         let config = format!(
-            "// Made by cargo xtask demo: the signed-in customer and the token the shop's backend signed.\nexport const customer = {{ phone: \"{DEMO_PHONE}\", email: \"{DEMO_EMAIL}\" }};\nexport const stateToken = \"{token}\";\n"
+            "// Made by cargo xtask demo: the signed-in customer, the token the shop's backend signed, and the refusal links its messages carry.\nexport const customer = {{ phone: \"{DEMO_PHONE}\", email: \"{DEMO_EMAIL}\" }};\nexport const stateToken = \"{token}\";\nexport const refusalLinks = {{ phone: \"{phone_link}\", email: \"{email_link}\" }};\n"
         );
         let export_env = (database_url.clone(), data_key.clone());
         let verify_env = export_env.clone();
