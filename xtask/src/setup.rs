@@ -26,6 +26,8 @@ pub struct Needs {
     pub postgres: bool,
     /// The npm tools (wasm-opt, esbuild, playwright-core, axe-core).
     pub npm: bool,
+    /// A Python with aiosmtpd, a real SMTP server (see [`smtp_python`]).
+    pub smtp: bool,
 }
 
 /// Installs whatever of `needs` is missing.
@@ -52,6 +54,42 @@ pub fn ensure(needs: Needs) -> Result<(), String> {
     if needs.npm {
         ensure_npm_packages()?;
     }
+    if needs.smtp {
+        ensure_smtp_server()?;
+    }
+    Ok(())
+}
+
+/// The Python of the project's own environment with aiosmtpd, under `target/tools/smtp`.
+pub fn smtp_python() -> PathBuf {
+    root().join("target/tools/smtp/bin/python")
+}
+
+/// Makes the environment of [`smtp_python`] from `xtask/smtp-requirements.txt` when it is
+/// missing or older than that file.
+fn ensure_smtp_server() -> Result<(), String> {
+    let requirements = root().join("xtask/smtp-requirements.txt");
+    let folder = root().join("target/tools/smtp");
+    let stamp = folder.join("installed.txt");
+    let current = std::fs::read(&stamp).ok() == std::fs::read(&requirements).ok()
+        && Command::new(smtp_python())
+            .args(["-c", "import aiosmtpd"])
+            .output()
+            .is_ok_and(|output| output.status.success());
+    if current {
+        return Ok(());
+    }
+    eprintln!("xtask: installing aiosmtpd into {}", folder.display());
+    let python = ["python3", "python"]
+        .into_iter()
+        .find(|python| Command::new(python).arg("--version").output().is_ok())
+        .ok_or("python3 is missing: install it (apt-get install -y python3 python3-venv)")?;
+    let _ = std::fs::remove_dir_all(&folder);
+    run(Command::new(python).args(["-m", "venv"]).arg(&folder))?;
+    run(Command::new(folder.join("bin/pip"))
+        .args(["install", "--quiet", "--disable-pip-version-check", "-r"])
+        .arg(&requirements))?;
+    std::fs::copy(&requirements, &stamp).map_err(|error| error.to_string())?;
     Ok(())
 }
 

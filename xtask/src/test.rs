@@ -126,11 +126,13 @@ fn steps(postgres_url: &str, fault_server: &str) -> Vec<Step> {
         },
         Step {
             name: "native tests",
-            // The ignored tests are the Postgres ones, which the server started above serves.
+            // The ignored tests are those that need Postgres, which the server started above
+            // serves, or aiosmtpd, which the setup installed.
             kind: Kind::Tests({
                 let mut command =
                     cargo(&["test", "--workspace", "--locked", "--", "--include-ignored"]);
                 command.env("IYS_TEST_POSTGRES_URL", postgres_url);
+                command.env("IYS_TEST_SMTP_PYTHON", setup::smtp_python());
                 command
             }),
         },
@@ -166,6 +168,7 @@ pub fn run(arguments: &[String]) -> Result<(), String> {
         browser: true,
         postgres: true,
         npm: true,
+        smtp: true,
     })?;
     let postgres = PostgresServer::start()?;
     let fault_server = format!("http://127.0.0.1:{}", faultserver::start()?);

@@ -6,6 +6,7 @@
 //! - [`vocabulary`]: channels, recipient types, statuses, sources, in English.
 //! - [`phone`], [`email`], [`recipient`]: addresses as people type them, checked with İYS's rules.
 //! - [`record`]: the consent record and its evidence; [`contract`]: its v1 wire form.
+//! - [`notice`]: the same-day notice of a consent, in Turkish and English.
 //! - [`refusal`]: refusal links: the page's words and what a refusal given there proves.
 //! - [`time`]: instants, Turkish civil time and İYS's date format; [`calendar`]: holidays and the
 //!   three-business-day deadline.
@@ -15,6 +16,7 @@ pub mod calendar;
 pub mod contract;
 pub mod email;
 pub mod iys;
+pub mod notice;
 pub mod phone;
 pub mod recipient;
 pub mod record;

@@ -593,5 +593,30 @@ async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response 
             last.unlisted
         ));
     }
+    let notices = match tokio::time::timeout(deadline, state.store.notice_counts(now)).await {
+        Ok(Ok(counts)) => counts,
+        Ok(Err(error)) => return ApiError::storage_unavailable(&error).into_response(),
+        Err(_) => {
+            return ApiError::storage_unavailable(&"the metrics queries took too long")
+                .into_response();
+        }
+    };
+    text.push_str("# HELP iys_relay_notices Same-day notices by state: pending (not delivered yet), sent, missed (the day ended first).\n# TYPE iys_relay_notices gauge\n");
+    for (name, count) in [
+        ("pending", notices.pending),
+        ("sent", notices.sent),
+        ("missed", notices.missed),
+    ] {
+        text.push_str(&format!("iys_relay_notices{{state=\"{name}\"}} {count}\n"));
+    }
+    text.push_str("# HELP iys_relay_notices_failing Pending notices whose delivery failed at least once.\n# TYPE iys_relay_notices_failing gauge\n");
+    text.push_str(&format!("iys_relay_notices_failing {}\n", notices.failing));
+    text.push_str("# HELP iys_relay_notices_at_risk Pending notices whose Turkish day ends within the hour.\n# TYPE iys_relay_notices_at_risk gauge\n");
+    text.push_str(&format!("iys_relay_notices_at_risk {}\n", notices.at_risk));
+    text.push_str("# HELP iys_relay_consents_without_notice Granted consents no notice tells of: stored before notices were set up, or of a kind no notice is sent for.\n# TYPE iys_relay_consents_without_notice gauge\n");
+    text.push_str(&format!(
+        "iys_relay_consents_without_notice {}\n",
+        notices.without_notice
+    ));
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }

@@ -49,7 +49,10 @@ use crate::token;
 /// (the relay's public base URL, which refusal links start with), RELAY_BRAND_NAME (the brand
 /// the refusal page names), RELAY_API_TOKEN (the bearer token of POST /v1/refusal-links, at
 /// least 32 characters), RELAY_REFUSAL_LINK_DAYS (days a refusal link works; never expires when
-/// unset). The TOML keys are the same names in lower case without the RELAY_ prefix.
+/// unset), RELAY_SMTP_URL and RELAY_NOTICE_FROM (same-day notices by e-mail),
+/// RELAY_NOTICE_WEBHOOK_URL and RELAY_NOTICE_WEBHOOK_SECRET (same-day notices by SMS through the
+/// shop's provider), RELAY_NOTICE_TEXTS (a TOML file with the shop's notice texts), RELAY_NOTICE
+/// (off when the shop sends its own notices). The TOML keys are the same names in lower case without the RELAY_ prefix.
 #[derive(Debug, Parser)]
 #[command(name = "iys-relay", version)]
 pub struct Cli {
@@ -245,7 +248,8 @@ async fn run(command: Command, mut config: Config) -> Result<ExitCode, Box<dyn s
                 Some(path) => Box::new(std::io::BufWriter::new(private_file(&path)?)),
                 None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
             };
-            export::write(&records, format, &mut writer)?;
+            let notices = store.notice_summaries().await?;
+            export::write(&records, &notices, format, &mut writer)?;
             tracing::info!(records = records.len(), "exported");
             Ok(ExitCode::SUCCESS)
         }
@@ -529,6 +533,18 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     if config.metrics_token.is_none() {
         tracing::warn!("RELAY_METRICS_TOKEN is not set: /metrics answers nobody");
     }
+    let notices = &config.notices;
+    if !notices.off && !notices.sends_email() && !notices.sends_sms() {
+        tracing::warn!(
+            "no notice settings (RELAY_SMTP_URL and RELAY_NOTICE_FROM, RELAY_NOTICE_WEBHOOK_URL and RELAY_NOTICE_WEBHOOK_SECRET): consents get no same-day notice, and /metrics counts them; set RELAY_NOTICE=off if the shop sends its own"
+        );
+    } else if !notices.off && !notices.sends_email() {
+        tracing::warn!("RELAY_SMTP_URL is not set: e-mail consents get no same-day notice");
+    } else if !notices.off && !notices.sends_sms() {
+        tracing::warn!(
+            "RELAY_NOTICE_WEBHOOK_URL is not set: SMS and call consents get no same-day notice"
+        );
+    }
     let checkpoints = tokio::spawn(log_checkpoints(
         store.clone(),
         std::time::Duration::from_secs(u64::from(config.checkpoint_interval_seconds)),
@@ -542,7 +558,9 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         );
         config.listen = bound;
     }
-    let state = AppState::new(config, store, system_clock());
+    let state = AppState::new(config, store.clone(), system_clock());
+    let notifier = crate::notice::Notifier::new(store, state.config.clone(), system_clock())?
+        .map(|notifier| (notifier.clone(), tokio::spawn(notifier.run())));
     // Scripts wait for this line to know the port, also when it was chosen by the system.
     println!("iys-relay listening on http://{bound}");
     let limits = state.config.limits.clone();
@@ -561,6 +579,15 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         // Whatever it still held goes back at once to the other relays, or to the next run.
         if let Err(error) = forwarder.release_claims().await {
             tracing::warn!(%error, "could not let go of the forwarder's claims");
+        }
+    }
+    if let Some((notifier, task)) = notifier {
+        notifier.stop();
+        if tokio::time::timeout(std::time::Duration::from_secs(25), task)
+            .await
+            .is_err()
+        {
+            tracing::warn!("the notices in progress did not finish in time");
         }
     }
     checkpoints.abort();

@@ -73,8 +73,131 @@ pub struct Config {
     pub api_token: Option<String>,
     /// Days a refusal link works after it was made; without a value, links do not expire.
     pub refusal_link_days: Option<u32>,
+    /// How same-day notices go out.
+    pub notices: NoticeConfig,
     /// İYS's address and account, for forwarding.
     pub iys: IysSettings,
+}
+
+/// How the relay sends the same-day notice of each consent.
+#[derive(Clone, Default)]
+pub struct NoticeConfig {
+    /// `RELAY_NOTICE=off`: the shop sends its own notices, and the relay sends none.
+    pub off: bool,
+    /// `RELAY_SMTP_URL`: the mail server for e-mail notices, `smtp://host:port` or
+    /// `smtps://user:password@host:465` (`?tls=required` for STARTTLS).
+    pub smtp_url: Option<String>,
+    /// `RELAY_NOTICE_FROM`: the sender of e-mail notices, such as `Shop <notice@shop.example>`.
+    pub from: Option<String>,
+    /// `RELAY_NOTICE_WEBHOOK_URL`: where SMS notices are posted for the shop's SMS provider.
+    pub webhook_url: Option<String>,
+    /// `RELAY_NOTICE_WEBHOOK_SECRET`: the key each webhook request is signed with.
+    pub webhook_secret: Option<String>,
+    /// `RELAY_NOTICE_TEXTS`: the shop's own notice texts, read from a TOML file; the built-in
+    /// ones for each text it leaves out.
+    pub texts: NoticeTextSet,
+}
+
+/// The notice texts in Turkish and English.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoticeTextSet {
+    /// In Turkish.
+    pub turkish: consent_core::notice::NoticeTexts,
+    /// In English.
+    pub english: consent_core::notice::NoticeTexts,
+}
+
+impl Default for NoticeTextSet {
+    fn default() -> Self {
+        NoticeTextSet {
+            turkish: consent_core::notice::default_texts(consent_core::Locale::Turkish),
+            english: consent_core::notice::default_texts(consent_core::Locale::English),
+        }
+    }
+}
+
+impl NoticeTextSet {
+    /// The texts in `locale`.
+    pub fn get(&self, locale: consent_core::Locale) -> &consent_core::notice::NoticeTexts {
+        match locale {
+            consent_core::Locale::Turkish => &self.turkish,
+            consent_core::Locale::English => &self.english,
+        }
+    }
+
+    /// The built-in texts with those of the TOML file `path` over them: tables `[tr]` and
+    /// `[en]`, each with `email_subject`, `email_body` and `sms`, all optional.
+    pub fn load(path: &Path) -> Result<NoticeTextSet, ConfigError> {
+        #[derive(Deserialize, Default)]
+        #[serde(deny_unknown_fields)]
+        struct Texts {
+            email_subject: Option<String>,
+            email_body: Option<String>,
+            sms: Option<String>,
+        }
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct File {
+            tr: Option<Texts>,
+            en: Option<Texts>,
+        }
+        let where_ = format!("RELAY_NOTICE_TEXTS {}", path.display());
+        let text = std::fs::read_to_string(path)
+            .map_err(|error| ConfigError(format!("reading {where_}: {error}")))?;
+        let file: File = toml::from_str(&text)
+            .map_err(|error| ConfigError(format!("{where_}: {}", error.message())))?;
+        let mut set = NoticeTextSet::default();
+        for (locale, texts, target) in [
+            ("tr", file.tr, &mut set.turkish),
+            ("en", file.en, &mut set.english),
+        ] {
+            let texts = texts.unwrap_or_default();
+            let bad = |key: &str, error: consent_core::notice::TemplateError| {
+                ConfigError(format!("{where_}: [{locale}] {key}: {error}"))
+            };
+            if let Some(subject) = texts.email_subject {
+                target.email_subject = consent_core::notice::Template::parse_subject(&subject)
+                    .map_err(|error| bad("email_subject", error))?;
+            }
+            if let Some(body) = texts.email_body {
+                target.email_body = consent_core::notice::Template::parse(&body)
+                    .map_err(|error| bad("email_body", error))?;
+            }
+            if let Some(sms) = texts.sms {
+                target.sms = consent_core::notice::Template::parse(&sms)
+                    .map_err(|error| bad("sms", error))?;
+            }
+        }
+        Ok(set)
+    }
+}
+
+impl fmt::Debug for NoticeConfig {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter
+            .debug_struct("NoticeConfig")
+            .field("off", &self.off)
+            .field("smtp_url", &self.smtp_url.as_deref().map(redact_url))
+            .field("from", &self.from)
+            .field("webhook_url", &self.webhook_url)
+            .field(
+                "webhook_secret",
+                &self.webhook_secret.as_ref().map(|_| "<redacted>"),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+impl NoticeConfig {
+    /// Whether e-mail notices go out.
+    pub fn sends_email(&self) -> bool {
+        !self.off && self.smtp_url.is_some()
+    }
+
+    /// Whether SMS notices go out.
+    pub fn sends_sms(&self) -> bool {
+        !self.off && self.webhook_url.is_some()
+    }
 }
 
 /// How to reach İYS.
@@ -137,6 +260,7 @@ impl fmt::Debug for Config {
             .field("brand_name", &self.brand_name)
             .field("api_token", &self.api_token.as_ref().map(|_| "<redacted>"))
             .field("refusal_link_days", &self.refusal_link_days)
+            .field("notices", &self.notices)
             .field("iys", &self.iys)
             .finish()
     }
@@ -251,6 +375,12 @@ struct FileSettings {
     brand_name: Option<String>,
     api_token: Option<String>,
     refusal_link_days: Option<u32>,
+    notice: Option<String>,
+    smtp_url: Option<String>,
+    notice_from: Option<String>,
+    notice_webhook_url: Option<String>,
+    notice_webhook_secret: Option<String>,
+    notice_texts: Option<PathBuf>,
     iys_base_url: Option<String>,
     iys_username: Option<String>,
     iys_password: Option<String>,
@@ -585,6 +715,69 @@ impl Config {
             ),
             None => file.refusal_link_days,
         };
+        let notices = {
+            let off = match pick("RELAY_NOTICE", file.notice).as_deref() {
+                None | Some("on") => false,
+                Some("off") => true,
+                Some(_) => return Err(invalid("RELAY_NOTICE / notice", "on or off")),
+            };
+            let smtp_url = pick("RELAY_SMTP_URL", file.smtp_url);
+            if smtp_url
+                .as_deref()
+                .is_some_and(|url| !url.starts_with("smtp://") && !url.starts_with("smtps://"))
+            {
+                return Err(invalid(
+                    "RELAY_SMTP_URL / smtp_url",
+                    "an smtp:// or smtps:// URL, such as smtps://user:password@mail.shop.example:465",
+                ));
+            }
+            let from = pick("RELAY_NOTICE_FROM", file.notice_from);
+            if smtp_url.is_some() && !off && from.is_none() {
+                return Err(ConfigError(
+                    "missing setting RELAY_NOTICE_FROM / notice_from: e-mail notices need a sender, such as `Shop <notice@shop.example>`".to_owned(),
+                ));
+            }
+            let webhook_url = pick("RELAY_NOTICE_WEBHOOK_URL", file.notice_webhook_url);
+            if webhook_url
+                .as_deref()
+                .is_some_and(|url| !is_base_url(url.split('?').next().unwrap_or(url)))
+            {
+                return Err(invalid(
+                    "RELAY_NOTICE_WEBHOOK_URL / notice_webhook_url",
+                    "an http:// or https:// URL",
+                ));
+            }
+            let webhook_secret = pick("RELAY_NOTICE_WEBHOOK_SECRET", file.notice_webhook_secret);
+            match (&webhook_url, &webhook_secret) {
+                (Some(_), None) if !off => {
+                    return Err(ConfigError(
+                        "missing setting RELAY_NOTICE_WEBHOOK_SECRET / notice_webhook_secret: every webhook request is signed with it (at least 32 characters)".to_owned(),
+                    ));
+                }
+                (_, Some(secret)) if secret.len() < 32 => {
+                    return Err(invalid(
+                        "RELAY_NOTICE_WEBHOOK_SECRET / notice_webhook_secret",
+                        "at least 32 characters",
+                    ));
+                }
+                _ => {}
+            }
+            let texts = match environment("RELAY_NOTICE_TEXTS")
+                .map(PathBuf::from)
+                .or(file.notice_texts)
+            {
+                Some(path) => NoticeTextSet::load(&path)?,
+                None => NoticeTextSet::default(),
+            };
+            NoticeConfig {
+                off,
+                smtp_url,
+                from,
+                webhook_url,
+                webhook_secret,
+                texts,
+            }
+        };
         let iys_number = |name: &str, from_file: Option<u64>| -> Result<Option<u64>, ConfigError> {
             match environment(name) {
                 Some(text) => text
@@ -658,6 +851,7 @@ impl Config {
             brand_name,
             api_token,
             refusal_link_days,
+            notices,
             iys,
         })
     }

@@ -5,6 +5,7 @@
 //! İYS's own reconciliation file, then adds the evidence columns. Column `proof` says where a
 //! record came from: `widget`, or `refusal_link` for a refusal given through a link.
 
+use std::collections::HashMap;
 use std::io::Write;
 
 use consent_core::Source;
@@ -13,6 +14,7 @@ use consent_core::iys::wire::{
 };
 use serde::Serialize;
 
+use crate::store::notices::NoticeSummary;
 use crate::store::{IysOutcome, PlainRecord, ProofDetails, StoredRecord};
 
 /// The output formats.
@@ -32,6 +34,8 @@ struct JsonLine<'a> {
     ledger_seq: i64,
     ledger_hash: &'a str,
     iys: &'a IysOutcome,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    notice: Option<&'a NoticeSummary>,
 }
 
 /// The CSV columns after İYS's daily-change columns (`DAILY_FILE_COLUMNS`), which come first.
@@ -59,6 +63,9 @@ pub const CSV_EXTRA_COLUMNS: &[&str] = &[
     "mode",
     "userAgent",
     "sdkVersion",
+    "noticeState",
+    "noticeSettledAt",
+    "noticeSha256",
     "ledgerSeq",
     "ledgerHash",
 ];
@@ -134,9 +141,11 @@ fn proof_columns(proof: &ProofDetails) -> ProofColumns {
     }
 }
 
-/// Writes `records` to `output` in `format`.
+/// Writes `records` to `output` in `format`, each with its same-day notice from `notices` (by
+/// record id) when it has one.
 pub fn write(
     records: &[StoredRecord],
+    notices: &HashMap<String, NoticeSummary>,
     format: Format,
     output: &mut dyn Write,
 ) -> std::io::Result<()> {
@@ -148,6 +157,7 @@ pub fn write(
                     ledger_seq: stored.ledger_seq,
                     ledger_hash: &stored.ledger_hash,
                     iys: &stored.iys,
+                    notice: notices.get(&stored.plain.id),
                 };
                 serde_json::to_writer(&mut *output, &line)?;
                 output.write_all(b"\n")?;
@@ -163,6 +173,7 @@ pub fn write(
             for stored in records {
                 let plain = &stored.plain;
                 let proof = proof_columns(&plain.details.proof);
+                let notice = notices.get(&plain.id);
                 let fields = [
                     stored.iys.creation_date.clone().unwrap_or_default(),
                     stored.iys.transaction_id.clone().unwrap_or_default(),
@@ -200,6 +211,15 @@ pub fn write(
                     proof.mode,
                     proof.user_agent,
                     proof.sdk_version,
+                    notice
+                        .map(|notice| notice.state.clone())
+                        .unwrap_or_default(),
+                    notice
+                        .and_then(|notice| notice.settled_at.clone())
+                        .unwrap_or_default(),
+                    notice
+                        .and_then(|notice| notice.content_sha256.clone())
+                        .unwrap_or_default(),
                     stored.ledger_seq.to_string(),
                     stored.ledger_hash.clone(),
                 ];

@@ -25,6 +25,7 @@ use crate::store::ledger::{LedgerEntry, LedgerHead, PurgeFacts, RecordFacts, fac
 
 pub mod forwarding;
 pub mod ledger;
+pub mod notices;
 
 pub use ledger::{Checkpoint, GENESIS_HASH, VerifyReport, kind};
 
@@ -952,6 +953,17 @@ impl Store {
                 .await?;
                 report.purged += 1;
             }
+            // A notice goes with the last of the records it told of; its ledger entry stays.
+            sqlx::query(
+                "DELETE FROM notices WHERE id IN (SELECT n.notice_id FROM notice_consents n LEFT JOIN consents c ON c.id = n.record_id GROUP BY n.notice_id HAVING COUNT(c.id) = 0)",
+            )
+            .execute(&mut *transaction)
+            .await?;
+            sqlx::query(
+                "DELETE FROM notice_consents WHERE notice_id NOT IN (SELECT id FROM notices)",
+            )
+            .execute(&mut *transaction)
+            .await?;
             head.save(&mut transaction).await?;
             transaction.commit().await?;
         }

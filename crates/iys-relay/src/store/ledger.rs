@@ -32,6 +32,7 @@ use super::{Backend, ConsentDateOrigin, PlainRecord, Store, StoreError, Transact
 use crate::config::MIN_RETENTION_DAYS;
 use crate::crypto::{LedgerKey, LedgerKeys};
 use crate::store::forwarding::{IysState, Settlement, StatusEvidence};
+use crate::store::notices::NoticeFacts;
 
 /// The hash before the first ledger entry.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -50,6 +51,8 @@ pub mod kind {
     pub const PULLED: &str = "pulled";
     /// The entries before this one, chained without a key, were sealed by the first keyed entry.
     pub const SEALED: &str = "sealed";
+    /// A same-day notice was delivered, or its day ended first.
+    pub const NOTICE: &str = "notice";
 }
 
 /// The hash of a version 1 entry: plain SHA-256, as the ledger was chained before it was keyed.
@@ -370,6 +373,8 @@ pub struct VerifyReport {
     pub records: u64,
     /// Movements pulled from İYS checked against their entries.
     pub movements: u64,
+    /// Settled notices checked against their entries.
+    pub notices: u64,
     /// The first problem: ledger position, record id and what is wrong.
     pub problem: Option<(i64, String, String)>,
 }
@@ -469,6 +474,12 @@ impl Store {
         let movements = sqlx::query("SELECT * FROM iys_movements")
             .fetch_all(&mut *transaction)
             .await?;
+        let notices = sqlx::query("SELECT * FROM notices")
+            .fetch_all(&mut *transaction)
+            .await?;
+        let notice_consents = sqlx::query("SELECT * FROM notice_consents")
+            .fetch_all(&mut *transaction)
+            .await?;
         transaction.rollback().await?;
 
         let mut report = VerifyReport {
@@ -476,7 +487,7 @@ impl Store {
             ..VerifyReport::default()
         };
         let mut problems = Problems::default();
-        let Some((histories, pulled)) = self.walk_chain(&entries, &mut problems) else {
+        let Some((histories, pulled, noticed)) = self.walk_chain(&entries, &mut problems) else {
             report.problem = problems.first();
             return Ok(report);
         };
@@ -495,16 +506,23 @@ impl Store {
         self.check_purges(&entries, &histories, &mut problems);
         report.records = self.check_records(&rows, &histories, &mut problems)?;
         report.movements = self.check_movements(&movements, &pulled, &mut problems);
+        report.notices = self.check_notices(
+            &notices,
+            &notice_consents,
+            &noticed,
+            &histories,
+            &mut problems,
+        );
         report.problem = problems.first();
         Ok(report)
     }
 
-    /// Checks the chain entry by entry and gathers what it says of each record and pulled
-    /// movement; `None` when the chain itself is broken, since nothing after the break can be
-    /// trusted.
+    /// Checks the chain entry by entry and gathers what it says of each record, pulled
+    /// movement and notice; `None` when the chain itself is broken, since nothing after the break
+    /// can be trusted.
     #[allow(
         clippy::type_complexity,
-        reason = "two maps built in one walk, used once by the caller"
+        reason = "three maps built in one walk, used once by the caller"
     )]
     fn walk_chain(
         &self,
@@ -513,10 +531,12 @@ impl Store {
     ) -> Option<(
         HashMap<String, RecordHistory>,
         HashMap<String, (i64, PulledFacts)>,
+        HashMap<String, (i64, NoticeFacts)>,
     )> {
         let keys = self.keyring.ledger();
         let mut histories: HashMap<String, RecordHistory> = HashMap::new();
         let mut pulled = HashMap::new();
+        let mut noticed = HashMap::new();
         let mut expected_prev = GENESIS_HASH.to_owned();
         let mut keyed = false;
         for (position, entry) in entries.iter().enumerate() {
@@ -672,10 +692,29 @@ impl Store {
                 kind::SEALED => {
                     parse_facts::<SealFacts>(entry, problems)?;
                 }
+                kind::NOTICE => {
+                    let facts = parse_facts::<NoticeFacts>(entry, problems)?;
+                    if facts
+                        .consents
+                        .iter()
+                        .any(|consent| !histories.contains_key(consent))
+                    {
+                        bad(
+                            problems,
+                            "a notice of a record the ledger never stored".to_owned(),
+                        );
+                    }
+                    if noticed
+                        .insert(entry.record_id.clone(), (entry.seq, facts))
+                        .is_some()
+                    {
+                        bad(problems, "the notice is settled twice".to_owned());
+                    }
+                }
                 other => bad(problems, format!("entry has unknown kind {other}")),
             }
         }
-        Some((histories, pulled))
+        Some((histories, pulled, noticed))
     }
 
     /// Checks every keyed purge against the retention rule: the refusal it names ended the
@@ -897,6 +936,116 @@ impl Store {
                     transaction_id,
                     "a movement pulled from İYS was removed",
                 );
+            }
+        }
+        matched
+    }
+}
+
+impl Store {
+    /// Checks every notice against the ledger: a settled one must match its entry (its consents,
+    /// kind, address, outcome, attempts, time, and the digest of what was sent, which must also be
+    /// what its sealed content holds), a pending one must have none, and an entry whose notice is
+    /// gone must be one whose records were all purged.
+    fn check_notices(
+        &self,
+        rows: &[sqlx::any::AnyRow],
+        listed: &[sqlx::any::AnyRow],
+        noticed: &HashMap<String, (i64, NoticeFacts)>,
+        histories: &HashMap<String, RecordHistory>,
+        problems: &mut Problems,
+    ) -> u64 {
+        let mut consents_of: HashMap<String, Vec<String>> = HashMap::new();
+        for row in listed {
+            if let (Ok(record), Ok(notice)) = (
+                row.try_get::<String, _>("record_id"),
+                row.try_get::<String, _>("notice_id"),
+            ) {
+                consents_of.entry(notice).or_default().push(record);
+            }
+        }
+        let mut matched = 0;
+        let mut seen = HashSet::new();
+        for row in rows {
+            let Ok(id) = row.try_get::<String, _>("id") else {
+                continue;
+            };
+            seen.insert(id.clone());
+            let state = row.try_get::<String, _>("state").unwrap_or_default();
+            let entry = noticed.get(&id);
+            if state == "pending" {
+                if let Some((seq, _)) = entry {
+                    problems.add(
+                        *seq,
+                        &id,
+                        "a settled notice was put back to pending outside the relay",
+                    );
+                }
+                continue;
+            }
+            let Some((seq, facts)) = entry else {
+                problems.add(
+                    i64::MAX,
+                    &id,
+                    "a settled notice has no ledger entry: it was settled outside the relay",
+                );
+                continue;
+            };
+            let mut consents = consents_of.remove(&id).unwrap_or_default();
+            consents.sort();
+            let content = row
+                .try_get::<Option<Vec<u8>>, _>("content_sealed")
+                .ok()
+                .flatten()
+                .map(|sealed| {
+                    self.keyring
+                        .open(&sealed, &format!("notices.content/{id}"))
+                        .ok()
+                        .and_then(|bytes| String::from_utf8(bytes).ok())
+                        .map(|content| super::notices::content_digest(&content))
+                });
+            let found = NoticeFacts {
+                consents,
+                kind: row
+                    .try_get::<String, _>("kind")
+                    .ok()
+                    .and_then(|kind| kind.parse().ok())
+                    .unwrap_or(facts.kind),
+                recipient_hash: row
+                    .try_get::<Vec<u8>, _>("recipient_hash")
+                    .map(|hash| hex(&hash))
+                    .unwrap_or_default(),
+                outcome: state,
+                attempts: row.try_get("attempts").unwrap_or_default(),
+                settled_at_ms: row
+                    .try_get::<Option<i64>, _>("settled_at_ms")
+                    .ok()
+                    .flatten()
+                    .unwrap_or_default(),
+                content_sha256: row.try_get("content_sha256").ok().flatten(),
+            };
+            let content_matches = match content {
+                None => found.content_sha256.is_none(),
+                Some(digest) => digest.is_some() && digest == found.content_sha256,
+            };
+            if found == *facts && content_matches {
+                matched += 1;
+            } else {
+                problems.add(
+                    *seq,
+                    &id,
+                    "a notice was altered: its row does not match its ledger entry",
+                );
+            }
+        }
+        for (id, (seq, facts)) in noticed {
+            let purged = facts.consents.iter().all(|consent| {
+                histories
+                    .get(consent)
+                    .is_some_and(|history| history.purged.is_some())
+            });
+            if !seen.contains(id) && !purged {
+                problems.add(*seq, id, "a settled notice was removed");
             }
         }
         matched
