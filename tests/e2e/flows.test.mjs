@@ -161,7 +161,7 @@ test('every demo page passes an axe accessibility scan and runs under a strict C
   const context = await browser();
   try {
     const page = await newPage(context);
-    for (const path of ['/', '/checkout/', '/newsletter/', '/preferences/', '/headless/', '/element/', '/operator/', '/kvkk/']) {
+    for (const path of ['/', '/checkout/', '/newsletter/', '/preferences/', '/headless/', '/element/', '/operator/', '/mailbox/', '/kvkk/']) {
       const response = await page.goto(`${origin}${path}`);
       const policy = response.headers()['content-security-policy'];
       assert.match(policy, /script-src 'self' 'wasm-unsafe-eval'/);
@@ -215,11 +215,12 @@ test('a refusal made in İYS shows in the preference centre after a pull', async
   }
 });
 
-test('a refusal link from a message unticks the box in the preference centre and reaches İYS as a RET', async () => {
+test('the same-day notice reaches the mailbox, and its link unticks the box in the preference centre and reaches İYS as a RET', async () => {
   const context = await browser();
   try {
     const page = await newPage(context);
     const before = (await stored()).length;
+    const started = Date.now() - 1_000;
     await page.goto(`${origin}/checkout/`);
     await page.fill('#name', 'Müşteri');
     await page.fill('#phone', '0532 123 45 67');
@@ -232,11 +233,24 @@ test('a refusal link from a message unticks the box in the preference centre and
     await page.goto(`${origin}/preferences/`);
     await page.waitForFunction(() => document.querySelector('[data-channel=email] input')?.checked === true);
 
-    // The link the shop's e-mails carry, opened as the customer would.
-    const href = await page.getAttribute('#email-refusal-link', 'href');
-    assert.match(href, /\/v1\/refusals\/[A-Za-z0-9_-]+$/);
-    assert.ok(!href.includes('musteri'), 'the link names no address');
-    const [response] = await Promise.all([page.waitForNavigation(), page.click('#email-refusal-link')]);
+    // The notice arrives the same day, at the address consented for, from a real SMTP server.
+    const notice = await eventually(async () => {
+      const messages = await (await fetch(`${origin}/mailbox/messages.json`, { cache: 'no-store' })).json();
+      return messages.find((message) => message.kind === 'email' && message.to === 'musteri@example.com' && message.at * 1000 > started);
+    }, 20_000, 'the notice e-mail');
+    assert.match(notice.subject, /Örnek Mağaza/);
+    assert.ok(notice.oneClick, 'the e-mail offers one-click unsubscribe');
+    assert.match(notice.text, /e-posta yoluyla/);
+    assert.ok(notice.text.includes(notice.link), 'the body carries the refusal link');
+    await eventually(async () => (await stored()).find((stored) => stored.id === consent.id)?.notice?.state === 'sent', 10_000, 'the notice to be recorded as sent');
+
+    // The link in the message, opened from the mailbox as the customer would.
+    await page.goto(`${origin}/mailbox/`);
+    const selector = `li[data-kind=email][data-to="musteri@example.com"] a[href="${notice.link}"]`;
+    await page.waitForSelector(selector);
+    assert.match(notice.link, /\/v1\/refusals\/[A-Za-z0-9_-]+$/);
+    assert.ok(!notice.link.includes('musteri'), 'the link names no address');
+    const [response] = await Promise.all([page.waitForNavigation(), page.click(selector)]);
     assert.equal(response.status(), 200);
     assert.match(response.headers()['content-security-policy'], /^default-src 'none'/);
     const text = await page.textContent('main');

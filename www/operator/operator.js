@@ -16,15 +16,20 @@ async function refresh() {
   ledger.className = verify.intact ? 'shop-ok' : 'shop-problem';
   body.replaceChildren(...records.reverse().map((record) => {
     const row = document.createElement('tr');
+    const link = record.details.refusalLink;
+    const proof = link
+      ? { mode: `refusal link (${link.action === 'one_click' ? 'one click' : 'button'})`, text: link.text }
+      : { mode: record.details.evidence.mode, text: record.details.evidence.text };
     row.append(
       cell(record.consentDate),
       cell(record.channel),
       cell(record.recipient),
       cell(record.details.name ?? ''),
       cell(record.status),
-      cell(record.details.evidence.mode),
+      cell(proof.mode),
       cell(record.iys.transactionId ? `accepted ${record.iys.transactionId.slice(0, 12)}…` : record.iys.error ?? record.iys.state),
-      cell(record.details.evidence.text),
+      cell(record.notice ? `${record.notice.kind} ${record.notice.state}` : ''),
+      cell(proof.text),
       cell(`${record.ledgerSeq}: ${record.ledgerHash.slice(0, 16)}…`),
     );
     return row;

@@ -34,14 +34,17 @@ impl Drop for Server {
     }
 }
 
-/// The İYS sandbox, the relay and the shop's web server, running. Dropping it stops the relay,
-/// then the sandbox.
+/// The İYS sandbox, the relay, the mailbox and the shop's web server, running. Dropping it stops
+/// the relay, then the sandbox and the mailbox.
 pub struct Stack {
     // Held to be stopped when the stack is dropped, in this order.
     _relay: Server,
     _sandbox: Server,
+    _mailbox: Server,
     /// The İYS sandbox's address, such as `http://127.0.0.1:8788`.
     pub sandbox_url: String,
+    /// The mailbox's SMTP server, such as `smtp://127.0.0.1:2525`.
+    pub smtp_url: String,
     /// The shop's address, such as `http://127.0.0.1:8080`.
     pub origin: String,
     /// The relay's own address.
@@ -88,6 +91,30 @@ fn relay_binary() -> PathBuf {
     root().join("target/debug/iys-relay")
 }
 
+/// Reads the two lines the mailbox prints first: its SMTP server's URL and its webhook's.
+fn mailbox_addresses(child: &mut Child, log: &Path) -> Result<(String, String), String> {
+    let mut lines = Vec::new();
+    if let Some(stdout) = child.stdout.take() {
+        let mut reader = BufReader::new(stdout);
+        for _ in 0..2 {
+            let mut line = String::new();
+            reader
+                .read_line(&mut line)
+                .map_err(|error| error.to_string())?;
+            lines.push(line.trim().to_owned());
+        }
+    }
+    match lines.as_slice() {
+        [smtp, webhook] if smtp.starts_with("smtp://") && webhook.starts_with("http://") => {
+            Ok((smtp.clone(), webhook.clone()))
+        }
+        _ => Err(format!(
+            "the mailbox did not start: {lines:?}; see {}",
+            log.display()
+        )),
+    }
+}
+
 /// Reads the `... listening on http://ADDR` line a server prints first.
 fn listening_address(child: &mut Child, what: &str, log: &Path) -> Result<SocketAddr, String> {
     let mut line = String::new();
@@ -111,6 +138,23 @@ impl Stack {
         let data_key = secret(folder, "data.key", 32)?;
         let token_secret = secret(folder, "state-token.secret", 32)?;
         let api_token = secret(folder, "api.token", 32)?;
+        let webhook_secret = secret(folder, "webhook.secret", 32)?;
+        // The mailbox: a real SMTP server for e-mail notices and the SMS provider's webhook.
+        let mailbox_file = folder.join("mailbox.jsonl");
+        let mailbox_log = folder.join("mailbox.log");
+        let mut mailbox = Server(
+            Command::new(setup::smtp_python())
+                .arg(root().join("xtask/mailbox.py"))
+                .arg("--out")
+                .arg(&mailbox_file)
+                .arg("--secret-file")
+                .arg(folder.join("webhook.secret"))
+                .stdout(Stdio::piped())
+                .stderr(std::fs::File::create(&mailbox_log).map_err(|error| error.to_string())?)
+                .spawn()
+                .map_err(|error| format!("starting the mailbox: {error}"))?,
+        );
+        let (smtp_url, webhook_url) = mailbox_addresses(&mut mailbox.0, &mailbox_log)?;
         let listener = serve::bind(port)?;
         let port = listener
             .local_addr()
@@ -128,6 +172,13 @@ impl Stack {
                 .env("RELAY_PUBLIC_URL", &origin)
                 .env("RELAY_BRAND_NAME", "Örnek Mağaza")
                 .env("RELAY_API_TOKEN", &api_token)
+                .env("RELAY_SMTP_URL", &smtp_url)
+                .env(
+                    "RELAY_NOTICE_FROM",
+                    "Örnek Mağaza <bildirim@ornek-magaza.test>",
+                )
+                .env("RELAY_NOTICE_WEBHOOK_URL", &webhook_url)
+                .env("RELAY_NOTICE_WEBHOOK_SECRET", &webhook_secret)
                 .env("RELAY_LOG", "warn");
         };
         // The İYS sandbox: movements made "in İYS" show in pull at once, batches after 5 s.
@@ -228,6 +279,19 @@ impl Stack {
                     }) as serve::Generated,
                 ),
                 (
+                    "/mailbox/messages.json".to_owned(),
+                    Arc::new(move || {
+                        let text = std::fs::read_to_string(&mailbox_file).unwrap_or_default();
+                        let mut lines: Vec<&str> = text
+                            .lines()
+                            .filter(|line| !line.trim().is_empty())
+                            .collect();
+                        lines.reverse();
+                        let array = format!("[{}]", lines.join(","));
+                        ("application/json", array.into_bytes())
+                    }) as serve::Generated,
+                ),
+                (
                     "/operator/verify.json".to_owned(),
                     Arc::new(move || {
                         let output = Command::new(relay_binary())
@@ -254,6 +318,8 @@ impl Stack {
         Ok(Stack {
             _relay: relay,
             _sandbox: sandbox,
+            _mailbox: mailbox,
+            smtp_url,
             sandbox_url,
             origin,
             relay_address,
@@ -293,6 +359,7 @@ pub fn run(arguments: &[String]) -> Result<(), String> {
     setup::ensure(Needs {
         wasm: true,
         npm: true,
+        smtp: true,
         ..Needs::default()
     })?;
     build_all()?;
@@ -309,6 +376,10 @@ pub fn run(arguments: &[String]) -> Result<(), String> {
             "the page's own buttons, recording through the JS API",
         ),
         ("operator", "what the relay stored, and the ledger check"),
+        (
+            "mailbox",
+            "the same-day notices the relay sent, with their refusal links",
+        ),
     ] {
         println!("  {origin}/{page}/  {what}");
     }
@@ -321,9 +392,13 @@ pub fn run(arguments: &[String]) -> Result<(), String> {
         "İYS sandbox: {0}; to refuse \"in İYS\" as a citizen would: curl -X POST {0}/sandbox/citizen -H 'content-type: application/json' -d '{{\"recipient\":\"+905321234567\",\"type\":\"MESAJ\",\"status\":\"RET\"}}'",
         stack.sandbox_url
     );
+    println!(
+        "mailbox: {} (the notices are at {origin}/mailbox/)",
+        stack.smtp_url
+    );
     println!("press Ctrl-C to stop");
     stopped.recv().map_err(|error| error.to_string())?;
-    eprintln!("xtask: stopping the relay and the İYS sandbox");
+    eprintln!("xtask: stopping the relay, the İYS sandbox and the mailbox");
     drop(stack);
     Ok(())
 }

@@ -294,7 +294,7 @@ fn end_to_end() -> Result<(bool, Counts), String> {
 }
 
 /// Starts `cargo xtask demo` on any free port with a data folder of its own, waits for it to
-/// print where its relay and İYS sandbox listen, checks both answer, sends the demo SIGTERM, and
+/// print where its relay, İYS sandbox and mailbox listen, checks each answers, sends the demo SIGTERM, and
 /// checks that it exits and that neither server answers any more.
 fn demo_stops_its_servers() -> Result<(), String> {
     let program = std::env::current_exe().map_err(|error| error.to_string())?;
@@ -334,7 +334,7 @@ fn demo_stops_its_servers() -> Result<(), String> {
             ));
         }
     }
-    eprintln!("xtask: the demo, its relay and its İYS sandbox stopped on SIGTERM");
+    eprintln!("xtask: the demo, its relay, its İYS sandbox and its mailbox stopped on SIGTERM");
     Ok(())
 }
 
@@ -351,14 +351,15 @@ fn servers_of(demo: &mut Child) -> Result<Vec<(&'static str, SocketAddr)>, Strin
     });
     let deadline = Instant::now() + Duration::from_secs(600);
     let mut servers = Vec::new();
-    while servers.len() < 2 {
+    while servers.len() < 3 {
         let left = deadline.saturating_duration_since(Instant::now());
         let line = received.recv_timeout(left).map_err(|_| {
-            "the demo did not print where its relay and İYS sandbox listen".to_owned()
+            "the demo did not print where its relay, İYS sandbox and mailbox listen".to_owned()
         })?;
         for (name, prefix) in [
             ("relay", "relay: http://"),
             ("İYS sandbox", "İYS sandbox: http://"),
+            ("mailbox", "mailbox: smtp://"),
         ] {
             if let Some(rest) = line.strip_prefix(prefix) {
                 let address = rest
