@@ -36,6 +36,9 @@ pub struct AppState {
     pub writer: Writer,
     /// The per-address rate limit.
     pub limiter: Arc<RateLimiter>,
+    /// The per-address rate limit of refusal links, ten times the other: mail providers send
+    /// the one-click requests of many people from a few addresses.
+    pub refusal_limiter: Arc<RateLimiter>,
     /// The clock.
     pub clock: Clock,
     /// One `/metrics` scrape at a time.
@@ -57,6 +60,9 @@ impl AppState {
     pub fn new(config: Config, store: Store, clock: Clock) -> AppState {
         AppState {
             limiter: Arc::new(RateLimiter::new(config.rate_limit_per_minute)),
+            refusal_limiter: Arc::new(RateLimiter::new(
+                config.rate_limit_per_minute.saturating_mul(10),
+            )),
             writer: Writer::start(store.clone(), config.storage_timeout()),
             config: Arc::new(config),
             store,
@@ -74,8 +80,10 @@ pub fn app(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(state.clone(), rate_limit));
     // Refusal links are opened from mail and SMS, not called by the shop's pages: no CORS, and
     // the page's own form posts back with an `Origin` of `null` under its referrer policy.
-    let refusals = crate::refusal::routes::routes()
-        .layer(middleware::from_fn_with_state(state.clone(), rate_limit));
+    let refusals = crate::refusal::routes::routes().layer(middleware::from_fn_with_state(
+        state.clone(),
+        crate::refusal::routes::rate_limit,
+    ));
     Router::new()
         .route("/v1/health", get(health))
         .route("/metrics", get(metrics))

@@ -393,13 +393,15 @@ async fn run(command: Command, mut config: Config) -> Result<ExitCode, Box<dyn s
             };
             let link = crate::refusal::Link::new(recipient, &channels, recipient_type, locale)
                 .and_then(|link| link.with_reference(reference))?;
-            if config.public_url.is_none() {
-                tracing::warn!(
-                    "RELAY_PUBLIC_URL is not set: the link points at the listening address"
-                );
-            }
-            let url =
-                crate::refusal::routes::mint(&config, &config.keyring(), link, (system_clock())());
+            let url = crate::refusal::routes::mint(
+                &config,
+                &config.keyring(),
+                link,
+                (system_clock())(),
+            )
+            .ok_or(
+                "RELAY_PUBLIC_URL is not set: a link needs the address people reach the relay at",
+            )?;
             println!("{url}");
             Ok(ExitCode::SUCCESS)
         }
@@ -551,12 +553,10 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     ));
     let listener = tokio::net::TcpListener::bind(listen).await?;
     let bound = listener.local_addr()?;
-    let mut config = config;
     if config.public_url.is_none() {
         tracing::warn!(
-            "RELAY_PUBLIC_URL is not set: refusal links point at http://{bound}, which only this machine reaches"
+            "RELAY_PUBLIC_URL is not set: no refusal link can be made, and POST /v1/refusal-links answers 500"
         );
-        config.listen = bound;
     }
     let state = AppState::new(config, store.clone(), system_clock());
     let notifier = crate::notice::Notifier::new(store, state.config.clone(), system_clock())?

@@ -63,8 +63,7 @@ pub struct Config {
     /// to expire.
     pub instance: Option<String>,
     /// The relay's public base URL, without a trailing slash, as people's browsers reach it:
-    /// refusal links start with it. `http://` and the listening address unless set (see
-    /// [`Config::public_base`]).
+    /// refusal links start with it, and none is made without it.
     pub public_url: Option<String>,
     /// The brand the refusal page and the notices name; the public URL's host unless set.
     pub brand_name: String,
@@ -179,7 +178,13 @@ impl fmt::Debug for NoticeConfig {
             .field("off", &self.off)
             .field("smtp_url", &self.smtp_url.as_deref().map(redact_url))
             .field("from", &self.from)
-            .field("webhook_url", &self.webhook_url)
+            .field(
+                "webhook_url",
+                &self
+                    .webhook_url
+                    .as_deref()
+                    .map(|url| url.split('?').next().unwrap_or(url)),
+            )
             .field(
                 "webhook_secret",
                 &self.webhook_secret.as_ref().map(|_| "<redacted>"),
@@ -318,8 +323,8 @@ pub fn redact_url(url: &str) -> String {
     redacted
 }
 
-/// Whether `url` may carry İYS credentials: https, or plain http to this machine only (the
-/// built-in sandbox).
+/// Whether `url` may carry İYS credentials or personal data: https, or plain http to this
+/// machine only (the built-in sandbox, the demo's mailbox).
 fn is_safe_iys_url(url: &str) -> bool {
     if url.starts_with("https://") {
         return true;
@@ -442,13 +447,6 @@ impl Config {
             Some(key) => keyring.with_ledger_key(key, &self.previous_ledger_keys),
             None => keyring,
         }
-    }
-
-    /// The base of refusal links: `RELAY_PUBLIC_URL`, or `http://` and the listening address.
-    pub fn public_base(&self) -> String {
-        self.public_url
-            .clone()
-            .unwrap_or_else(|| format!("http://{}", self.listen))
     }
 
     /// Loads the settings from `file` (if given) and `environment`, which wins.
@@ -681,6 +679,7 @@ impl Config {
                 "an http:// or https:// URL without a query, like https://relay.shop.example",
             ));
         }
+        let brand_named = environment("RELAY_BRAND_NAME").is_some() || file.brand_name.is_some();
         let brand_name = pick("RELAY_BRAND_NAME", file.brand_name)
             .map(|name| name.trim().to_owned())
             .unwrap_or_else(|| match &public_url {
@@ -707,14 +706,16 @@ impl Config {
             ));
         }
         let refusal_link_days = match environment("RELAY_REFUSAL_LINK_DAYS") {
-            Some(text) => Some(
-                text.parse::<u32>()
-                    .ok()
-                    .filter(|days| (1..=36_500).contains(days))
-                    .ok_or_else(|| invalid("RELAY_REFUSAL_LINK_DAYS", "1 to 36500 days"))?,
-            ),
+            Some(text) => Some(text.parse::<u32>().unwrap_or(0)),
             None => file.refusal_link_days,
         };
+        if refusal_link_days.is_some_and(|days| !(1..=36_500).contains(&days)) {
+            return Err(invalid(
+                "RELAY_REFUSAL_LINK_DAYS / refusal_link_days",
+                "1 to 36500 days",
+            ));
+        }
+
         let notices = {
             let off = match pick("RELAY_NOTICE", file.notice).as_deref() {
                 None | Some("on") => false,
@@ -722,14 +723,17 @@ impl Config {
                 Some(_) => return Err(invalid("RELAY_NOTICE / notice", "on or off")),
             };
             let smtp_url = pick("RELAY_SMTP_URL", file.smtp_url);
-            if smtp_url
-                .as_deref()
-                .is_some_and(|url| !url.starts_with("smtp://") && !url.starts_with("smtps://"))
-            {
-                return Err(invalid(
-                    "RELAY_SMTP_URL / smtp_url",
-                    "an smtp:// or smtps:// URL, such as smtps://user:password@mail.shop.example:465",
-                ));
+            if let Some(url) = &smtp_url {
+                let encrypted = url.starts_with("smtps://") || url.contains("tls=required");
+                let local = url
+                    .strip_prefix("smtp://")
+                    .is_some_and(|rest| is_safe_iys_url(&format!("http://{rest}")));
+                if !(encrypted || local) {
+                    return Err(invalid(
+                        "RELAY_SMTP_URL / smtp_url",
+                        "smtps://user:password@host:465, or smtp://host:587?tls=required (plain smtp:// only to this machine), since a notice carries the address in clear",
+                    ));
+                }
             }
             let from = pick("RELAY_NOTICE_FROM", file.notice_from);
             if smtp_url.is_some() && !off && from.is_none() {
@@ -738,13 +742,12 @@ impl Config {
                 ));
             }
             let webhook_url = pick("RELAY_NOTICE_WEBHOOK_URL", file.notice_webhook_url);
-            if webhook_url
-                .as_deref()
-                .is_some_and(|url| !is_base_url(url.split('?').next().unwrap_or(url)))
-            {
+            if webhook_url.as_deref().is_some_and(|url| {
+                !is_base_url(url.split('?').next().unwrap_or(url)) || !is_safe_iys_url(url)
+            }) {
                 return Err(invalid(
                     "RELAY_NOTICE_WEBHOOK_URL / notice_webhook_url",
-                    "an http:// or https:// URL",
+                    "an https:// URL (plain http only to 127.0.0.1, ::1 or localhost), since a notice carries the phone number",
                 ));
             }
             let webhook_secret = pick("RELAY_NOTICE_WEBHOOK_SECRET", file.notice_webhook_secret);
@@ -769,14 +772,22 @@ impl Config {
                 Some(path) => NoticeTextSet::load(&path)?,
                 None => NoticeTextSet::default(),
             };
-            NoticeConfig {
+            let notices = NoticeConfig {
                 off,
                 smtp_url,
                 from,
                 webhook_url,
                 webhook_secret,
                 texts,
+            };
+            if (notices.sends_email() || notices.sends_sms())
+                && (public_url.is_none() || !brand_named)
+            {
+                return Err(ConfigError(
+                    "notices need RELAY_PUBLIC_URL (the address people's browsers reach the relay at, which the refusal link in each notice starts with) and RELAY_BRAND_NAME (the brand each notice names)".to_owned(),
+                ));
             }
+            notices
         };
         let iys_number = |name: &str, from_file: Option<u64>| -> Result<Option<u64>, ConfigError> {
             match environment(name) {
@@ -963,6 +974,74 @@ mod tests {
                 .contains("RELAY_DATA_KEY")
         );
         assert!(with_env(&[("RELAY_DATA_KEY", "c2hvcnQ=")]).is_err());
+    }
+
+    #[test]
+    fn notices_need_a_public_url_a_brand_and_transport_security() {
+        let webhook = [
+            ("RELAY_DATA_KEY", KEY),
+            (
+                "RELAY_NOTICE_WEBHOOK_URL",
+                "https://sms.shop.example/hook?key=k",
+            ),
+            (
+                "RELAY_NOTICE_WEBHOOK_SECRET",
+                "a-webhook-secret-of-at-least-32-chars",
+            ),
+        ];
+        let error = with_env(&webhook).unwrap_err().to_string();
+        assert!(
+            error.contains("RELAY_PUBLIC_URL") && error.contains("RELAY_BRAND_NAME"),
+            "{error}"
+        );
+        let mut complete = webhook.to_vec();
+        complete.extend([
+            ("RELAY_PUBLIC_URL", "https://relay.shop.example/"),
+            ("RELAY_BRAND_NAME", "Örnek Mağaza"),
+        ]);
+        let config = with_env(&complete).unwrap();
+        assert!(config.notices.sends_sms() && !config.notices.sends_email());
+        assert_eq!(
+            config.public_url.as_deref(),
+            Some("https://relay.shop.example")
+        );
+        let debug = format!("{config:?}");
+        assert!(
+            !debug.contains("key=k") && !debug.contains("at-least-32"),
+            "{debug}"
+        );
+        let mut off = webhook.to_vec();
+        off.push(("RELAY_NOTICE", "off"));
+        assert!(!with_env(&off).unwrap().notices.sends_sms());
+        for (name, value) in [
+            ("RELAY_NOTICE_WEBHOOK_URL", "http://sms.shop.example/hook"),
+            ("RELAY_SMTP_URL", "smtp://mail.shop.example:25"),
+            ("RELAY_NOTICE", "maybe"),
+            ("RELAY_REFUSAL_LINK_DAYS", "0"),
+        ] {
+            let mut bad = complete.clone();
+            bad.extend([
+                (name, value),
+                ("RELAY_NOTICE_FROM", "Shop <n@shop.example>"),
+            ]);
+            let error = with_env(&bad).unwrap_err().to_string();
+            assert!(error.contains(name), "{name}: {error}");
+        }
+        for (name, value) in [
+            ("RELAY_SMTP_URL", "smtp://127.0.0.1:2525"),
+            (
+                "RELAY_SMTP_URL",
+                "smtp://mail.shop.example:587?tls=required",
+            ),
+            ("RELAY_SMTP_URL", "smtps://user:pass@mail.shop.example:465"),
+        ] {
+            let mut good = complete.clone();
+            good.extend([
+                (name, value),
+                ("RELAY_NOTICE_FROM", "Shop <n@shop.example>"),
+            ]);
+            assert!(with_env(&good).unwrap().notices.sends_email(), "{value}");
+        }
     }
 
     #[test]

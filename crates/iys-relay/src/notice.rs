@@ -33,8 +33,12 @@ use crate::store::{Store, StoreError};
 pub const INTERVAL: Duration = Duration::from_secs(2);
 /// How long a claimed notice is left to the relay that claimed it.
 const LEASE_MS: i64 = 120_000;
-/// How long one delivery may take.
+/// How long one SMTP command or webhook request may take.
 const DELIVERY_TIMEOUT: Duration = Duration::from_secs(20);
+/// How long one delivery may take in all, well within its lease.
+const DELIVERY_LIMIT: Duration = Duration::from_secs(45);
+/// Notices delivered in one turn at most, each claimed just before it is sent.
+const PER_TURN: usize = 50;
 
 /// What one turn of the loop did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -47,6 +51,10 @@ pub struct NoticePass {
     pub retried: usize,
     /// Notices whose day ended first.
     pub missed: usize,
+    /// Consents no notice can reach, kept as skipped (a call consent on a landline).
+    pub skipped: usize,
+    /// Records whose sealed values do not open, which get no notice.
+    pub unreadable: usize,
 }
 
 /// Why a delivery failed, as a code that names no address.
@@ -170,23 +178,56 @@ impl Notifier {
         let mut pass = NoticePass::default();
         let now = (self.clock)();
         let since = self.store.notices_since(now).await?;
+        let mut channels = Vec::new();
+        if self.mailer.is_some() {
+            channels.push(Channel::Email);
+        }
+        if self.config.notices.sends_sms() {
+            channels.extend([Channel::Sms, Channel::Call]);
+        }
+        let mut after = 0;
         loop {
-            let unnoticed = self.store.unnoticed_consents(since, 200).await?;
-            let count = unnoticed.len();
-            let mut queued_now = 0;
-            for notice in self.group(unnoticed) {
+            let page = self
+                .store
+                .unnoticed_consents(since, &channels, after, 200)
+                .await?;
+            pass.unreadable += page.unreadable.len();
+            for notice in self.group(page.consents) {
                 if self.store.queue_notice(&notice, now).await? {
-                    queued_now += 1;
+                    if notice.skipped.is_some() {
+                        pass.skipped += 1;
+                    } else {
+                        pass.queued += 1;
+                    }
                 }
             }
-            pass.queued += queued_now;
-            // A full page whose consents all went to kinds not sent leaves nothing to queue.
-            if count < 200 || queued_now == 0 {
-                break;
+            match page.next {
+                Some(next) => after = next,
+                None => break,
             }
         }
-        for notice in self.store.claim_notices(now, LEASE_MS, 50).await? {
-            self.deliver_one(&notice, &mut pass).await?;
+        if pass.unreadable > 0 {
+            tracing::warn!(
+                records = pass.unreadable,
+                "notices: records whose sealed values do not open get no notice; run iys-relay verify"
+            );
+        }
+        for _ in 0..PER_TURN {
+            // A relay told to stop finishes the notice in hand and takes no other.
+            if *self.stop.borrow() {
+                break;
+            }
+            let mut token = [0_u8; 16];
+            OsRng.fill_bytes(&mut token);
+            let token = consent_core::record::hex(&token);
+            let Some(notice) = self
+                .store
+                .claim_notice((self.clock)(), LEASE_MS, &token)
+                .await?
+            else {
+                break;
+            };
+            self.deliver_one(&notice, &token, &mut pass).await?;
         }
         Ok(pass)
     }
@@ -236,6 +277,16 @@ impl Notifier {
                     .map(|c| c.consent_at_ms)
                     .min()
                     .unwrap_or(first.consent_at_ms);
+                // A consent that reached the relay after its own day still gets its notice,
+                // on the day it arrived.
+                let day_of = consent_at_ms.max(first.received_at_ms);
+                // A call consent on a landline: no SMS reaches it.
+                let skipped = match Recipient::parse_for(Channel::Call, &first.recipient) {
+                    Ok(Recipient::Phone(phone)) if phone.check_reachable(Channel::Sms).is_err() => {
+                        Some("not_mobile")
+                    }
+                    _ => None,
+                };
                 let mut random = [0_u8; 10];
                 OsRng.fill_bytes(&mut random);
                 let now = (self.clock)();
@@ -248,9 +299,9 @@ impl Notifier {
                     channels,
                     locale: first.locale,
                     consent_at_ms,
-                    deadline_ms: end_of_day(Timestamp::from_unix_millis(consent_at_ms))
-                        .unix_millis(),
+                    deadline_ms: end_of_day(Timestamp::from_unix_millis(day_of)).unix_millis(),
                     consents: consents.into_iter().map(|c| c.record_id).collect(),
+                    skipped: skipped.filter(|_| first.channel.is_phone()),
                 })
             })
             .collect()
@@ -259,6 +310,7 @@ impl Notifier {
     async fn deliver_one(
         &self,
         notice: &DueNotice,
+        token: &str,
         pass: &mut NoticePass,
     ) -> Result<(), StoreError> {
         let now = (self.clock)();
@@ -267,22 +319,35 @@ impl Notifier {
                 .last_error
                 .clone()
                 .unwrap_or_else(|| "day_ended".to_owned());
-            self.store
-                .settle_notice(&notice.id, &NoticeOutcome::DayEnded(code), now)
-                .await?;
-            tracing::warn!(notice = %notice.id, "a notice missed its day");
-            pass.missed += 1;
+            if self
+                .store
+                .settle_notice(&notice.id, token, &NoticeOutcome::DayEnded(code), now)
+                .await?
+            {
+                tracing::warn!(notice = %notice.id, "a notice missed its day");
+                pass.missed += 1;
+            }
             return Ok(());
         }
-        match self.deliver(notice).await {
+        let delivered = tokio::time::timeout(DELIVERY_LIMIT, self.deliver(notice))
+            .await
+            .unwrap_or_else(|_| Err(DeliveryError("delivery_timeout".to_owned())));
+        match delivered {
             Ok(content) => {
                 let settled = self
                     .store
-                    .settle_notice(&notice.id, &NoticeOutcome::Sent(content), (self.clock)())
+                    .settle_notice(
+                        &notice.id,
+                        token,
+                        &NoticeOutcome::Sent(content),
+                        (self.clock)(),
+                    )
                     .await?;
                 if settled {
                     tracing::info!(notice = %notice.id, kind = notice.kind.as_str(), "notice sent");
                     pass.sent += 1;
+                } else {
+                    tracing::warn!(notice = %notice.id, "a notice was delivered after its claim ran out; another relay may deliver it too");
                 }
             }
             Err(DeliveryError(code)) => {
@@ -291,13 +356,24 @@ impl Notifier {
                         .min(notice.deadline_ms - 1_000),
                 );
                 if next.unix_millis() <= now.unix_millis() {
-                    self.store
-                        .settle_notice(&notice.id, &NoticeOutcome::FailedLast(code.clone()), now)
-                        .await?;
-                    tracing::warn!(notice = %notice.id, code = %code, "a notice missed its day");
-                    pass.missed += 1;
-                } else {
-                    self.store.retry_notice(&notice.id, next, &code).await?;
+                    if self
+                        .store
+                        .settle_notice(
+                            &notice.id,
+                            token,
+                            &NoticeOutcome::FailedLast(code.clone()),
+                            now,
+                        )
+                        .await?
+                    {
+                        tracing::warn!(notice = %notice.id, code = %code, "a notice missed its day");
+                        pass.missed += 1;
+                    }
+                } else if self
+                    .store
+                    .retry_notice(&notice.id, token, next, &code)
+                    .await?
+                {
                     tracing::warn!(notice = %notice.id, code = %code, attempts = notice.attempts + 1, "a notice failed; trying again");
                     pass.retried += 1;
                 }
@@ -319,12 +395,8 @@ impl Notifier {
             .consents
             .first()
             .and_then(|id| RecordId::parse(id).ok());
-        Ok(crate::refusal::routes::mint(
-            &self.config,
-            self.store.keyring(),
-            link,
-            (self.clock)(),
-        ))
+        crate::refusal::routes::mint(&self.config, self.store.keyring(), link, (self.clock)())
+            .ok_or_else(|| DeliveryError("no_public_url".to_owned()))
     }
 
     /// Delivers `notice`; returns what was sent (the e-mail's subject and body, or the SMS).

@@ -937,8 +937,17 @@ impl Store {
                 ended_at_ms: ended_at,
                 retention_days,
             });
+            let mut notices = std::collections::BTreeSet::new();
             for row in doomed {
                 let id: String = row.try_get("id")?;
+                let notice =
+                    sqlx::query("SELECT notice_id FROM notice_consents WHERE record_id = $1")
+                        .bind(id.clone())
+                        .fetch_optional(&mut *transaction)
+                        .await?;
+                if let Some(notice) = notice {
+                    notices.insert(notice.try_get::<String, _>("notice_id")?);
+                }
                 sqlx::query("DELETE FROM consents WHERE id = $1")
                     .bind(id.clone())
                     .execute(&mut *transaction)
@@ -954,16 +963,21 @@ impl Store {
                 report.purged += 1;
             }
             // A notice goes with the last of the records it told of; its ledger entry stays.
-            sqlx::query(
-                "DELETE FROM notices WHERE id IN (SELECT n.notice_id FROM notice_consents n LEFT JOIN consents c ON c.id = n.record_id GROUP BY n.notice_id HAVING COUNT(c.id) = 0)",
-            )
-            .execute(&mut *transaction)
-            .await?;
-            sqlx::query(
-                "DELETE FROM notice_consents WHERE notice_id NOT IN (SELECT id FROM notices)",
-            )
-            .execute(&mut *transaction)
-            .await?;
+            for notice in notices {
+                let gone = sqlx::query(
+                    "DELETE FROM notices WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM notice_consents n JOIN consents c ON c.id = n.record_id WHERE n.notice_id = $1)",
+                )
+                .bind(notice.clone())
+                .execute(&mut *transaction)
+                .await?
+                .rows_affected();
+                if gone == 1 {
+                    sqlx::query("DELETE FROM notice_consents WHERE notice_id = $1")
+                        .bind(notice)
+                        .execute(&mut *transaction)
+                        .await?;
+                }
+            }
             head.save(&mut transaction).await?;
             transaction.commit().await?;
         }

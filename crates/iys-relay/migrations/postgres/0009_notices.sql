@@ -16,6 +16,7 @@ CREATE TABLE notices (
     attempts BIGINT NOT NULL DEFAULT 0,
     next_at_ms BIGINT NOT NULL,
     claimed_until_ms BIGINT NOT NULL DEFAULT 0,
+    claim_token TEXT,
     last_error TEXT,
     settled_at_ms BIGINT,
     content_sha256 TEXT,

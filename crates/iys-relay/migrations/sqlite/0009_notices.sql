@@ -16,6 +16,7 @@ CREATE TABLE notices (
     attempts INTEGER NOT NULL DEFAULT 0,
     next_at_ms INTEGER NOT NULL,
     claimed_until_ms INTEGER NOT NULL DEFAULT 0,
+    claim_token TEXT,
     last_error TEXT,
     settled_at_ms INTEGER,
     content_sha256 TEXT,

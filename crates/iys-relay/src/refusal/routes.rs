@@ -40,13 +40,57 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/refusal-links", routing::post(mint_links))
 }
 
-/// The URL of `link`, made with the current key, expiring as the settings say.
-pub fn mint(config: &Config, keyring: &Keyring, mut link: Link, now: Timestamp) -> String {
+/// The URL of `link`, made with the current key, expiring as the settings say; none without
+/// `RELAY_PUBLIC_URL`, since a link to an address only this machine reaches would not work.
+pub fn mint(config: &Config, keyring: &Keyring, mut link: Link, now: Timestamp) -> Option<String> {
+    let base = config.public_url.as_deref()?;
     link.expires = config
         .refusal_link_days
         .map(|days| now.unix_seconds() + i64::from(days) * 86_400);
     let key = &keyring.link_keys()[0];
-    url(&config.public_base(), &link.seal(key))
+    Some(url(base, &link.seal(key)))
+}
+
+/// The rate limit of refusal links, per client address: ten times the API's, and answered with
+/// the page in the browser's language.
+pub async fn rate_limit(
+    State(state): State<AppState>,
+    request: Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<std::net::SocketAddr>>()
+        .map(|ConnectInfo(address)| address.ip());
+    let address = client_ip(peer, request.headers(), &state.config.trusted_proxies)
+        .ok()
+        .flatten()
+        .unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]));
+    match state
+        .refusal_limiter
+        .check(address, std::time::Instant::now())
+    {
+        Ok(()) => next.run(request).await,
+        Err(wait) => {
+            tracing::info!(
+                code = "rate_limited",
+                "refused a refusal-link request over the rate limit"
+            );
+            let locale = browser_locale(request.headers());
+            let mut response = render(
+                StatusCode::TOO_MANY_REQUESTS,
+                locale,
+                &state.config.brand_name,
+                Body::Message(page_words(locale).unavailable),
+            );
+            if let Ok(seconds) =
+                header::HeaderValue::from_str(&(wait.as_secs_f64().ceil() as u64).to_string())
+            {
+                response.headers_mut().insert(header::RETRY_AFTER, seconds);
+            }
+            response
+        }
+    }
 }
 
 /// The language the visitor's browser asks for, for a page shown before a link is read.
@@ -455,6 +499,12 @@ async fn mint_links(State(state): State<AppState>, request: Request) -> Result<R
         )
         .with_field("recipients"));
     }
+    if state.config.public_url.is_none() {
+        return Err(ApiError::new(
+            ErrorCode::Internal,
+            "RELAY_PUBLIC_URL is not set: the relay does not know the address people reach it at",
+        ));
+    }
     let now = (state.clock)();
     let keyring = state.store.keyring();
     let mut links = Vec::with_capacity(asked.recipients.len());
@@ -467,7 +517,7 @@ async fn mint_links(State(state): State<AppState>, request: Request) -> Result<R
             })?;
         links.push(MintedLink {
             channels: link.channels.clone(),
-            url: mint(&state.config, keyring, link, now),
+            url: mint(&state.config, keyring, link, now).unwrap_or_default(),
         });
     }
     tracing::info!(links = links.len(), "refusal links minted");

@@ -945,8 +945,8 @@ impl Store {
 impl Store {
     /// Checks every notice against the ledger: a settled one must match its entry (its consents,
     /// kind, address, outcome, attempts, time, and the digest of what was sent, which must also be
-    /// what its sealed content holds), a pending one must have none, and an entry whose notice is
-    /// gone must be one whose records were all purged.
+    /// what its sealed content holds), a pending or skipped one must have none, and a notice that
+    /// is gone, settled or not, must be one whose records were all purged.
     fn check_notices(
         &self,
         rows: &[sqlx::any::AnyRow],
@@ -973,7 +973,8 @@ impl Store {
             seen.insert(id.clone());
             let state = row.try_get::<String, _>("state").unwrap_or_default();
             let entry = noticed.get(&id);
-            if state == "pending" {
+            if state == "pending" || state == "skipped" {
+                consents_of.remove(&id);
                 if let Some((seq, _)) = entry {
                     problems.add(
                         *seq,
@@ -1038,14 +1039,26 @@ impl Store {
                 );
             }
         }
-        for (id, (seq, facts)) in noticed {
-            let purged = facts.consents.iter().all(|consent| {
+        let purged = |consents: &[String]| {
+            consents.iter().all(|consent| {
                 histories
                     .get(consent)
                     .is_some_and(|history| history.purged.is_some())
-            });
-            if !seen.contains(id) && !purged {
+            })
+        };
+        for (id, (seq, facts)) in noticed {
+            if !seen.contains(id) && !purged(&facts.consents) {
                 problems.add(*seq, id, "a settled notice was removed");
+            }
+        }
+        // What is left lists records under a notice that is gone.
+        for (id, consents) in consents_of {
+            if !seen.contains(&id) && !purged(&consents) && !noticed.contains_key(&id) {
+                problems.add(
+                    i64::MAX,
+                    &id,
+                    "a notice was removed while its records remain: they will never get one",
+                );
             }
         }
         matched

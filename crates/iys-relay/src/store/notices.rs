@@ -88,6 +88,17 @@ impl std::fmt::Debug for Unnoticed {
     }
 }
 
+/// One page of consents without a notice.
+#[derive(Debug, Default)]
+pub struct UnnoticedPage {
+    /// The consents, opened.
+    pub consents: Vec<Unnoticed>,
+    /// Records of the page whose sealed values do not open; they get no notice.
+    pub unreadable: Vec<String>,
+    /// The ledger position to read the next page after, when this one was full.
+    pub next: Option<i64>,
+}
+
 /// A notice to queue for one or more consents of one address.
 #[derive(Clone)]
 pub struct NewNotice {
@@ -111,6 +122,10 @@ pub struct NewNotice {
     pub deadline_ms: i64,
     /// The consents it tells of.
     pub consents: Vec<String>,
+    /// Why no notice can be sent, such as `not_mobile` for a call consent on a landline, which
+    /// cannot take an SMS: the notice is kept as `skipped`, and its consents are not looked at
+    /// again.
+    pub skipped: Option<&'static str>,
 }
 
 impl std::fmt::Debug for NewNotice {
@@ -206,7 +221,7 @@ pub struct NoticeSummary {
     pub id: String,
     /// E-mail or SMS.
     pub kind: NoticeKind,
-    /// `pending`, `sent` or `missed`.
+    /// `pending`, `sent`, `missed`, or `skipped` when no notice can reach the address.
     pub state: String,
     /// Attempts made.
     pub attempts: i64,
@@ -237,6 +252,8 @@ pub struct NoticeCounts {
     pub sent: i64,
     /// Notices whose day ended first.
     pub missed: i64,
+    /// Consents no notice can reach, such as calls to a landline, which takes no SMS.
+    pub skipped: i64,
     /// Granted consents that have no notice.
     pub without_notice: i64,
 }
@@ -292,56 +309,88 @@ impl Store {
         Ok(i64::from_be_bytes(bytes))
     }
 
-    /// Up to `limit` granted consents received since `since_ms` that no notice tells of yet,
-    /// oldest first.
+    /// One page of the granted consents on `channels` received since `since_ms` that no notice
+    /// tells of yet, in the order they were stored, after `after` (a ledger position); with the
+    /// position to go on from, and the ids of the records on the page that do not open, which are
+    /// left out.
     pub async fn unnoticed_consents(
         &self,
         since_ms: i64,
+        channels: &[Channel],
+        after: i64,
         limit: i64,
-    ) -> Result<Vec<Unnoticed>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT c.id, c.channel, c.recipient_hash, c.recipient_sealed, c.recipient_type, c.consent_at_ms, c.received_at_ms, c.details_sealed \
+    ) -> Result<UnnoticedPage, StoreError> {
+        let mut page = UnnoticedPage {
+            consents: Vec::new(),
+            unreadable: Vec::new(),
+            next: None,
+        };
+        if channels.is_empty() {
+            return Ok(page);
+        }
+        // The channel names are the vocabulary's own, never input.
+        let names: Vec<String> = channels
+            .iter()
+            .map(|channel| format!("'{}'", channel.as_str()))
+            .collect();
+        let rows = sqlx::query(&format!(
+            "SELECT c.id, c.channel, c.recipient_hash, c.recipient_sealed, c.recipient_type, c.consent_at_ms, c.received_at_ms, c.details_sealed, c.ledger_seq \
              FROM consents c LEFT JOIN notice_consents n ON n.record_id = c.id \
-             WHERE c.status = 'granted' AND n.record_id IS NULL AND c.received_at_ms >= $1 \
-             ORDER BY c.received_at_ms, c.ledger_seq LIMIT $2",
-        )
+             WHERE c.status = 'granted' AND n.record_id IS NULL AND c.received_at_ms >= $1 AND c.ledger_seq > $2 AND c.channel IN ({}) \
+             ORDER BY c.ledger_seq LIMIT $3",
+            names.join(", ")
+        ))
         .bind(since_ms)
+        .bind(after)
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
-        let mut unnoticed = Vec::with_capacity(rows.len());
+        if rows.len() as i64 == limit {
+            page.next = rows
+                .last()
+                .map(|row| row.try_get::<i64, _>("ledger_seq"))
+                .transpose()?;
+        }
         for row in rows {
             let id: String = row.try_get("id")?;
-            let recipient = self.open_text(&row, "recipient_sealed", "recipient", &id)?;
-            let details: Details = {
-                let sealed: Vec<u8> = row.try_get("details_sealed")?;
-                let opened = self
-                    .keyring
-                    .open(&sealed, &format!("consents.details/{id}"))
-                    .map_err(|error| StoreError::Sealed {
-                        record_id: id.clone(),
-                        error,
-                    })?;
-                serde_json::from_slice(&opened).map_err(|_| {
-                    StoreError::Corrupt(format!("record {id}: its details do not read"))
-                })?
-            };
-            let locale = match &details.proof {
-                ProofDetails::Widget(evidence) => evidence.locale,
-                ProofDetails::RefusalLink(link) => link.locale,
-            };
-            unnoticed.push(Unnoticed {
-                channel: parse_column(&row, "channel")?,
-                recipient,
-                recipient_hash: row.try_get("recipient_hash")?,
-                recipient_type: parse_column(&row, "recipient_type")?,
-                locale,
-                consent_at_ms: row.try_get("consent_at_ms")?,
-                received_at_ms: row.try_get("received_at_ms")?,
-                record_id: id,
-            });
+            match self.unnoticed(&row, &id) {
+                Ok(consent) => page.consents.push(consent),
+                Err(StoreError::Sealed { .. } | StoreError::Corrupt(_)) => page.unreadable.push(id),
+                Err(other) => return Err(other),
+            }
         }
-        Ok(unnoticed)
+        Ok(page)
+    }
+
+    fn unnoticed(&self, row: &sqlx::any::AnyRow, id: &str) -> Result<Unnoticed, StoreError> {
+        let id = id.to_owned();
+        let recipient = self.open_text(row, "recipient_sealed", "recipient", &id)?;
+        let details: Details = {
+            let sealed: Vec<u8> = row.try_get("details_sealed")?;
+            let opened = self
+                .keyring
+                .open(&sealed, &format!("consents.details/{id}"))
+                .map_err(|error| StoreError::Sealed {
+                    record_id: id.clone(),
+                    error,
+                })?;
+            serde_json::from_slice(&opened)
+                .map_err(|_| StoreError::Corrupt(format!("record {id}: its details do not read")))?
+        };
+        let locale = match &details.proof {
+            ProofDetails::Widget(evidence) => evidence.locale,
+            ProofDetails::RefusalLink(link) => link.locale,
+        };
+        Ok(Unnoticed {
+            channel: parse_column(row, "channel")?,
+            recipient,
+            recipient_hash: row.try_get("recipient_hash")?,
+            recipient_type: parse_column(row, "recipient_type")?,
+            locale,
+            consent_at_ms: row.try_get("consent_at_ms")?,
+            received_at_ms: row.try_get("received_at_ms")?,
+            record_id: id,
+        })
     }
 
     fn open_text(
@@ -386,8 +435,8 @@ impl Store {
             }
         }
         sqlx::query(
-            "INSERT INTO notices (id, kind, recipient_hash, recipient_sealed, recipient_type, channels, locale, consent_at_ms, deadline_ms, created_at_ms, next_at_ms, key_id) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+            "INSERT INTO notices (id, kind, recipient_hash, recipient_sealed, recipient_type, channels, locale, consent_at_ms, deadline_ms, created_at_ms, next_at_ms, key_id, state, last_error) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
         )
         .bind(notice.id.clone())
         .bind(notice.kind.as_str())
@@ -404,36 +453,41 @@ impl Store {
         .bind(now.unix_millis())
         .bind(now.unix_millis())
         .bind(i64::from(self.keyring.current_key_id()))
+        .bind(if notice.skipped.is_some() {
+            "skipped"
+        } else {
+            "pending"
+        })
+        .bind(notice.skipped)
         .execute(&mut *transaction)
         .await?;
         transaction.commit().await?;
         Ok(true)
     }
 
-    /// Claims up to `limit` pending notices that are due at `now` and not claimed by another
-    /// relay, for `lease_ms`; the oldest first.
-    pub async fn claim_notices(
+    /// Claims the oldest pending notice that is due at `now` and not claimed by another relay,
+    /// for `lease_ms`, under `token`, which settling it must show; none when there is none.
+    pub async fn claim_notice(
         &self,
         now: Timestamp,
         lease_ms: i64,
-        limit: i64,
-    ) -> Result<Vec<DueNotice>, StoreError> {
+        token: &str,
+    ) -> Result<Option<DueNotice>, StoreError> {
         let now_ms = now.unix_millis();
         let candidates = sqlx::query(
-            "SELECT id FROM notices WHERE state = 'pending' AND next_at_ms <= $1 AND claimed_until_ms <= $1 ORDER BY next_at_ms LIMIT $2",
+            "SELECT id FROM notices WHERE state = 'pending' AND next_at_ms <= $1 AND claimed_until_ms <= $1 ORDER BY next_at_ms LIMIT 4",
         )
         .bind(now_ms)
-        .bind(limit)
         .fetch_all(&self.pool)
         .await?;
-        let mut due = Vec::with_capacity(candidates.len());
         for candidate in candidates {
             let id: String = candidate.try_get("id")?;
             // Taken only if nobody took it since it was read.
             let claimed = sqlx::query(
-                "UPDATE notices SET claimed_until_ms = $1 WHERE id = $2 AND state = 'pending' AND claimed_until_ms <= $3",
+                "UPDATE notices SET claimed_until_ms = $1, claim_token = $2 WHERE id = $3 AND state = 'pending' AND claimed_until_ms <= $4",
             )
             .bind(now_ms + lease_ms)
+            .bind(token)
             .bind(id.clone())
             .bind(now_ms)
             .execute(&self.pool)
@@ -464,7 +518,7 @@ impl Store {
             .iter()
             .map(|row| row.try_get::<String, _>("record_id"))
             .collect::<Result<Vec<_>, _>>()?;
-            due.push(DueNotice {
+            return Ok(Some(DueNotice {
                 kind: parse_column(&row, "kind")?,
                 recipient,
                 recipient_type: parse_column(&row, "recipient_type")?,
@@ -476,45 +530,52 @@ impl Store {
                 last_error: row.try_get("last_error")?,
                 consents,
                 id,
-            });
+            }));
         }
-        Ok(due)
+        Ok(None)
     }
 
-    /// Records a failed attempt: the notice goes again at `next_at`, and `error` (a code, never
-    /// an address) says why.
+    /// Records a failed attempt by the holder of `token`: the notice goes again at `next_at`,
+    /// and `error` (a code, never an address) says why. `false` when the claim was lost.
     pub async fn retry_notice(
         &self,
         id: &str,
+        token: &str,
         next_at: Timestamp,
         error: &str,
-    ) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE notices SET attempts = attempts + 1, next_at_ms = $1, last_error = $2, claimed_until_ms = 0 WHERE id = $3 AND state = 'pending'",
+    ) -> Result<bool, StoreError> {
+        let updated = sqlx::query(
+            "UPDATE notices SET attempts = attempts + 1, next_at_ms = $1, last_error = $2, claimed_until_ms = 0, claim_token = NULL WHERE id = $3 AND state = 'pending' AND claim_token = $4",
         )
         .bind(next_at.unix_millis())
         .bind(error)
         .bind(id)
+        .bind(token)
         .execute(&self.pool)
-        .await?;
-        Ok(())
+        .await?
+        .rows_affected();
+        Ok(updated == 1)
     }
 
-    /// Ends a pending notice with `outcome` and chains it in the ledger, in one transaction;
-    /// `false` when it had ended already.
+    /// Ends a pending notice the holder of `token` claimed with `outcome` and chains it in the
+    /// ledger, in one transaction; `false` when it had ended already or the claim was lost.
     pub async fn settle_notice(
         &self,
         id: &str,
+        token: &str,
         outcome: &NoticeOutcome,
         now: Timestamp,
     ) -> Result<bool, StoreError> {
         let mut transaction = self.pool.begin().await?;
         let mut head =
             LedgerHead::lock(&mut transaction, self.backend, self.keyring.ledger()).await?;
-        let row = sqlx::query("SELECT * FROM notices WHERE id = $1 AND state = 'pending'")
-            .bind(id)
-            .fetch_optional(&mut *transaction)
-            .await?;
+        let row = sqlx::query(
+            "SELECT * FROM notices WHERE id = $1 AND state = 'pending' AND claim_token = $2",
+        )
+        .bind(id)
+        .bind(token)
+        .fetch_optional(&mut *transaction)
+        .await?;
         let Some(row) = row else {
             transaction.rollback().await?;
             return Ok(false);
@@ -546,7 +607,7 @@ impl Store {
             content_sha256: content.map(content_digest),
         };
         let mut update = sqlx::query(
-            "UPDATE notices SET state = $1, attempts = $2, settled_at_ms = $3, content_sha256 = $4, content_sealed = $5, last_error = $6, claimed_until_ms = 0 WHERE id = $7",
+            "UPDATE notices SET state = $1, attempts = $2, settled_at_ms = $3, content_sha256 = $4, content_sealed = $5, last_error = $6, claimed_until_ms = 0, claim_token = NULL WHERE id = $7",
         )
         .bind(state)
         .bind(attempts)
@@ -586,7 +647,8 @@ impl Store {
                COALESCE(SUM(CASE WHEN state = 'pending' AND attempts > 0 THEN 1 ELSE 0 END), 0) AS failing, \
                COALESCE(SUM(CASE WHEN state = 'pending' AND deadline_ms <= $1 THEN 1 ELSE 0 END), 0) AS at_risk, \
                COALESCE(SUM(CASE WHEN state = 'sent' THEN 1 ELSE 0 END), 0) AS sent, \
-               COALESCE(SUM(CASE WHEN state = 'missed' THEN 1 ELSE 0 END), 0) AS missed \
+               COALESCE(SUM(CASE WHEN state = 'missed' THEN 1 ELSE 0 END), 0) AS missed, \
+               COALESCE(SUM(CASE WHEN state = 'skipped' THEN 1 ELSE 0 END), 0) AS skipped \
              FROM notices",
         )
         .bind(hour)
@@ -603,6 +665,7 @@ impl Store {
             at_risk: row.try_get("at_risk")?,
             sent: row.try_get("sent")?,
             missed: row.try_get("missed")?,
+            skipped: row.try_get("skipped")?,
             without_notice: without.try_get("count")?,
         })
     }

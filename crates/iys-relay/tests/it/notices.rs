@@ -556,3 +556,98 @@ async fn without_notice_settings_nothing_is_sent_and_consents_are_counted() {
         .unwrap();
     assert_eq!((counts.without_notice, counts.pending), (1, 0));
 }
+
+async fn every_consent_gets_one_notice_with_two_relays_and_a_backlog(backend: Backend) {
+    let (provider, url) = Provider::start(&[]).await;
+    let relay = relay_with(backend, |_| {}).await;
+    let (clock, _) = test_clock();
+    relay
+        .store
+        .notices_since(Timestamp::from_unix_millis(MORNING - 2 * 86_400_000))
+        .await
+        .unwrap();
+    // More e-mail consents than a page holds, which get no notice here (no mail server is set),
+    // stored before the ones that do.
+    let backlog: Vec<NewConsent> = (0..250)
+        .map(|index| {
+            consent_at(
+                "email",
+                &format!("kisi{index}@example.com"),
+                MORNING - 120_000,
+            )
+        })
+        .collect();
+    relay.store.store_batch(&backlog).await.unwrap();
+    // A call consent on a landline, which no SMS reaches.
+    relay
+        .store
+        .store_batch(&[consent_at("call", "0212 123 45 67", MORNING - 90_000)])
+        .await
+        .unwrap();
+    // A consent given yesterday that reached the relay only this morning.
+    let mut late = consent_at("sms", "0533 111 22 33", MORNING - 86_400_000);
+    late.received_at = Timestamp::from_unix_millis(MORNING - 60_000);
+    relay
+        .store
+        .store_batch(&[late, consent_at("sms", "0532 444 55 66", MORNING - 60_000)])
+        .await
+        .unwrap();
+
+    // Two relays on one database, turning at once.
+    let first = notifier(&relay, clock.clone(), webhook(url.clone()));
+    let second = notifier(&relay, clock, webhook(url));
+    let (one, two) = tokio::join!(first.notify_once(), second.notify_once());
+    let (one, two) = (one.unwrap(), two.unwrap());
+    assert_eq!(one.queued + two.queued, 2, "{one:?} {two:?}");
+    assert_eq!(one.skipped + two.skipped, 1, "{one:?} {two:?}");
+    assert_eq!(one.sent + two.sent, 2, "{one:?} {two:?}");
+    let (one, two) = tokio::join!(first.notify_once(), second.notify_once());
+    assert_eq!(one.unwrap(), NoticePass::default());
+    assert_eq!(two.unwrap(), NoticePass::default());
+
+    let received = provider.received();
+    let mut recipients: Vec<String> = received
+        .iter()
+        .map(|(_, body)| {
+            serde_json::from_str::<Value>(body).unwrap()["recipient"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    recipients.sort();
+    assert_eq!(
+        recipients,
+        ["+905324445566", "+905331112233"],
+        "one SMS each, none twice"
+    );
+    let counts = relay
+        .store
+        .notice_counts(Timestamp::from_unix_millis(MORNING))
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            counts.sent,
+            counts.skipped,
+            counts.pending,
+            counts.without_notice
+        ),
+        (2, 1, 0, 250)
+    );
+    let report = relay.store.verify().await.unwrap();
+    assert_eq!(report.problem, None);
+    assert_eq!(report.notices, 2);
+
+    // A notice removed while its record remains is caught.
+    sqlx::query("DELETE FROM notices WHERE state = 'skipped'")
+        .execute(relay.store.pool())
+        .await
+        .unwrap();
+    let problem = relay.store.verify().await.unwrap().problem.unwrap();
+    assert!(problem.2.contains("notice was removed"), "{problem:?}");
+}
+both_backends!(
+    two_relays,
+    every_consent_gets_one_notice_with_two_relays_and_a_backlog
+);

@@ -129,9 +129,15 @@ async fn a_refusal_link_records_a_refusal_that_reaches_iys(backend: Backend) {
     assert_eq!(page.headers["x-frame-options"], "DENY");
     assert_eq!(relay.count("consents").await, before);
 
-    let done = submit(&relay.client, &url, "refuse=yes").await;
-    assert_eq!(done.status, 200);
-    assert!(done.html.contains("Reddiniz kaydedildi"), "{}", done.html);
+    // Two presses at once (a double click, or two tabs) store one refusal per channel.
+    let (done, other) = tokio::join!(
+        submit(&relay.client, &url, "refuse=yes"),
+        submit(&relay.client, &url, "refuse=yes")
+    );
+    assert_eq!((done.status, other.status), (200, 200));
+    let pages = format!("{}{}", done.html, other.html);
+    assert!(pages.contains("Reddiniz kaydedildi"), "{pages}");
+    assert!(pages.contains("zaten kayıtlı"), "{pages}");
     assert_eq!(relay.count("consents").await, before + 2);
     let again = submit(&relay.client, &url, "refuse=yes").await;
     assert_eq!(again.status, 200);
@@ -318,7 +324,8 @@ async fn links_that_were_altered_or_have_expired_record_nothing() {
     let now = (system_clock())();
     let month_ago = Timestamp::from_unix_millis(now.unix_millis() - 31 * 86_400_000);
     let expired =
-        iys_relay::refusal::routes::mint(&config, &config.keyring(), link.clone(), month_ago);
+        iys_relay::refusal::routes::mint(&config, &config.keyring(), link.clone(), month_ago)
+            .unwrap();
     let page = open(&relay.client, &expired).await;
     assert_eq!(page.status, 410);
     assert!(page.html.contains("süresi dolmuş"), "{}", page.html);
@@ -327,7 +334,7 @@ async fn links_that_were_altered_or_have_expired_record_nothing() {
         410
     );
 
-    let fresh = iys_relay::refusal::routes::mint(&config, &config.keyring(), link, now);
+    let fresh = iys_relay::refusal::routes::mint(&config, &config.keyring(), link, now).unwrap();
     let (base, token) = fresh.rsplit_once('/').unwrap();
     let mut altered = token.to_owned().into_bytes();
     altered[10] = if altered[10] == b'A' { b'B' } else { b'A' };
