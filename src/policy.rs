@@ -181,6 +181,13 @@ mod tests {
             None
         );
         assert_eq!(refused_index(Some("invalid_record"), None, 2), None);
+        // A text the relay's register does not know is the shop's setup to fix: the record is
+        // kept and sent again once the text is registered.
+        assert!(!is_lasting_refusal("unknown_text"));
+        assert_eq!(
+            refused_index(Some("unknown_text"), Some("records[0].evidence.text"), 1),
+            None
+        );
         assert_eq!(
             refused_index(Some("conflicting_duplicate"), Some("records[0].id"), 2),
             Some(0)

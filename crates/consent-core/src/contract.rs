@@ -124,6 +124,10 @@ pub enum ErrorCode {
     InvalidRecord,
     /// A recipient is not a valid address for its channel.
     InvalidRecipient,
+    /// A record's consent text is not in the relay's register of texts for its channel and
+    /// language. Nothing of the request was stored; it can be sent again once the shop has
+    /// registered the text.
+    UnknownText,
     /// The request is not `application/json`.
     UnsupportedMediaType,
     /// The body or the number of records is over the limit.
@@ -157,6 +161,7 @@ impl ErrorCode {
             ErrorCode::MalformedJson => "malformed_json",
             ErrorCode::InvalidRecord => "invalid_record",
             ErrorCode::InvalidRecipient => "invalid_recipient",
+            ErrorCode::UnknownText => "unknown_text",
             ErrorCode::UnsupportedMediaType => "unsupported_media_type",
             ErrorCode::PayloadTooLarge => "payload_too_large",
             ErrorCode::RequestTimeout => "request_timeout",

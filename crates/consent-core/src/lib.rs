@@ -7,6 +7,7 @@
 //! - [`phone`], [`email`], [`recipient`]: addresses as people type them, checked with İYS's rules.
 //! - [`record`]: the consent record and its evidence; [`contract`]: its v1 wire form.
 //! - [`notice`]: the same-day notice of a consent, in Turkish and English.
+//! - [`texts`]: the default consent texts, shared by the widget and the relay's register.
 //! - [`refusal`]: refusal links: the page's words and what a refusal given there proves.
 //! - [`time`]: instants, Turkish civil time and İYS's date format; [`calendar`]: holidays and the
 //!   three-business-day deadline.
@@ -21,6 +22,7 @@ pub mod phone;
 pub mod recipient;
 pub mod record;
 pub mod refusal;
+pub mod texts;
 pub mod time;
 pub mod vocabulary;
 

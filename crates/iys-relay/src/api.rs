@@ -1,6 +1,6 @@
 //! The v1 HTTP API: `POST /v1/consents`, `GET /v1/consents/state`, `GET /v1/health`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
@@ -14,7 +14,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use consent_core::contract::{ConsentBatch, ErrorCode, Receipt, ReceiptBatch};
 use consent_core::time::{IysDateTime, Timestamp};
-use consent_core::{Channel, ConsentRecord};
+use consent_core::{Channel, ConsentRecord, Locale};
 use serde::Serialize;
 
 use crate::clock::Clock;
@@ -43,6 +43,8 @@ pub struct AppState {
     pub clock: Clock,
     /// One `/metrics` scrape at a time.
     pub metrics_scrape: Arc<tokio::sync::Semaphore>,
+    /// Texts found in the register, so that each is looked up once.
+    pub known_texts: Arc<std::sync::RwLock<HashSet<(String, Channel, Locale)>>>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -68,6 +70,7 @@ impl AppState {
             store,
             clock,
             metrics_scrape: Arc::new(tokio::sync::Semaphore::new(1)),
+            known_texts: Arc::default(),
         }
     }
 }
@@ -334,6 +337,9 @@ async fn post_consents(
             record,
         });
     }
+    if !state.config.accept_unregistered_texts {
+        check_texts(&state, &records).await?;
+    }
     let receipts = state
         .writer
         .store(records)
@@ -375,6 +381,53 @@ async fn post_consents(
             .collect(),
     };
     Ok(Json(body).into_response())
+}
+
+/// Refuses the request when a record's text is not in the register for its channel and language,
+/// naming the first such record: nothing of it is stored, and the widget keeps it to send again
+/// once the shop has registered the text.
+async fn check_texts(state: &AppState, records: &[NewConsent]) -> Result<(), ApiError> {
+    for (index, new) in records.iter().enumerate() {
+        let Some(evidence) = new.record.evidence() else {
+            continue;
+        };
+        let key = (
+            evidence.text_sha256().to_owned(),
+            new.record.channel(),
+            evidence.locale(),
+        );
+        let cached = state
+            .known_texts
+            .read()
+            .is_ok_and(|known| known.contains(&key));
+        if cached {
+            continue;
+        }
+        let lookup = state.store.registered_text(&key.0, key.1, key.2);
+        let found = tokio::time::timeout(state.config.storage_timeout(), lookup)
+            .await
+            .map_err(|_| {
+                ApiError::storage_unavailable(&"the register of texts did not answer in time")
+            })?
+            .map_err(|error| ApiError::storage_unavailable(&error))?;
+        if found.is_some() {
+            if let Ok(mut known) = state.known_texts.write() {
+                known.insert(key);
+            }
+            continue;
+        }
+        let field = format!("records[{index}].evidence.text");
+        tracing::info!(code = "unknown_text", field = %field, channel = %key.1, locale = %key.2, sha256 = %key.0, "refused a record whose text is not registered");
+        return Err(ApiError::new(
+            ErrorCode::UnknownText,
+            format!(
+                "{field}: this text is not registered for {} in {}; register it with `iys-relay texts add` (its SHA-256 is {}); nothing was stored",
+                key.1, key.2, key.0
+            ),
+        )
+        .with_field(field));
+    }
+    Ok(())
 }
 
 /// One channel's state in the preference centre.

@@ -52,7 +52,8 @@ use crate::token;
 /// unset), RELAY_SMTP_URL and RELAY_NOTICE_FROM (same-day notices by e-mail),
 /// RELAY_NOTICE_WEBHOOK_URL and RELAY_NOTICE_WEBHOOK_SECRET (same-day notices by SMS through the
 /// shop's provider), RELAY_NOTICE_TEXTS (a TOML file with the shop's notice texts), RELAY_NOTICE
-/// (off when the shop sends its own notices). The TOML keys are the same names in lower case without the RELAY_ prefix.
+/// (off when the shop sends its own notices), RELAY_ACCEPT_UNREGISTERED_TEXTS (true to store records
+/// whose text is not in the register of texts). The TOML keys are the same names in lower case without the RELAY_ prefix.
 #[derive(Debug, Parser)]
 #[command(name = "iys-relay", version)]
 pub struct Cli {
@@ -148,6 +149,11 @@ enum Command {
         #[arg(long)]
         reference: Option<String>,
     },
+    /// The register of consent texts: the texts records may carry, per channel and language.
+    Texts {
+        #[command(subcommand)]
+        command: TextsCommand,
+    },
     /// Sign a preference-centre token, as the shop's backend would (for tests and the demo).
     Token {
         /// The customer's phone number.
@@ -163,6 +169,39 @@ enum Command {
         #[arg(long, default_value_t = 900)]
         ttl_seconds: i64,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum TextsCommand {
+    /// Register the text in FILE (UTF-8; one final line break is not part of it), exactly as
+    /// the page shows it: records carrying it are accepted from now on. Registering a text again
+    /// changes nothing.
+    Add {
+        /// sms, call or email.
+        #[arg(long)]
+        channel: consent_core::Channel,
+        /// tr or en.
+        #[arg(long)]
+        locale: consent_core::Locale,
+        /// The shop's version label, such as 2026-12; records carry it as textVersion.
+        #[arg(long)]
+        version: String,
+        /// The file with the text.
+        file: PathBuf,
+    },
+    /// List every registered text: channel, language, version, SHA-256, where it came from,
+    /// when it was registered and when the first record with it arrived.
+    List {
+        /// table (for people) or jsonl (one object per text, with the text).
+        #[arg(long, value_enum, default_value = "table")]
+        format: TextsFormat,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum TextsFormat {
+    Table,
+    Jsonl,
 }
 
 /// Runs the command line and returns the process's exit code.
@@ -405,6 +444,78 @@ async fn run(command: Command, mut config: Config) -> Result<ExitCode, Box<dyn s
             println!("{url}");
             Ok(ExitCode::SUCCESS)
         }
+        Command::Texts { command } => {
+            let store = open_store(&config).await?;
+            match command {
+                TextsCommand::Add {
+                    channel,
+                    locale,
+                    version,
+                    file,
+                } => {
+                    let read = std::fs::read_to_string(&file)
+                        .map_err(|error| format!("reading {}: {error}", file.display()))?;
+                    let text = read
+                        .strip_suffix("\r\n")
+                        .or_else(|| read.strip_suffix('\n'))
+                        .unwrap_or(&read);
+                    crate::store::texts::check_text(text, &version)?;
+                    let (registered, new) = store
+                        .register_text(
+                            channel,
+                            locale,
+                            &version,
+                            text,
+                            crate::store::texts::TextOrigin::Published,
+                            (system_clock())(),
+                        )
+                        .await?;
+                    if new {
+                        println!(
+                            "registered {channel} {locale} {} {}",
+                            registered.version, registered.sha256
+                        );
+                    } else {
+                        println!(
+                            "already registered {channel} {locale} {} {} on {}",
+                            registered.version, registered.sha256, registered.registered_at
+                        );
+                    }
+                }
+                TextsCommand::List { format } => {
+                    let texts = store.registered_texts().await?;
+                    let mut out = std::io::stdout().lock();
+                    match format {
+                        TextsFormat::Table => {
+                            writeln!(
+                                out,
+                                "channel\tlocale\tversion\tsha256\torigin\tregistered\tfirst used"
+                            )?;
+                            for text in &texts {
+                                writeln!(
+                                    out,
+                                    "{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                                    text.channel,
+                                    text.locale,
+                                    text.version,
+                                    text.sha256,
+                                    text.origin.as_str(),
+                                    text.registered_at,
+                                    text.first_used_at.as_deref().unwrap_or("never")
+                                )?;
+                            }
+                        }
+                        TextsFormat::Jsonl => {
+                            for text in &texts {
+                                serde_json::to_writer(&mut out, text)?;
+                                writeln!(out)?;
+                            }
+                        }
+                    }
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Token {
             phone,
             email,
@@ -499,6 +610,7 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     let _file_size_signal =
         tokio::signal::unix::signal(tokio::signal::unix::SignalKind::from_raw(libc::SIGXFSZ))?;
     let store = open_store(&config).await?;
+    register_built_in_texts(&store, &config).await?;
     let listen = config.listen;
     tracing::info!(
         listen = %listen,
@@ -592,6 +704,42 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     }
     checkpoints.abort();
     tracing::info!("stopped");
+    Ok(())
+}
+
+/// Registers the default texts for the configured brand in both languages, which is what the
+/// widget shows unless the shop gives its own; without `RELAY_BRAND_NAME`, none.
+pub async fn register_built_in_texts(
+    store: &Store,
+    config: &Config,
+) -> Result<(), Box<dyn std::error::Error>> {
+    if !config.brand_set {
+        if !config.accept_unregistered_texts {
+            tracing::warn!(
+                "RELAY_BRAND_NAME is not set: no built-in text is registered, and records with the widget's default texts are refused with unknown_text"
+            );
+        }
+        return Ok(());
+    }
+    let now = (system_clock())();
+    for &locale in consent_core::Locale::ALL {
+        for &channel in consent_core::Channel::ALL {
+            let text = consent_core::texts::consent_text(locale, channel, &config.brand_name);
+            let (_, new) = store
+                .register_text(
+                    channel,
+                    locale,
+                    consent_core::texts::DEFAULT_TEXT_VERSION,
+                    &text,
+                    crate::store::texts::TextOrigin::BuiltIn,
+                    now,
+                )
+                .await?;
+            if new {
+                tracing::info!(%channel, %locale, "registered the built-in text");
+            }
+        }
+    }
     Ok(())
 }
 

@@ -67,6 +67,11 @@ pub struct Config {
     pub public_url: Option<String>,
     /// The brand the refusal page and the notices name; the public URL's host unless set.
     pub brand_name: String,
+    /// Whether `RELAY_BRAND_NAME` is set: only then are the built-in texts registered, for it.
+    pub brand_set: bool,
+    /// `RELAY_ACCEPT_UNREGISTERED_TEXTS=true`: records whose text is not in the register are
+    /// stored all the same, instead of refused with `unknown_text`.
+    pub accept_unregistered_texts: bool,
     /// The bearer token the shop's backend calls `POST /v1/refusal-links` with; without one,
     /// that endpoint answers nobody.
     pub api_token: Option<String>,
@@ -263,6 +268,8 @@ impl fmt::Debug for Config {
             .field("instance", &self.instance)
             .field("public_url", &self.public_url)
             .field("brand_name", &self.brand_name)
+            .field("brand_set", &self.brand_set)
+            .field("accept_unregistered_texts", &self.accept_unregistered_texts)
             .field("api_token", &self.api_token.as_ref().map(|_| "<redacted>"))
             .field("refusal_link_days", &self.refusal_link_days)
             .field("notices", &self.notices)
@@ -381,6 +388,7 @@ struct FileSettings {
     api_token: Option<String>,
     refusal_link_days: Option<u32>,
     notice: Option<String>,
+    accept_unregistered_texts: Option<bool>,
     smtp_url: Option<String>,
     notice_from: Option<String>,
     notice_webhook_url: Option<String>,
@@ -698,6 +706,18 @@ impl Config {
                 "the brand's name on one line, at most 100 bytes",
             ));
         }
+        let accept_unregistered_texts =
+            match environment("RELAY_ACCEPT_UNREGISTERED_TEXTS").as_deref() {
+                Some("true") => true,
+                Some("false") => false,
+                Some(_) => {
+                    return Err(invalid(
+                        "RELAY_ACCEPT_UNREGISTERED_TEXTS / accept_unregistered_texts",
+                        "true or false",
+                    ));
+                }
+                None => file.accept_unregistered_texts.unwrap_or(false),
+            };
         let api_token = pick("RELAY_API_TOKEN", file.api_token);
         if api_token.as_ref().is_some_and(|token| token.len() < 32) {
             return Err(invalid(
@@ -860,6 +880,8 @@ impl Config {
             instance,
             public_url,
             brand_name,
+            brand_set: brand_named,
+            accept_unregistered_texts,
             api_token,
             refusal_link_days,
             notices,

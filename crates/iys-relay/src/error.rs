@@ -23,7 +23,7 @@ impl ApiError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> ApiError {
         let status = match code {
             ErrorCode::MalformedJson | ErrorCode::InvalidForwardedFor => StatusCode::BAD_REQUEST,
-            ErrorCode::InvalidRecord | ErrorCode::InvalidRecipient => {
+            ErrorCode::InvalidRecord | ErrorCode::InvalidRecipient | ErrorCode::UnknownText => {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
             ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,

@@ -26,6 +26,7 @@ use crate::store::ledger::{LedgerEntry, LedgerHead, PurgeFacts, RecordFacts, fac
 pub mod forwarding;
 pub mod ledger;
 pub mod notices;
+pub mod texts;
 
 pub use ledger::{Checkpoint, GENESIS_HASH, VerifyReport, kind};
 
@@ -764,6 +765,33 @@ impl Store {
                     .bind(digest.clone());
             }
             insert.execute(&mut **transaction).await?;
+        }
+        // The first record with each registered text dates it in the register.
+        let mut used = std::collections::BTreeSet::new();
+        for (new, _, entry, _) in &rows {
+            if let Some(evidence) = new.record.evidence() {
+                used.insert((
+                    evidence.text_sha256().to_owned(),
+                    new.record.channel(),
+                    evidence.locale(),
+                    entry.at_ms,
+                ));
+            }
+        }
+        let mut dated = std::collections::BTreeSet::new();
+        for (sha256, channel, locale, at_ms) in used {
+            if !dated.insert((sha256.clone(), channel, locale)) {
+                continue;
+            }
+            sqlx::query(
+                "UPDATE consent_texts SET first_used_at_ms = $1 WHERE sha256 = $2 AND channel = $3 AND locale = $4 AND first_used_at_ms IS NULL",
+            )
+            .bind(at_ms)
+            .bind(sha256)
+            .bind(channel.as_str())
+            .bind(locale.as_str())
+            .execute(&mut **transaction)
+            .await?;
         }
         let entries: Vec<LedgerEntry> = rows.into_iter().map(|(_, _, entry, _)| entry).collect();
         head.insert(transaction, &entries).await?;

@@ -21,7 +21,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use consent_core::record::hex;
+use consent_core::record::{hex, text_sha256};
 use consent_core::time::{IysDateTime, Timestamp};
 use consent_core::{CaptureSource, Channel, ConsentStatus, RecipientType};
 use serde::{Deserialize, Serialize};
@@ -33,6 +33,7 @@ use crate::config::MIN_RETENTION_DAYS;
 use crate::crypto::{LedgerKey, LedgerKeys};
 use crate::store::forwarding::{IysState, Settlement, StatusEvidence};
 use crate::store::notices::NoticeFacts;
+use crate::store::texts::{TextFacts, entry_id};
 
 /// The hash before the first ledger entry.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -53,6 +54,8 @@ pub mod kind {
     pub const SEALED: &str = "sealed";
     /// A same-day notice was delivered, or its day ended first.
     pub const NOTICE: &str = "notice";
+    /// A consent text was registered.
+    pub const TEXT: &str = "text";
 }
 
 /// The hash of a version 1 entry: plain SHA-256, as the ledger was chained before it was keyed.
@@ -375,6 +378,8 @@ pub struct VerifyReport {
     pub movements: u64,
     /// Settled notices checked against their entries.
     pub notices: u64,
+    /// Registered texts checked against their entries.
+    pub texts: u64,
     /// The first problem: ledger position, record id and what is wrong.
     pub problem: Option<(i64, String, String)>,
 }
@@ -480,6 +485,9 @@ impl Store {
         let notice_consents = sqlx::query("SELECT * FROM notice_consents")
             .fetch_all(&mut *transaction)
             .await?;
+        let texts = sqlx::query("SELECT * FROM consent_texts")
+            .fetch_all(&mut *transaction)
+            .await?;
         transaction.rollback().await?;
 
         let mut report = VerifyReport {
@@ -487,7 +495,9 @@ impl Store {
             ..VerifyReport::default()
         };
         let mut problems = Problems::default();
-        let Some((histories, pulled, noticed)) = self.walk_chain(&entries, &mut problems) else {
+        let Some((histories, pulled, noticed, registered)) =
+            self.walk_chain(&entries, &mut problems)
+        else {
             report.problem = problems.first();
             return Ok(report);
         };
@@ -513,6 +523,7 @@ impl Store {
             &histories,
             &mut problems,
         );
+        report.texts = check_texts(&texts, &registered, &mut problems);
         report.problem = problems.first();
         Ok(report)
     }
@@ -522,7 +533,7 @@ impl Store {
     /// can be trusted.
     #[allow(
         clippy::type_complexity,
-        reason = "three maps built in one walk, used once by the caller"
+        reason = "four maps built in one walk, used once by the caller"
     )]
     fn walk_chain(
         &self,
@@ -532,11 +543,13 @@ impl Store {
         HashMap<String, RecordHistory>,
         HashMap<String, (i64, PulledFacts)>,
         HashMap<String, (i64, NoticeFacts)>,
+        HashMap<String, (i64, TextFacts)>,
     )> {
         let keys = self.keyring.ledger();
         let mut histories: HashMap<String, RecordHistory> = HashMap::new();
         let mut pulled = HashMap::new();
         let mut noticed = HashMap::new();
+        let mut registered = HashMap::new();
         let mut expected_prev = GENESIS_HASH.to_owned();
         let mut keyed = false;
         for (position, entry) in entries.iter().enumerate() {
@@ -711,10 +724,22 @@ impl Store {
                         bad(problems, "the notice is settled twice".to_owned());
                     }
                 }
+                kind::TEXT => {
+                    let facts = parse_facts::<TextFacts>(entry, problems)?;
+                    if entry.record_id != entry_id(&facts.sha256, facts.channel, facts.locale) {
+                        bad(problems, "a text's entry names another text".to_owned());
+                    }
+                    if registered
+                        .insert(entry.record_id.clone(), (entry.seq, facts))
+                        .is_some()
+                    {
+                        bad(problems, "the text is registered twice".to_owned());
+                    }
+                }
                 other => bad(problems, format!("entry has unknown kind {other}")),
             }
         }
-        Some((histories, pulled, noticed))
+        Some((histories, pulled, noticed, registered))
     }
 
     /// Checks every keyed purge against the retention rule: the refusal it names ended the
@@ -1063,6 +1088,59 @@ impl Store {
         }
         matched
     }
+}
+
+/// Checks the register of texts against the ledger: every row must match its entry and hold the
+/// text its digest names, and no registered text may be gone.
+fn check_texts(
+    rows: &[sqlx::any::AnyRow],
+    registered: &HashMap<String, (i64, TextFacts)>,
+    problems: &mut Problems,
+) -> u64 {
+    let mut matched = 0;
+    let mut seen = HashSet::new();
+    for row in rows {
+        let read = || -> Option<(TextFacts, String)> {
+            Some((
+                TextFacts {
+                    sha256: row.try_get("sha256").ok()?,
+                    channel: row.try_get::<String, _>("channel").ok()?.parse().ok()?,
+                    locale: row.try_get::<String, _>("locale").ok()?.parse().ok()?,
+                    version: row.try_get("version").ok()?,
+                    origin: row.try_get::<String, _>("origin").ok()?.parse().ok()?,
+                    registered_at_ms: row.try_get("registered_at_ms").ok()?,
+                },
+                row.try_get("text").ok()?,
+            ))
+        };
+        let Some((found, text)) = read() else {
+            problems.add(i64::MAX, "", "a registered text does not read");
+            continue;
+        };
+        let id = entry_id(&found.sha256, found.channel, found.locale);
+        seen.insert(id.clone());
+        match registered.get(&id) {
+            None => problems.add(
+                i64::MAX,
+                &id,
+                "a registered text has no ledger entry: it was added outside the relay",
+            ),
+            Some((seq, facts)) if *facts != found || text_sha256(&text) != found.sha256 => {
+                problems.add(
+                    *seq,
+                    &id,
+                    "a registered text was altered: its row does not match its ledger entry",
+                );
+            }
+            Some(_) => matched += 1,
+        }
+    }
+    for (id, (seq, _)) in registered {
+        if !seen.contains(id) {
+            problems.add(*seq, id, "a registered text was removed");
+        }
+    }
+    matched
 }
 
 /// What differs between a record's İYS columns and what the ledger says of its İYS outcome.

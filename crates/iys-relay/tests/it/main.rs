@@ -20,3 +20,4 @@ mod process;
 mod refusals;
 mod storage;
 mod support;
+mod texts;

@@ -369,6 +369,7 @@ async fn sqlite_out_of_file_space_answers_503_and_recovers_when_space_is_back() 
         .env("RELAY_ALLOWED_ORIGINS", ORIGIN)
         .env("RELAY_RATE_LIMIT_PER_MINUTE", "1000000")
         .env("RELAY_STORAGE_TIMEOUT_MS", "2000")
+        .env("RELAY_ACCEPT_UNREGISTERED_TEXTS", "true")
         .env("RELAY_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(std::fs::File::create(folder.path().join("relay.log")).unwrap());

@@ -16,6 +16,7 @@ async fn the_server_logs_no_address_and_finishes_requests_when_told_to_stop() {
         )
         .env("RELAY_DATA_KEY", base64_key(&DATA_KEY))
         .env("RELAY_ALLOWED_ORIGINS", ORIGIN)
+        .env("RELAY_ACCEPT_UNREGISTERED_TEXTS", "true")
         .env(
             "RELAY_STATE_TOKEN_SECRET",
             "0123456789abcdef0123456789abcdef",
