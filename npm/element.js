@@ -23,6 +23,7 @@ const ATTRIBUTES = {
   'email-input': 'emailInput',
   'name-input': 'nameInput',
   'name-field': 'nameField',
+  'recipient-type-choice': 'recipientTypeChoice',
   'state-token': 'stateToken',
   phone: 'phone',
   email: 'email',
@@ -95,9 +96,9 @@ export class IysConsentElement extends HTMLElement {
         options.channels = value.split(',').map((channel) => channel.trim()).filter(Boolean);
       } else if (option === 'timeoutMs') {
         options.timeoutMs = Number(value);
-      } else if (option === 'nameField') {
+      } else if (option === 'nameField' || option === 'recipientTypeChoice') {
         // A boolean attribute: present (and not "false") means true.
-        options.nameField = value !== 'false';
+        options[option] = value !== 'false';
       } else {
         options[option] = value;
       }

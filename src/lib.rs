@@ -85,6 +85,8 @@ export interface MountOptions {
   nameInput?: string;
   /** Newsletter: show a field for the person's name and surname, recorded with each decision. */
   nameField?: boolean;
+  /** Checkout and newsletter: let the person say whether they receive the messages as an individual or as a merchant; `recipientType` is chosen at first. */
+  recipientTypeChoice?: boolean;
   /** Preferences: the token the shop's backend signed for this customer. */
   stateToken?: string;
   /** Preferences: the customer's phone number. */

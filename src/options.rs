@@ -29,6 +29,7 @@ const KNOWN: &[&str] = &[
     "emailInput",
     "nameInput",
     "nameField",
+    "recipientTypeChoice",
     "stateToken",
     "phone",
     "email",
@@ -75,6 +76,9 @@ pub struct Options {
     pub name_input: Option<String>,
     /// Newsletter: whether to show a field for the person's name and surname.
     pub name_field: bool,
+    /// Checkout and newsletter: whether the person chooses between individual and merchant;
+    /// `recipient_type` is the choice at first.
+    pub recipient_type_choice: bool,
     /// Preferences: the token the shop's backend signed.
     pub state_token: Option<String>,
     /// Preferences: the signed-in customer's phone number.
@@ -168,12 +172,8 @@ impl Options {
             phone_input: string(object, "phoneInput")?,
             email_input: string(object, "emailInput")?,
             name_input: string(object, "nameInput")?,
-            name_field: match field(object, "nameField")? {
-                None => false,
-                Some(value) => value
-                    .as_bool()
-                    .ok_or_else(|| WidgetError::invalid_option("nameField", "true or false"))?,
-            },
+            name_field: flag(object, "nameField")?,
+            recipient_type_choice: flag(object, "recipientTypeChoice")?,
             state_token: string(object, "stateToken")?,
             phone: string(object, "phone")?,
             email: string(object, "email")?,
@@ -232,7 +232,23 @@ impl Options {
             }
             Mode::Newsletter | Mode::Headless => {}
         }
+        if self.recipient_type_choice && matches!(self.mode, Mode::Preferences | Mode::Headless) {
+            return Err(WidgetError::invalid_option(
+                "recipientTypeChoice",
+                "false in preferences and headless modes: the person chooses in checkout and newsletter",
+            ));
+        }
         Ok(())
+    }
+}
+
+/// A boolean option, false when absent.
+fn flag(object: &Object, key: &str) -> Result<bool, WidgetError> {
+    match field(object, key)? {
+        None => Ok(false),
+        Some(value) => value
+            .as_bool()
+            .ok_or_else(|| WidgetError::invalid_option(key, "true or false")),
     }
 }
 

@@ -1,7 +1,9 @@
 //! Building the v1 records the widget sends, as JSON text, with the evidence of what was shown.
 
 use consent_core::record::{RecordId, fit_name, limits, text_sha256};
-use consent_core::{Channel, ConsentStatus, Locale, Recipient, RecipientError, Timestamp};
+use consent_core::{
+    Channel, ConsentStatus, Locale, Recipient, RecipientError, RecipientType, Timestamp,
+};
 
 use crate::bindings;
 use crate::json;
@@ -40,6 +42,8 @@ pub struct Decision<'a> {
     pub at: Timestamp,
     /// The person's name and surname, when the page has it.
     pub name: Option<&'a str>,
+    /// Individual or merchant.
+    pub recipient_type: RecipientType,
 }
 
 /// A record ready to be queued.
@@ -94,7 +98,7 @@ pub fn build(
     field(
         &mut json,
         "recipientType",
-        options.recipient_type.as_str(),
+        decision.recipient_type.as_str(),
         false,
     );
     field(&mut json, "status", decision.status.as_str(), false);
@@ -171,6 +175,7 @@ mod contract_tests {
             email_input: None,
             name_input: None,
             name_field: false,
+            recipient_type_choice: false,
             state_token: None,
             phone: None,
             email: None,
@@ -182,6 +187,7 @@ mod contract_tests {
     fn a_built_record_is_one_the_relay_accepts() {
         let text = crate::texts::consent_text(Locale::Turkish, Channel::Sms, "Örnek \"Mağaza\"\n");
         let decision = Decision {
+            recipient_type: RecipientType::Individual,
             channel: Channel::Sms,
             status: ConsentStatus::Granted,
             recipient: " 0532 123 45 67 ",
@@ -214,6 +220,7 @@ mod contract_tests {
             (long.as_str(), format!("Ayşe Yılmaz {}", "ş".repeat(93))),
         ] {
             let decision = Decision {
+                recipient_type: RecipientType::Individual,
                 channel: Channel::Email,
                 status: ConsentStatus::Granted,
                 recipient: "ayse@example.com",
@@ -234,6 +241,7 @@ mod contract_tests {
     #[test]
     fn an_invalid_address_is_refused_with_its_code() {
         let decision = Decision {
+            recipient_type: RecipientType::Individual,
             channel: Channel::Sms,
             status: ConsentStatus::Granted,
             recipient: "0212 123 00 00",

@@ -2,7 +2,7 @@
 
 use std::rc::Rc;
 
-use consent_core::{Channel, Locale, Recipient};
+use consent_core::{Channel, Locale, Recipient, RecipientType};
 use yew::Reducible;
 
 /// Where the widget is with recording.
@@ -73,6 +73,8 @@ pub struct State {
     pub not_persisted: bool,
     /// Preferences: boxes cannot be changed (loading).
     pub busy: bool,
+    /// Individual or merchant: the option's, or the person's choice when they are offered one.
+    pub recipient_type: RecipientType,
 }
 
 /// Something that happened.
@@ -88,6 +90,8 @@ pub enum Action {
     TypeEmail(String),
     /// Newsletter: the name field changed.
     TypeName(String),
+    /// The person chose individual or merchant.
+    ChooseRecipientType(RecipientType),
     /// Checkout: the shop's fields changed; the phone and e-mail values now in them.
     ShopFields(Option<String>, Option<String>),
     /// Recording moved on.
@@ -119,6 +123,7 @@ impl State {
             status: Status::Idle,
             not_persisted: false,
             busy: false,
+            recipient_type: RecipientType::Individual,
         }
     }
 
@@ -198,6 +203,7 @@ impl State {
             }
             Action::SetLocale(locale) => next.locale = locale,
             Action::TypePhone(phone) => next.phone = phone,
+            Action::ChooseRecipientType(kind) => next.recipient_type = kind,
             Action::TypeEmail(email) => next.email = email,
             Action::TypeName(name) => next.name = name,
             Action::ShopFields(phone, email) => {

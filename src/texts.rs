@@ -52,6 +52,12 @@ pub enum Message {
     PreferenceSaved,
     /// The records could not be kept in the browser (storage full or disabled).
     NotPersisted,
+    /// The question of the individual or merchant choice.
+    KindLegend,
+    /// The individual answer.
+    KindIndividual,
+    /// The merchant answer.
+    KindMerchant,
 }
 
 /// A sentence in the person's language.
@@ -78,6 +84,9 @@ pub fn message(locale: Locale, message: Message) -> &'static str {
         (Locale::Turkish, NotPersisted) => {
             "Bu tarayıcı izninizi saklayamadı; gönderim hemen deneniyor."
         }
+        (Locale::Turkish, KindLegend) => "İletileri kim olarak alıyorsunuz?",
+        (Locale::Turkish, KindIndividual) => "Bireysel müşteri olarak",
+        (Locale::Turkish, KindMerchant) => "Tacir veya esnaf olarak (işletmem adına)",
         (Locale::English, PhoneLabel) => "Mobile phone",
         (Locale::English, EmailLabel) => "E-mail address",
         (Locale::English, NameLabel) => "Name and surname",
@@ -98,6 +107,9 @@ pub fn message(locale: Locale, message: Message) -> &'static str {
         (Locale::English, NotPersisted) => {
             "This browser could not keep your consent; sending it right away."
         }
+        (Locale::English, KindLegend) => "Who receives the messages?",
+        (Locale::English, KindIndividual) => "Me, as an individual customer",
+        (Locale::English, KindMerchant) => "My business (a merchant or tradesperson)",
     }
 }
 

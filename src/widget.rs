@@ -4,7 +4,7 @@
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-use consent_core::{Channel, ConsentStatus, Locale, Mode, Timestamp};
+use consent_core::{Channel, ConsentStatus, Locale, Mode, RecipientType, Timestamp};
 use js_sys::{Array, Object, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{JsFuture, future_to_promise};
@@ -132,7 +132,8 @@ impl Widget {
             events.clone(),
         );
         let locale = options.locale;
-        let state = State::new(&options.channels, locale);
+        let mut state = State::new(&options.channels, locale);
+        state.recipient_type = options.recipient_type;
         Rc::new(Widget {
             options: Rc::new(options),
             events,
@@ -232,6 +233,11 @@ impl Widget {
         self.dispatch(Action::TypeName(value));
     }
 
+    /// The person chose individual or merchant.
+    pub fn chose_recipient_type(&self, value: RecipientType) {
+        self.dispatch(Action::ChooseRecipientType(value));
+    }
+
     /// Newsletter: the phone field changed.
     pub fn typed_phone(&self, value: String) {
         self.dispatch(Action::TypePhone(value));
@@ -290,6 +296,7 @@ impl Widget {
             let name = choice.name.clone().or_else(|| self.person_name());
             let decision = Decision {
                 name: name.as_deref(),
+                recipient_type: self.state.borrow().recipient_type,
                 channel: *channel,
                 status: choice.status,
                 recipient: &recipient,

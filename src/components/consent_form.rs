@@ -2,7 +2,7 @@
 
 use std::rc::Rc;
 
-use consent_core::{Channel, Mode};
+use consent_core::{Channel, Mode, RecipientType};
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
@@ -188,10 +188,41 @@ pub fn consent_form(props: &ConsentFormProps) -> Html {
         });
         html! { <>{ for name }{ for phone }{ for email }</> }
     });
+    // Individual or merchant, when the shop lets the person say; the choice goes with every
+    // decision of the submit.
+    let kind = options.recipient_type_choice.then(|| {
+        let group = format!("{}-kind", widget.id_prefix);
+        let choice = |value: RecipientType, label: Message| {
+            let widget = widget.clone();
+            let id = format!("{group}-{value}");
+            html! {
+                <div class="iys-consent__channel">
+                    <input
+                        type="radio"
+                        class="iys-consent__box"
+                        id={id.clone()}
+                        name={group.clone()}
+                        value={value.as_str()}
+                        checked={state.recipient_type == value}
+                        onchange={Callback::from(move |_| widget.chose_recipient_type(value))}
+                    />
+                    <label class="iys-consent__label" for={id}>{ texts::message(locale, label) }</label>
+                </div>
+            }
+        };
+        html! {
+            <fieldset class="iys-consent__kind">
+                <legend>{ texts::message(locale, Message::KindLegend) }</legend>
+                { choice(RecipientType::Individual, Message::KindIndividual) }
+                { choice(RecipientType::Merchant, Message::KindMerchant) }
+            </fieldset>
+        }
+    });
     let fieldset = html! {
         <fieldset class="iys-consent" lang={locale.as_str()} aria-busy={state.busy.then_some("true")}>
             <legend class="iys-consent__legend">{ texts::legend(locale) }</legend>
             { for fields }
+            { for kind }
             { for boxes }
             { for privacy }
         </fieldset>

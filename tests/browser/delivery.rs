@@ -533,6 +533,7 @@ fn email_record(
         user_agent: "test",
         at,
         name: None,
+        recipient_type: consent_core::RecipientType::Individual,
     };
     iys_consent::record::build(
         &options_struct,
@@ -1096,4 +1097,81 @@ async fn a_newsletter_with_a_name_field_records_the_name_typed() {
             .is_none()
     );
     without.destroy();
+}
+
+#[wasm_bindgen_test]
+async fn a_person_offered_the_choice_records_as_a_merchant() {
+    let scenario = scenario("newsletter-merchant");
+    let host = fresh_host();
+    let mut widget = mount(
+        host.clone().into(),
+        options(&format!(
+            r#"{{"endpoint": "{}", "mode": "newsletter", "brand": "B", "channels": ["email"], "recipientTypeChoice": true}}"#,
+            endpoint(&scenario)
+        )),
+    )
+    .unwrap();
+    settle().await;
+    // A group of two radios under a legend of its own, each labelled, the option's type chosen.
+    let group = find(&host, "fieldset.iys-consent__kind");
+    assert_eq!(
+        find(&group, "legend").text_content().unwrap(),
+        "İletileri kim olarak alıyorsunuz?"
+    );
+    let radios = group.query_selector_all("input[type=radio]").unwrap();
+    assert_eq!(radios.length(), 2);
+    let individual: web_sys::HtmlInputElement =
+        find(&group, "input[value=individual]").unchecked_into();
+    let merchant: web_sys::HtmlInputElement =
+        find(&group, "input[value=merchant]").unchecked_into();
+    assert!(individual.checked() && !merchant.checked());
+    assert_eq!(
+        individual.name(),
+        merchant.name(),
+        "one group, for arrow keys"
+    );
+    let label = find(&group, &format!("label[for='{}']", merchant.id()));
+    assert_eq!(
+        label.text_content().unwrap(),
+        "Tacir veya esnaf olarak (işletmem adına)"
+    );
+    merchant.click();
+    settle().await;
+    assert!(merchant.checked() && !individual.checked());
+    crate::type_into(
+        &find(&host, "input[type=email]").unchecked_into(),
+        "satis@isletme.example",
+    );
+    checkbox(&host, "email").click();
+    settle().await;
+    let result = JsFuture::from(widget.submit().unwrap()).await.unwrap();
+    let ids = ids_of(&result);
+    let log = until_stored(&scenario, &widget, &ids, 5_000).await;
+    assert_eq!(
+        prop(&prop(&prop(&log, "records"), &ids[0]), "recipientType"),
+        "merchant"
+    );
+    widget.destroy();
+    // Without the option there is no choice, and the option's type is recorded.
+    let plain = fresh_host();
+    let mut without = mount(
+        plain.clone().into(),
+        options(&format!(
+            r#"{{"endpoint": "{}", "mode": "newsletter", "brand": "B", "channels": ["email"], "recipientType": "merchant"}}"#,
+            endpoint(&scenario)
+        )),
+    )
+    .unwrap();
+    settle().await;
+    assert!(plain.query_selector("input[type=radio]").unwrap().is_none());
+    without.destroy();
+    // The choice is for the forms a person fills in.
+    let refused = mount(
+        fresh_host().into(),
+        options(&format!(
+            r#"{{"endpoint": "{}", "mode": "headless", "brand": "B", "recipientTypeChoice": true}}"#,
+            endpoint(&scenario)
+        )),
+    );
+    assert!(refused.is_err());
 }

@@ -43,6 +43,35 @@ test('checkout with sms and e-mail ticked stores two records with the normalised
   }
 });
 
+test('a merchant at checkout is recorded as one and registered in İYS as TACIR', async () => {
+  const context = await browser();
+  try {
+    const page = await newPage(context);
+    const before = (await stored()).length;
+    await page.goto(`${origin}/checkout/`);
+    await page.fill('#name', 'Kaya Tekstil');
+    await page.fill('#phone', '0535 777 88 99');
+    await page.fill('#email', 'satis@kaya-tekstil.example');
+    const legend = await page.textContent('fieldset.iys-consent__kind legend');
+    assert.equal(legend, 'İletileri kim olarak alıyorsunuz?');
+    await page.check('input[type=radio][value=merchant]');
+    await page.check('[data-channel=sms] input');
+    await Promise.all([page.waitForURL(/\/checkout\/thanks\//), page.click('button[type=submit]')]);
+    const [record] = await eventually(async () => {
+      const all = await stored();
+      return all.length >= before + 1 ? all.slice(before) : null;
+    }, 15_000, 'the merchant\'s record');
+    assert.equal(record.recipientType, 'merchant');
+    assert.equal(record.channel, 'sms');
+    await eventually(async () => (await stored()).find((stored) => stored.id === record.id)?.iys.state === 'accepted', 20_000, 'İYS to accept the TACIR record');
+    const log = await (await fetch(`${sandbox}/sandbox/log`)).json();
+    assert.ok(log.requests.some((body) => body.recipient === '+905357778899' && body.recipientType === 'TACIR' && body.type === 'MESAJ' && body.status === 'ONAY'));
+    assert.deepEqual(page.problems, []);
+  } finally {
+    await context.close();
+  }
+});
+
 test('checkout with nothing ticked goes through and records nothing', async () => {
   const context = await browser();
   try {
@@ -74,6 +103,9 @@ test('the checkout can be completed with the keyboard alone', async () => {
     await page.keyboard.type('0534 222 33 44');
     await page.keyboard.press('Tab');
     await page.keyboard.type('deniz@example.com');
+    // The individual or merchant choice comes first, its chosen radio taking the focus.
+    await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate(() => document.activeElement.matches('input[type=radio][value=individual]:checked')), true);
     await page.keyboard.press('Tab');
     assert.equal(await page.evaluate(() => document.activeElement.closest('[data-channel]')?.dataset.channel), 'sms');
     await page.keyboard.press('Space');

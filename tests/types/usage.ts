@@ -38,6 +38,7 @@ export async function everything(): Promise<void> {
     emailInput: '#email',
     nameInput: '#name',
     nameField: false,
+    recipientTypeChoice: true,
     stateToken: 'v1.claims.signature',
     phone: '0532 123 45 67',
     email: 'ayse@example.com',
@@ -102,6 +103,8 @@ export async function everything(): Promise<void> {
   mount(host, { endpoint: '/v1/consents' });
   // @ts-expect-error nameField is a boolean
   mount(host, { endpoint: '/v1/consents', brand: 'B', nameField: 'yes' });
+  // @ts-expect-error recipientTypeChoice is a boolean
+  mount(host, { endpoint: '/v1/consents', brand: 'B', recipientTypeChoice: 'merchant' });
   // @ts-expect-error an event the widget does not send
   widget.on('iys:done', () => {});
   // @ts-expect-error each event has its own detail

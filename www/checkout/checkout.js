@@ -11,4 +11,6 @@ mount('#marketing-consent', {
   nameInput: '#name',
   formId: 'checkout',
   privacyNoticeUrl: '/kvkk/',
+  // The shop also sells to businesses: the person says whether they buy as a merchant.
+  recipientTypeChoice: true,
 });

@@ -362,7 +362,7 @@ fn consents(
                     *scenario.stored.entry(record.id.clone()).or_default() += 1;
                     scenario.records.insert(
                         record.id.clone(),
-                        json!({"channel": record.channel, "status": record.status, "consentedAt": record.consented_at, "mode": record.evidence.mode, "name": record.name}),
+                        json!({"channel": record.channel, "status": record.status, "consentedAt": record.consented_at, "mode": record.evidence.mode, "name": record.name, "recipientType": record.recipient_type}),
                     );
                     "stored"
                 } else {

@@ -414,6 +414,108 @@ both_backends!(
     a_refusal_for_a_consent_registered_elsewhere_reaches_iys
 );
 
+/// A record of `recipient_type` decided at `at`.
+fn typed_consent(
+    channel: &str,
+    recipient: &str,
+    status: &str,
+    recipient_type: &str,
+    at: Timestamp,
+) -> iys_relay::store::NewConsent {
+    let mut consent = new_consent(channel, recipient, status, Some(at));
+    let mut wire = record(channel, recipient, status);
+    wire["consentedAt"] = json!(at.to_rfc3339());
+    wire["recipientType"] = json!(recipient_type);
+    consent.record =
+        consent_core::ConsentRecord::from_wire(&serde_json::from_value(wire).unwrap()).unwrap();
+    consent
+}
+
+async fn a_merchant_is_registered_in_iys_as_tacir_beside_the_individual(backend: Backend) {
+    let base = start_sandbox().await;
+    let (_database, store) = open_store(backend).await;
+    let now = system_clock()();
+    let forwarder = forwarder(&store, &base, Duration::from_secs(5));
+    // One number, as a person and as their business: İYS keeps the two apart.
+    let merchant = typed_consent(
+        "sms",
+        "0535 777 88 99",
+        "granted",
+        "merchant",
+        now.add_millis(-90_000),
+    );
+    let person = typed_consent(
+        "sms",
+        "0535 777 88 99",
+        "granted",
+        "individual",
+        now.add_millis(-80_000),
+    );
+    store.store_batch(&[merchant, person]).await.unwrap();
+    settle(&[&forwarder], &store, Duration::from_secs(20)).await;
+    // The business refuses later; the person's consent stands.
+    let refusal = typed_consent(
+        "sms",
+        "0535 777 88 99",
+        "rejected",
+        "merchant",
+        now.add_millis(-10_000),
+    );
+    store
+        .store_batch(std::slice::from_ref(&refusal))
+        .await
+        .unwrap();
+    settle(&[&forwarder], &store, Duration::from_secs(20)).await;
+    let stored = store.records(None, None).await.unwrap();
+    assert!(
+        stored
+            .iter()
+            .all(|record| record.iys.state.as_str() == "accepted"),
+        "{stored:?}"
+    );
+    let log = sandbox_get(&base, "/sandbox/log").await;
+    let sent = log["requests"].as_array().unwrap();
+    let validator = schema::consent_validator();
+    for body in sent {
+        assert!(validator.is_valid(body), "{body}");
+    }
+    let kinds: Vec<(&str, &str)> = sent
+        .iter()
+        .map(|body| {
+            (
+                body["recipientType"].as_str().unwrap(),
+                body["status"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [("TACIR", "ONAY"), ("BIREYSEL", "ONAY"), ("TACIR", "RET")]
+    );
+    // İYS's status query: the merchant refused, the person consenting.
+    let client = reqwest::Client::new();
+    let token = sandbox_sign_in(&client, &base).await;
+    let access = token["access_token"].as_str().unwrap().to_owned();
+    for (kind, status) in [("TACIR", "RET"), ("BIREYSEL", "ONAY")] {
+        let held: Value = client
+            .post(format!("{base}/sps/123456/brands/123456/consents/status"))
+            .bearer_auth(&access)
+            .json(&json!({"recipient": "+905357778899", "type": "MESAJ", "recipientType": kind}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(held["status"], status, "{kind}: {held}");
+    }
+    assert_eq!(store.verify().await.unwrap().problem, None);
+}
+both_backends!(
+    merchant_tacir,
+    a_merchant_is_registered_in_iys_as_tacir_beside_the_individual
+);
+
 async fn a_refusal_past_its_window_is_sent_dated_now_and_marked_late(backend: Backend) {
     let base = start_sandbox().await;
     let (_database, store) = open_store(backend).await;
