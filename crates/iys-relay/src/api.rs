@@ -87,12 +87,17 @@ pub fn app(state: AppState) -> Router {
         state.clone(),
         crate::refusal::routes::rate_limit,
     ));
+    // İYS posts from its own servers: no browser, no CORS.
+    let push = Router::new()
+        .route(crate::forwarder::push::PUSH_PATH, post(take_push))
+        .layer(middleware::from_fn_with_state(state.clone(), rate_limit));
     Router::new()
         .route("/v1/health", get(health))
         .route("/metrics", get(metrics))
         .merge(limited)
         .layer(middleware::from_fn_with_state(state.clone(), cors))
         .merge(refusals)
+        .merge(push)
         .with_state(state)
 }
 
@@ -540,6 +545,92 @@ async fn health(State(state): State<AppState>) -> Response {
         )
             .into_response()
     }
+}
+
+/// `POST /v1/iys/push`: citizens' movements İYS pushes, with the Basic authentication the relay
+/// registered. They are applied like pulled ones, once each by their transaction id; İYS's test
+/// record and movements for other accounts are taken and left aside.
+async fn take_push(State(state): State<AppState>, request: Request) -> Result<Response, ApiError> {
+    let (Some(iys_code), Some(brand_code)) =
+        (state.config.iys.iys_code, state.config.iys.brand_code)
+    else {
+        return Err(ApiError::new(
+            ErrorCode::Unauthorized,
+            "this relay has no İYS account to take pushes for",
+        ));
+    };
+    let credentials = state
+        .store
+        .stored_push_credentials()
+        .await
+        .map_err(|error| ApiError::storage_unavailable(&error))?;
+    let presented = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Basic "))
+        .and_then(|encoded| {
+            use base64::Engine;
+            base64::engine::general_purpose::STANDARD
+                .decode(encoded.trim())
+                .ok()
+        })
+        .and_then(|bytes| String::from_utf8(bytes).ok());
+    let allowed = match (&credentials, presented) {
+        (Some(credentials), Some(presented)) => {
+            use sha2::Digest;
+            let expected = format!("{}:{}", credentials.username, credentials.password);
+            sha2::Sha256::digest(expected.as_bytes()) == sha2::Sha256::digest(presented.as_bytes())
+        }
+        _ => false,
+    };
+    if !allowed {
+        tracing::info!(
+            code = "unauthorized",
+            "refused a push without the registered credentials"
+        );
+        let mut response = ApiError::new(
+            ErrorCode::Unauthorized,
+            "a push needs the Basic authentication the relay registered with İYS",
+        )
+        .into_response();
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Basic realm=\"iys-relay push\""),
+        );
+        return Ok(response);
+    }
+    let body = tokio::time::timeout(
+        state.config.limits.body_timeout,
+        to_bytes(request.into_body(), 1 << 20),
+    )
+    .await
+    .ok()
+    .and_then(Result::ok)
+    .ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::PayloadTooLarge,
+            "the push is larger than 1 MiB or did not arrive in time",
+        )
+    })?;
+    let batch: consent_core::iys::wire::PushBatch = serde_json::from_slice(&body)
+        .map_err(|_| ApiError::new(ErrorCode::MalformedJson, "the push is not İYS's push body"))?;
+    let movements = crate::forwarder::push::read_pushed(&batch, iys_code, brand_code).map_err(
+        |why| {
+            // The pull brings it again, and stops before it for a person to look.
+            tracing::error!(why = %why, "a pushed movement does not read; nothing of the push was applied");
+            ApiError::new(ErrorCode::InvalidRecord, why)
+        },
+    )?;
+    let applied = tokio::time::timeout(
+        state.config.storage_timeout(),
+        state.store.apply_pulled(&movements, None, (state.clock)()),
+    )
+    .await
+    .map_err(|_| ApiError::storage_unavailable(&"applying the push took too long"))?
+    .map_err(|error| ApiError::storage_unavailable(&error))?;
+    tracing::info!(listed = batch.list.len(), applied, "took İYS's push");
+    Ok(Json(serde_json::json!({ "applied": applied })).into_response())
 }
 
 /// Whether `headers` carry `Authorization: Bearer <token>` with the configured `token`; never

@@ -673,6 +673,31 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     let state = AppState::new(config, store.clone(), system_clock());
     let notifier = crate::notice::Notifier::new(store, state.config.clone(), system_clock())?
         .map(|notifier| (notifier.clone(), tokio::spawn(notifier.run())));
+    // İYS checks the push address answers before it takes the registration: it is made once the
+    // server listens, and tried again every five minutes until İYS takes it.
+    let push = match (&forwarder, state.config.public_url.clone()) {
+        (Some((forwarder, _)), Some(public)) if takes_pushes(&public) => {
+            let forwarder = forwarder.clone();
+            Some(tokio::spawn(async move {
+                loop {
+                    match forwarder.register_push(&public).await {
+                        Ok(_) => return,
+                        Err(error) => {
+                            tracing::warn!(%error, "the push registration failed; the pull goes on, and the registration is tried again in five minutes");
+                        }
+                    }
+                    tokio::time::sleep(std::time::Duration::from_secs(300)).await;
+                }
+            }))
+        }
+        (Some(_), _) => {
+            tracing::info!(
+                "İYS pushes need RELAY_PUBLIC_URL with https: citizens' changes come by the pull alone"
+            );
+            None
+        }
+        _ => None,
+    };
     // Scripts wait for this line to know the port, also when it was chosen by the system.
     println!("iys-relay listening on http://{bound}");
     let limits = state.config.limits.clone();
@@ -701,6 +726,9 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         {
             tracing::warn!("the notices in progress did not finish in time");
         }
+    }
+    if let Some(push) = push {
+        push.abort();
     }
     checkpoints.abort();
     tracing::info!("stopped");
@@ -741,6 +769,19 @@ pub async fn register_built_in_texts(
         }
     }
     Ok(())
+}
+
+/// Whether İYS can push to `public_url`: https, or plain http to this machine, where only the
+/// sandbox reaches it.
+fn takes_pushes(public_url: &str) -> bool {
+    if public_url.starts_with("https://") {
+        return true;
+    }
+    let host = public_url
+        .strip_prefix("http://")
+        .and_then(|rest| rest.split(['/', ':']).next())
+        .unwrap_or("");
+    matches!(host, "127.0.0.1" | "localhost")
 }
 
 /// Logs a signed checkpoint of the ledger at start and then every `interval`, for the log to

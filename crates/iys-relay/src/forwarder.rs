@@ -26,6 +26,7 @@
 
 mod client;
 mod pull;
+pub mod push;
 mod reconcile;
 mod send;
 

@@ -8,11 +8,13 @@
 //! `H467`, `timeout`, `lost`: stored, then the answer never comes; `status-page-404`, for the
 //! next status query: a proxy's 404 page instead of İYS's answer), `POST /sandbox/clock` moves the
 //! sandbox's clock, and `GET /sandbox/log` shows every add request body and status query it
-//! received and the grant type and outcome of every token request.
+//! received, the grant type and outcome of every token request, every push registration and
+//! every movement pushed.
 
 mod adds;
 mod auth;
 mod controls;
+mod push;
 mod queries;
 mod rules;
 
@@ -36,6 +38,7 @@ use sha2::{Digest, Sha256};
 use self::adds::*;
 use self::auth::*;
 use self::controls::*;
+use self::push::*;
 use self::queries::*;
 use self::rules::*;
 
@@ -137,6 +140,12 @@ struct World {
     log: Vec<Value>,
     rate_limited: u64,
     counter: u64,
+    /// The push connections registered.
+    push_targets: Vec<PushTarget>,
+    /// Every push registration's body.
+    push_log: Vec<Value>,
+    /// Every movement pushed: where, which, and the answer's status (0: none).
+    pushes: Vec<Value>,
 }
 
 /// A running sandbox's shared state.
@@ -256,6 +265,10 @@ pub fn router(sandbox: Sandbox) -> Router {
         .route(
             "/sps/{iys}/brands/{brand}/changes/{date}/file",
             get(daily_file),
+        )
+        .route(
+            "/sps/{iys}/brands/{brand}/push/registration",
+            post(push_registration),
         );
     Router::new()
         .route("/oauth2/token", post(token))

@@ -26,6 +26,7 @@ use crate::store::ledger::{LedgerEntry, LedgerHead, PurgeFacts, RecordFacts, fac
 pub mod forwarding;
 pub mod ledger;
 pub mod notices;
+pub mod push;
 pub mod texts;
 
 pub use ledger::{Checkpoint, GENESIS_HASH, VerifyReport, kind};

@@ -459,6 +459,75 @@ impl IysPaths {
     pub fn daily_file(&self, date: CivilDate) -> String {
         self.brand(&format!("/changes/{date}/file"))
     }
+
+    /// The registration of the addresses İYS pushes citizens' movements to.
+    pub fn push_registration(&self) -> String {
+        self.brand("/push/registration")
+    }
+}
+
+/// The body of a push registration: one connection per channel, each an https address İYS
+/// posts that channel's citizen movements to with HTTP Basic authentication.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushRegistration {
+    /// The connections.
+    pub connection: Vec<PushConnection>,
+}
+
+/// One push connection.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushConnection {
+    /// Where İYS posts.
+    pub url: String,
+    /// The channel whose movements go there.
+    #[serde(rename = "type")]
+    pub channel: IysType,
+    /// The Basic authentication user name İYS sends.
+    pub username: String,
+    /// Its password.
+    pub password: String,
+}
+
+impl fmt::Debug for PushRegistration {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter
+            .debug_struct("PushRegistration")
+            .field("connection", &self.connection)
+            .finish()
+    }
+}
+
+impl fmt::Debug for PushConnection {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The password is a secret.
+        formatter
+            .debug_struct("PushConnection")
+            .field("url", &self.url)
+            .field("channel", &self.channel)
+            .field("username", &self.username)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What İYS pushes: citizens' movements, each with the account and brand it is for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushBatch {
+    /// The movements.
+    pub list: Vec<PushedMovement>,
+}
+
+/// One pushed movement: a movement as pull reports it, with its account and brand. The test
+/// record İYS sends on registration names an account (121212) that is nobody's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PushedMovement {
+    /// The service provider's İYS code.
+    pub iys_code: u64,
+    /// The brand's code.
+    pub brand_code: u64,
+    /// The movement.
+    #[serde(flatten)]
+    pub movement: IysMovement,
 }
 
 /// İYS's answer to a batch (`AddMultipleConsentResponse`): the id to read its results by. The

@@ -83,3 +83,20 @@ pub fn status_query_validator() -> jsonschema::Validator {
         .build(&schema)
         .unwrap()
 }
+
+/// A validator for the request body of the push registration,
+/// `POST /sps/{iysCode}/brands/{brandCode}/push/registration` (inline in the document), with
+/// unknown keys refused at both levels.
+pub fn push_registration_validator() -> jsonschema::Validator {
+    let document = iys_openapi();
+    let mut schema = document["paths"]["/sps/{iysCode}/brands/{brandCode}/push/registration"]
+        ["post"]["requestBody"]["content"]["application/json"]["schema"]
+        .clone();
+    assert_eq!(schema["required"], json!(["connection"]));
+    schema["additionalProperties"] = json!(false);
+    schema["properties"]["connection"]["items"]["additionalProperties"] = json!(false);
+    jsonschema::options()
+        .with_draft(jsonschema::Draft::Draft4)
+        .build(&schema)
+        .unwrap()
+}

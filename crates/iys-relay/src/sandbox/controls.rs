@@ -37,6 +37,7 @@ pub(super) async fn citizen(State(sandbox): State<Sandbox>, Json(body): Json<Val
     world
         .movements
         .push((now.unix_millis(), movement.clone(), true));
+    deliver(&sandbox, &world, &movement);
     Json(movement).into_response()
 }
 
@@ -60,6 +61,8 @@ pub(super) async fn log(State(sandbox): State<Sandbox>) -> Response {
         "requests": world.log,
         "tokenRequests": world.token_log,
         "statusQueries": world.status_log,
+        "pushRegistrations": world.push_log,
+        "pushes": world.pushes,
         "rateLimited": world.rate_limited,
         "batches": world.batches.len(),
         "held": world.held.len(),

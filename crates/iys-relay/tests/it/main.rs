@@ -17,6 +17,7 @@ mod forwarding;
 mod notices;
 mod outage;
 mod process;
+mod push;
 mod refusals;
 mod storage;
 mod support;
