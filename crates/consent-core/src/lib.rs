@@ -6,6 +6,7 @@
 //! - [`vocabulary`]: channels, recipient types, statuses, sources, in English.
 //! - [`phone`], [`email`], [`recipient`]: addresses as people type them, checked with İYS's rules.
 //! - [`record`]: the consent record and its evidence; [`contract`]: its v1 wire form.
+//! - [`import`]: rows of an existing consent database in İYS's columns, checked.
 //! - [`notice`]: the same-day notice of a consent, in Turkish and English.
 //! - [`texts`]: the default consent texts, shared by the widget and the relay's register.
 //! - [`refusal`]: refusal links: the page's words and what a refusal given there proves.
@@ -16,6 +17,7 @@
 pub mod calendar;
 pub mod contract;
 pub mod email;
+pub mod import;
 pub mod iys;
 pub mod notice;
 pub mod phone;

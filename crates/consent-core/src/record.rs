@@ -5,10 +5,11 @@ use core::fmt;
 use sha2::{Digest, Sha256};
 
 use crate::contract::{ErrorCode, WireEvidence, WireRecord};
+use crate::import::{ImportEvidence, ImportedRow};
 use crate::recipient::{Recipient, RecipientError};
 use crate::refusal::LinkRefusal;
 use crate::time::{TimeError, Timestamp};
-use crate::vocabulary::{CaptureSource, Channel, ConsentStatus, Locale, Mode, RecipientType};
+use crate::vocabulary::{Channel, ConsentStatus, Locale, Mode, RecipientType, Source};
 
 /// Upper bounds on evidence fields, in bytes: generous for real pages, small enough that a record
 /// cannot be used to store arbitrary data.
@@ -228,6 +229,8 @@ pub enum Proof {
     Widget(Evidence),
     /// A refusal link, from a notice or one of the shop's messages.
     RefusalLink(LinkRefusal),
+    /// A row of an existing consent database the shop imported.
+    Import(ImportEvidence),
 }
 
 /// A validated consent record: one channel decision and its proof. It can only be built by
@@ -242,7 +245,7 @@ pub struct ConsentRecord {
     recipient_type: RecipientType,
     status: ConsentStatus,
     consented_at: Timestamp,
-    source: CaptureSource,
+    source: Source,
     proof: Proof,
     name: Option<String>,
 }
@@ -299,8 +302,9 @@ impl ConsentRecord {
         self.consented_at
     }
 
-    /// Web page or app web view.
-    pub fn source(&self) -> CaptureSource {
+    /// How the consent was obtained: a web page or an app's web view for the widget, İYS's
+    /// source from the file for an import.
+    pub fn source(&self) -> Source {
         self.source
     }
 
@@ -308,7 +312,7 @@ impl ConsentRecord {
     pub fn evidence(&self) -> Option<&Evidence> {
         match &self.proof {
             Proof::Widget(evidence) => Some(evidence),
-            Proof::RefusalLink(_) => None,
+            Proof::RefusalLink(_) | Proof::Import(_) => None,
         }
     }
 
@@ -344,7 +348,7 @@ impl ConsentRecord {
             recipient_type: wire.recipient_type,
             status: wire.status,
             consented_at,
-            source: wire.source,
+            source: Source::from(wire.source),
             proof: Proof::Widget(evidence),
             name,
         })
@@ -379,10 +383,29 @@ impl ConsentRecord {
             recipient_type,
             status: ConsentStatus::Rejected,
             consented_at: at,
-            source: CaptureSource::Web,
+            source: Source::Web,
             proof: Proof::RefusalLink(link),
             name: None,
         })
+    }
+}
+
+impl ConsentRecord {
+    /// A record of a row of an imported consent database, which `import::read_row` checked;
+    /// `id` comes from the row's content, so the same row imported again is the same record.
+    pub fn imported(id: RecordId, row: ImportedRow, evidence: ImportEvidence) -> ConsentRecord {
+        ConsentRecord {
+            id,
+            channel: row.channel,
+            recipient_as_typed: row.recipient_as_written,
+            recipient: row.recipient,
+            recipient_type: row.recipient_type,
+            status: row.status,
+            consented_at: row.consent_date.to_instant(),
+            source: row.source,
+            proof: Proof::Import(evidence),
+            name: row.name,
+        }
     }
 }
 
@@ -407,7 +430,7 @@ pub fn fit_name(name: &str) -> String {
 
 /// A name as sent: trimmed, a blank one read as none; refused when too long or holding a
 /// control character (a line break included: a name is one line).
-fn check_name(name: Option<&str>) -> Result<Option<String>, RecordError> {
+pub(crate) fn check_name(name: Option<&str>) -> Result<Option<String>, RecordError> {
     let Some(name) = name.map(str::trim).filter(|name| !name.is_empty()) else {
         return Ok(None);
     };

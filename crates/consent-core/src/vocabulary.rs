@@ -162,6 +162,47 @@ impl Channel {
     }
 }
 
+impl Source {
+    /// The name a stored record gives its source: the widget's `web` and `mobile` for the two
+    /// sources it captures, so records stored before other sources existed keep their names, and
+    /// the vocabulary's own name for the others.
+    pub const fn record_name(self) -> &'static str {
+        match self {
+            Source::MobileApp => "mobile",
+            other => other.as_str(),
+        }
+    }
+
+    /// The source a stored record names, as [`Source::record_name`] writes it.
+    pub fn from_record_name(name: &str) -> Option<Source> {
+        if name == "mobile" {
+            return Some(Source::MobileApp);
+        }
+        name.parse()
+            .ok()
+            .filter(|source| *source != Source::MobileApp)
+    }
+}
+
+/// Serde for a record's source under [`Source::record_name`]: `#[serde(with = "record_source")]`.
+pub mod record_source {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use super::Source;
+
+    /// Writes the record name.
+    pub fn serialize<S: Serializer>(source: &Source, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(source.record_name())
+    }
+
+    /// Reads a record name.
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Source, D::Error> {
+        let name = <&str>::deserialize(deserializer)?;
+        Source::from_record_name(name)
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown source `{name}`")))
+    }
+}
+
 impl From<CaptureSource> for Source {
     fn from(capture: CaptureSource) -> Self {
         match capture {
@@ -210,6 +251,17 @@ impl std::error::Error for UnknownValue {}
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn record_names_keep_the_widgets_names_and_read_back() {
+        assert_eq!(Source::from(CaptureSource::Web).record_name(), "web");
+        assert_eq!(Source::from(CaptureSource::Mobile).record_name(), "mobile");
+        for &source in Source::ALL {
+            assert_eq!(Source::from_record_name(source.record_name()), Some(source));
+        }
+        assert_eq!(Source::from_record_name("mobile_app"), None);
+        assert_eq!(Source::from_record_name("nowhere"), None);
+    }
 
     #[test]
     fn every_name_parses_back_to_its_value() {

@@ -340,6 +340,7 @@ async fn post_consents(
             received_at,
             client_ip: client,
             record,
+            registered: false,
         });
     }
     if !state.config.accept_unregistered_texts {

@@ -1,5 +1,5 @@
 //! The command line: `serve`, `sandbox`, `export`, `verify`, `reconcile`, `checkpoint`, `purge`,
-//! `refusal-link`, `token`.
+//! `import`, `refusal-link`, `texts`, `token`.
 
 #![allow(
     clippy::print_stdout,
@@ -148,6 +148,18 @@ enum Command {
         /// The shop's reference for the message, such as a campaign id (letters, digits, . _ : -).
         #[arg(long)]
         reference: Option<String>,
+    },
+    /// Import an existing consent database: a CSV file with a header row in İYS's columns
+    /// (recipient, recipientType, type, status, consentDate, source; optionally name,
+    /// retailerCode; İYS's creationDate and transactionId are read past). Rows that fail go to
+    /// FILE.rejected.csv with a reason; the others are stored and sent to İYS, in batches when
+    /// many. Importing again adds nothing.
+    Import {
+        /// The CSV file.
+        file: PathBuf,
+        /// The file's consents are in İYS already: keep them as evidence, send nothing.
+        #[arg(long)]
+        registered: bool,
     },
     /// The register of consent texts: the texts records may carry, per channel and language.
     Texts {
@@ -444,6 +456,43 @@ async fn run(command: Command, mut config: Config) -> Result<ExitCode, Box<dyn s
             println!("{url}");
             Ok(ExitCode::SUCCESS)
         }
+        Command::Import { file, registered } => {
+            let store = open_store(&config).await?;
+            let started = std::time::Instant::now();
+            let bar = crate::import::progress_bar(std::fs::metadata(&file)?.len());
+            let mut progress = |done: u64, _total: u64| {
+                if let Some(bar) = &bar {
+                    bar.set_position(done);
+                }
+            };
+            let summary =
+                crate::import::import(&store, &file, registered, &system_clock(), &mut progress)
+                    .await?;
+            if let Some(bar) = bar {
+                bar.finish_and_clear();
+            }
+            let seconds = started.elapsed().as_secs_f64();
+            println!(
+                "imported {}, rejected {}, already present {}, to be sent {}, past İYS's window {} (kept, not sent), registered {}; {} rows in {:.1} s ({:.0} rows/s), peak memory {} KiB",
+                summary.imported,
+                summary.rejected,
+                summary.already_present,
+                summary.to_send,
+                summary.past_window,
+                summary.registered,
+                summary.rows,
+                seconds,
+                summary.rows as f64 / seconds.max(0.001),
+                crate::import::peak_memory_kib().unwrap_or(0),
+            );
+            if summary.rejected > 0 {
+                println!(
+                    "rejected rows, each with its number and reason: {}",
+                    crate::import::rejected_path(&file).display()
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Texts { command } => {
             let store = open_store(&config).await?;
             match command {
@@ -542,7 +591,7 @@ async fn run(command: Command, mut config: Config) -> Result<ExitCode, Box<dyn s
 
 /// Creates (or empties) a file only its owner may read: an export holds every address and the
 /// evidence in clear.
-fn private_file(path: &std::path::Path) -> std::io::Result<std::fs::File> {
+pub(crate) fn private_file(path: &std::path::Path) -> std::io::Result<std::fs::File> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
     #[cfg(unix)]

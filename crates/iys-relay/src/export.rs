@@ -8,7 +8,6 @@
 use std::collections::HashMap;
 use std::io::Write;
 
-use consent_core::Source;
 use consent_core::iys::wire::{
     DAILY_FILE_COLUMNS, IysRecipientType, IysSource, IysStatus, IysType,
 };
@@ -138,6 +137,16 @@ fn proof_columns(proof: &ProofDetails) -> ProofColumns {
             user_agent: link.user_agent.clone(),
             ..ProofColumns::default()
         },
+        ProofDetails::Import(import) => ProofColumns {
+            reference: format!("{}:{}", import.file, import.row),
+            text_sha256: import.file_sha256.clone(),
+            mode: if import.registered {
+                "registered".to_owned()
+            } else {
+                "import".to_owned()
+            },
+            ..ProofColumns::default()
+        },
     }
 }
 
@@ -182,7 +191,7 @@ pub fn write(
                     wire_name(IysType::from(plain.channel)),
                     wire_name(IysStatus::from(plain.status)),
                     plain.consent_date.clone(),
-                    wire_name(IysSource::from(Source::from(plain.source))),
+                    wire_name(IysSource::from(plain.source)),
                     plain.id.clone(),
                     stored.iys.state.to_string(),
                     stored.iys.error.clone().unwrap_or_default(),

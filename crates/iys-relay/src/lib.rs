@@ -13,6 +13,7 @@ pub mod crypto;
 pub mod error;
 pub mod export;
 pub mod forwarder;
+pub mod import;
 pub mod notice;
 pub mod protect;
 pub mod refusal;

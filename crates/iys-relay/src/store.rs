@@ -10,10 +10,12 @@ use std::net::IpAddr;
 use std::str::FromStr;
 
 use consent_core::contract::{Outcome, WireEvidence};
+use consent_core::import::ImportEvidence;
 use consent_core::record::{Proof, hex};
 use consent_core::refusal::LinkRefusal;
 use consent_core::time::{IysDateTime, Timestamp};
-use consent_core::{CaptureSource, Channel, ConsentRecord, ConsentStatus, RecipientType};
+use consent_core::vocabulary::record_source;
+use consent_core::{Channel, ConsentRecord, ConsentStatus, RecipientType, Source};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
@@ -51,6 +53,8 @@ pub enum ConsentDateOrigin {
     Client,
     /// The moment the relay received the record.
     Receipt,
+    /// The date an imported file gives.
+    File,
 }
 
 impl ConsentDateOrigin {
@@ -58,6 +62,7 @@ impl ConsentDateOrigin {
         match self {
             ConsentDateOrigin::Client => "client",
             ConsentDateOrigin::Receipt => "receipt",
+            ConsentDateOrigin::File => "file",
         }
     }
 }
@@ -75,6 +80,9 @@ pub struct NewConsent {
     pub consent_date_origin: ConsentDateOrigin,
     /// The client's address.
     pub client_ip: Option<IpAddr>,
+    /// An imported record İYS holds already (`import --registered`): stored as registered in
+    /// İYS, with its ledger entry, and never sent.
+    pub registered: bool,
 }
 
 /// What the store did with one record.
@@ -116,6 +124,8 @@ pub enum ProofDetails {
     Widget(WireEvidence),
     /// A refusal link: how it was used, and what it showed.
     RefusalLink(LinkRefusal),
+    /// A row of an imported file.
+    Import(ImportEvidence),
 }
 
 impl ProofDetails {
@@ -124,6 +134,7 @@ impl ProofDetails {
         match self {
             ProofDetails::Widget(_) => "widget",
             ProofDetails::RefusalLink(_) => "refusal_link",
+            ProofDetails::Import(_) => "import",
         }
     }
 }
@@ -140,17 +151,20 @@ struct DetailsJson {
     name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     refusal_link: Option<LinkRefusal>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    import: Option<ImportEvidence>,
 }
 
 impl TryFrom<DetailsJson> for Details {
     type Error = &'static str;
 
     fn try_from(json: DetailsJson) -> Result<Details, Self::Error> {
-        let proof = match (json.evidence, json.refusal_link) {
-            (Some(evidence), None) => ProofDetails::Widget(evidence),
-            (None, Some(link)) => ProofDetails::RefusalLink(link),
-            (None, None) => return Err("details hold no evidence"),
-            (Some(_), Some(_)) => return Err("details hold two kinds of evidence"),
+        let proof = match (json.evidence, json.refusal_link, json.import) {
+            (Some(evidence), None, None) => ProofDetails::Widget(evidence),
+            (None, Some(link), None) => ProofDetails::RefusalLink(link),
+            (None, None, Some(import)) => ProofDetails::Import(import),
+            (None, None, None) => return Err("details hold no evidence"),
+            _ => return Err("details hold two kinds of evidence"),
         };
         Ok(Details {
             recipient_as_typed: json.recipient_as_typed,
@@ -163,9 +177,10 @@ impl TryFrom<DetailsJson> for Details {
 
 impl From<Details> for DetailsJson {
     fn from(details: Details) -> DetailsJson {
-        let (evidence, refusal_link) = match details.proof {
-            ProofDetails::Widget(evidence) => (Some(evidence), None),
-            ProofDetails::RefusalLink(link) => (None, Some(link)),
+        let (evidence, refusal_link, import) = match details.proof {
+            ProofDetails::Widget(evidence) => (Some(evidence), None, None),
+            ProofDetails::RefusalLink(link) => (None, Some(link), None),
+            ProofDetails::Import(import) => (None, None, Some(import)),
         };
         DetailsJson {
             recipient_as_typed: details.recipient_as_typed,
@@ -173,6 +188,7 @@ impl From<Details> for DetailsJson {
             evidence,
             name: details.name,
             refusal_link,
+            import,
         }
     }
 }
@@ -182,6 +198,7 @@ impl From<&Proof> for ProofDetails {
         match proof {
             Proof::Widget(evidence) => ProofDetails::Widget(evidence.to_wire()),
             Proof::RefusalLink(link) => ProofDetails::RefusalLink(link.clone()),
+            Proof::Import(import) => ProofDetails::Import(import.clone()),
         }
     }
 }
@@ -200,8 +217,10 @@ pub struct PlainRecord {
     pub recipient_type: RecipientType,
     /// Granted or rejected.
     pub status: ConsentStatus,
-    /// Web or app.
-    pub source: CaptureSource,
+    /// How the consent was obtained: `web` or `mobile` from the widget, İYS's source (in the
+    /// vocabulary's words) for an import.
+    #[serde(with = "record_source")]
+    pub source: Source,
     /// The client's clock at the decision.
     pub consented_at: String,
     /// When the relay received it.
@@ -444,7 +463,8 @@ struct SentPayload<'a> {
     recipient_type: RecipientType,
     status: ConsentStatus,
     consented_at: &'a str,
-    source: CaptureSource,
+    #[serde(with = "record_source")]
+    source: Source,
     #[serde(skip_serializing_if = "Option::is_none")]
     evidence: Option<&'a WireEvidence>,
     /// Left out when absent, so records without a name keep the digest they had.
@@ -452,6 +472,8 @@ struct SentPayload<'a> {
     name: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     refusal_link: Option<&'a LinkRefusal>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    import: Option<&'a ImportEvidence>,
 }
 
 /// A request the store refused because one of its records repeats a stored id with another
@@ -539,6 +561,16 @@ impl Store {
     /// Which database this is.
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// The id of an imported decision: a version-7 UUID dated `at` whose random bits are the
+    /// keyed hash of its `identity`, so the same decision imported again has the same id and
+    /// nobody without the key can tell an address from it.
+    pub fn import_id(&self, identity: &str, at: Timestamp) -> consent_core::RecordId {
+        let digest = self.index.keyed_digest(b"import", identity.as_bytes());
+        let mut random = [0_u8; 10];
+        random.copy_from_slice(&digest[..10]);
+        consent_core::RecordId::v7(at.unix_millis().max(0) as u64, random)
     }
 
     /// The keys personal data is sealed with, and those refusal links are made with.
@@ -735,8 +767,8 @@ impl Store {
         for chunk in runs(&rows) {
             let sql = insert_sql(
                 self.backend,
-                "consents (id, recipient_hash, recipient_sealed, channel, recipient_type, status, source, consented_at_ms, received_at_ms, consent_date, consent_date_origin, consent_at_ms, details_sealed, key_id, ledger_seq, ledger_hash, payload_digest)",
-                17,
+                "consents (id, recipient_hash, recipient_sealed, channel, recipient_type, status, source, consented_at_ms, received_at_ms, consent_date, consent_date_origin, consent_at_ms, details_sealed, key_id, ledger_seq, ledger_hash, payload_digest, proof)",
+                18,
                 chunk.len(),
             );
             let mut insert = sqlx::query(&sql);
@@ -753,7 +785,7 @@ impl Store {
                     .bind(plain.channel.as_str())
                     .bind(plain.recipient_type.as_str())
                     .bind(plain.status.as_str())
-                    .bind(plain.source.as_str())
+                    .bind(plain.source.record_name())
                     .bind(new.record.consented_at().unix_millis())
                     .bind(entry.at_ms)
                     .bind(plain.consent_date.clone())
@@ -763,9 +795,27 @@ impl Store {
                     .bind(i64::from(self.keyring.current_key_id()))
                     .bind(entry.seq)
                     .bind(entry.hash.clone())
-                    .bind(digest.clone());
+                    .bind(digest.clone())
+                    .bind(plain.details.proof.kind());
             }
             insert.execute(&mut **transaction).await?;
+        }
+        // Imported records İYS holds already are settled as such at once, each with its entry.
+        let mut settled = Vec::new();
+        for (_, _, entry, _) in rows.iter().filter(|(new, _, _, _)| new.registered) {
+            let settlement = forwarding::Settlement::with_code(IysState::Imported, None);
+            sqlx::query("UPDATE consents SET iys_state = $1, iys_updated_at_ms = $2 WHERE id = $3")
+                .bind(IysState::Imported.as_str())
+                .bind(entry.at_ms)
+                .bind(entry.record_id.clone())
+                .execute(&mut **transaction)
+                .await?;
+            settled.push(head.advance(
+                kind::IYS,
+                &entry.record_id,
+                facts_text(&ledger::IysFacts::from(&settlement)),
+                entry.at_ms,
+            ));
         }
         // The first record with each registered text dates it in the register.
         let mut used = std::collections::BTreeSet::new();
@@ -794,7 +844,9 @@ impl Store {
             .execute(&mut **transaction)
             .await?;
         }
-        let entries: Vec<LedgerEntry> = rows.into_iter().map(|(_, _, entry, _)| entry).collect();
+        let mut entries: Vec<LedgerEntry> =
+            rows.into_iter().map(|(_, _, entry, _)| entry).collect();
+        entries.extend(settled);
         head.insert(transaction, &entries).await?;
         head.save(transaction).await?;
         Ok(outcomes)
@@ -813,12 +865,16 @@ impl Store {
             source: plain.source,
             evidence: match &plain.details.proof {
                 ProofDetails::Widget(evidence) => Some(evidence),
-                ProofDetails::RefusalLink(_) => None,
+                _ => None,
             },
             name: plain.details.name.as_deref(),
             refusal_link: match &plain.details.proof {
                 ProofDetails::RefusalLink(link) => Some(link),
-                ProofDetails::Widget(_) => None,
+                _ => None,
+            },
+            import: match &plain.details.proof {
+                ProofDetails::Import(import) => Some(import),
+                _ => None,
             },
         };
         // Serialising a struct of strings and enums cannot fail.
@@ -881,6 +937,7 @@ impl Store {
         let consent_date_origin = match row.try_get::<String, _>("consent_date_origin")?.as_str() {
             "client" => ConsentDateOrigin::Client,
             "receipt" => ConsentDateOrigin::Receipt,
+            "file" => ConsentDateOrigin::File,
             other => {
                 return Err(StoreError::Corrupt(format!(
                     "record {id}: consent date origin {other}"
@@ -893,7 +950,11 @@ impl Store {
             channel: parse_column(row, "channel")?,
             recipient_type: parse_column(row, "recipient_type")?,
             status: parse_column(row, "status")?,
-            source: parse_column(row, "source")?,
+            source: {
+                let name: String = row.try_get("source")?;
+                Source::from_record_name(&name)
+                    .ok_or_else(|| StoreError::Corrupt(format!("record {id}: source {name}")))?
+            },
             consented_at: Timestamp::from_unix_millis(row.try_get("consented_at_ms")?).to_rfc3339(),
             received_at: Timestamp::from_unix_millis(row.try_get("received_at_ms")?).to_rfc3339(),
             consent_date: row.try_get("consent_date")?,

@@ -193,6 +193,63 @@ impl From<IysRecipientType> for RecipientType {
     }
 }
 
+impl IysType {
+    /// The channel İYS names `text` (`MESAJ`, `ARAMA`, `EPOSTA`).
+    pub fn from_wire_name(text: &str) -> Option<Channel> {
+        match text {
+            "MESAJ" => Some(Channel::Sms),
+            "ARAMA" => Some(Channel::Call),
+            "EPOSTA" => Some(Channel::Email),
+            _ => None,
+        }
+    }
+}
+
+impl IysStatus {
+    /// The status İYS names `text` (`ONAY`, `RET`).
+    pub fn from_wire_name(text: &str) -> Option<ConsentStatus> {
+        match text {
+            "ONAY" => Some(ConsentStatus::Granted),
+            "RET" => Some(ConsentStatus::Rejected),
+            _ => None,
+        }
+    }
+}
+
+impl IysRecipientType {
+    /// The recipient type İYS names `text` (`BIREYSEL`, `TACIR`).
+    pub fn from_wire_name(text: &str) -> Option<RecipientType> {
+        match text {
+            "BIREYSEL" => Some(RecipientType::Individual),
+            "TACIR" => Some(RecipientType::Merchant),
+            _ => None,
+        }
+    }
+}
+
+impl IysSource {
+    /// The provider's source İYS names `text`, one of its thirteen `HS_*` values; İYS's own
+    /// `IYS_*` sources are never a provider's.
+    pub fn provider_source(text: &str) -> Option<Source> {
+        Some(match text {
+            "HS_2015" => Source::Before2015,
+            "HS_KARAR" => Source::ProviderDecision,
+            "HS_FIZIKSEL_ORTAM" => Source::PhysicalSetting,
+            "HS_ISLAK_IMZA" => Source::WetSignature,
+            "HS_ETKINLIK" => Source::Event,
+            "HS_ATM" => Source::Atm,
+            "HS_EORTAM" => Source::ElectronicMedium,
+            "HS_WEB" => Source::Web,
+            "HS_MOBIL" => Source::MobileApp,
+            "HS_MESAJ" => Source::Sms,
+            "HS_EPOSTA" => Source::Email,
+            "HS_CAGRI_MERKEZI" => Source::CallCentre,
+            "HS_SOSYAL_MEDYA" => Source::SocialMedia,
+            _ => return None,
+        })
+    }
+}
+
 impl From<Source> for IysSource {
     fn from(source: Source) -> Self {
         match source {

@@ -74,7 +74,9 @@ impl Forwarder {
     ) -> Result<Option<Prepared>, StoreError> {
         let store = &self.store;
         let holder = Holder::Claimant(&self.owner);
-        let late = record.late || now > registration_deadline(record.consent_date.to_instant());
+        // A consent on record from before May 2015 (HS_2015) has İYS's fixed date and no window.
+        let late = record.source != Source::Before2015
+            && (record.late || now > registration_deadline(record.consent_date.to_instant()));
         if late && record.status == ConsentStatus::Granted {
             tracing::warn!(record = %record.id, "a consent missed İYS's three-business-day window; held for the operator");
             store
@@ -211,7 +213,7 @@ impl Forwarder {
             channel: record.channel,
             recipient_type: record.recipient_type,
             status: record.status,
-            source: Source::from(record.source),
+            source: record.source,
             consent_date,
             retailer_code: None,
             retailer_access: &[],

@@ -302,6 +302,7 @@ async fn record_refusal(
             consent_date: IysDateTime::from_instant(now),
             consent_date_origin: ConsentDateOrigin::Receipt,
             client_ip: client,
+            registered: false,
         });
     }
     let deadline = state.config.storage_timeout();

@@ -195,7 +195,8 @@ pub(super) fn check(
                     Some("consentDate"),
                 ));
             }
-            if now > registration_deadline(date.to_instant()) {
+            // HS_2015 consents carry İYS's fixed date, not the day they were taken.
+            if source != Some("HS_2015") && now > registration_deadline(date.to_instant()) {
                 return Err(fail(
                     "H467",
                     "consents taken more than three business days ago cannot be registered",

@@ -37,6 +37,8 @@ pub enum IysState {
     Superseded,
     /// A consent past İYS's three-business-day window, held for the operator (H467).
     MissedDeadline,
+    /// An imported record the shop said İYS holds already (`import --registered`): never sent.
+    Imported,
 }
 
 impl IysState {
@@ -50,11 +52,12 @@ impl IysState {
             IysState::Skipped => "skipped",
             IysState::Superseded => "superseded",
             IysState::MissedDeadline => "missed_deadline",
+            IysState::Imported => "imported",
         }
     }
 
     /// Every state, in the order metrics list them.
-    pub const ALL: [IysState; 7] = [
+    pub const ALL: [IysState; 8] = [
         IysState::Pending,
         IysState::Batched,
         IysState::Accepted,
@@ -62,6 +65,7 @@ impl IysState {
         IysState::Skipped,
         IysState::Superseded,
         IysState::MissedDeadline,
+        IysState::Imported,
     ];
 
     /// Whether the record is settled with İYS: nothing more will be sent for it.
@@ -196,8 +200,8 @@ pub struct Claimed {
     pub recipient_type: RecipientType,
     /// Granted or rejected.
     pub status: ConsentStatus,
-    /// `web` or `mobile`.
-    pub source: consent_core::CaptureSource,
+    /// How the consent was obtained.
+    pub source: consent_core::Source,
     /// The date İYS is given.
     pub consent_date: IysDateTime,
     /// Tries so far.
@@ -311,7 +315,12 @@ impl Store {
                 channel,
                 recipient_type: parse_column(&row, "recipient_type")?,
                 status: parse_column(&row, "status")?,
-                source: parse_column(&row, "source")?,
+                source: {
+                    let name: String = row.try_get("source")?;
+                    consent_core::Source::from_record_name(&name).ok_or_else(|| {
+                        StoreError::Corrupt("column source holds an unknown value".to_owned())
+                    })?
+                },
                 consent_date: IysDateTime::parse(&consent_date)
                     .map_err(|_| StoreError::Corrupt(format!("record {id}: consent date")))?,
                 attempts: row.try_get::<i64, _>("iys_attempts")? as u32,

@@ -23,7 +23,7 @@ use std::collections::{HashMap, HashSet};
 
 use consent_core::record::{hex, text_sha256};
 use consent_core::time::{IysDateTime, Timestamp};
-use consent_core::{CaptureSource, Channel, ConsentStatus, RecipientType};
+use consent_core::{Channel, ConsentStatus, RecipientType, Source};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use sqlx::Row;
@@ -99,8 +99,10 @@ pub struct RecordFacts {
     pub recipient_type: RecipientType,
     /// Granted or rejected.
     pub status: ConsentStatus,
-    /// Web or app.
-    pub source: CaptureSource,
+    /// How the consent was obtained: `web` or `mobile` from the widget, İYS's source for an
+    /// import.
+    #[serde(with = "consent_core::vocabulary::record_source")]
+    pub source: Source,
     /// The date İYS is given.
     pub consent_date: String,
     /// That date as an instant, which orders a person's decisions.
@@ -871,13 +873,15 @@ impl Store {
             let derived_consent_at = IysDateTime::parse(&record.plain.consent_date)
                 .map(|date| date.to_instant().unix_millis())
                 .ok();
+            let proof: String = row.try_get("proof")?;
             if recipient_hash != self.index.recipient_hash(&record.plain.recipient)
                 || derived_consent_at != Some(consent_at_ms)
+                || proof != record.plain.details.proof.kind()
             {
                 problems.add(
                     stored.seq,
                     &id,
-                    "record was altered: its lookup hash or consent time no longer fits its content",
+                    "record was altered: its lookup hash, consent time or kind no longer fits its content",
                 );
                 continue;
             }

@@ -336,7 +336,7 @@ impl Store {
         let rows = sqlx::query(&format!(
             "SELECT c.id, c.channel, c.recipient_hash, c.recipient_sealed, c.recipient_type, c.consent_at_ms, c.received_at_ms, c.details_sealed, c.ledger_seq \
              FROM consents c LEFT JOIN notice_consents n ON n.record_id = c.id \
-             WHERE c.status = 'granted' AND n.record_id IS NULL AND c.received_at_ms >= $1 AND c.ledger_seq > $2 AND c.channel IN ({}) \
+             WHERE c.status = 'granted' AND c.proof = 'widget' AND n.record_id IS NULL AND c.received_at_ms >= $1 AND c.ledger_seq > $2 AND c.channel IN ({}) \
              ORDER BY c.ledger_seq LIMIT $3",
             names.join(", ")
         ))
@@ -380,6 +380,7 @@ impl Store {
         let locale = match &details.proof {
             ProofDetails::Widget(evidence) => evidence.locale,
             ProofDetails::RefusalLink(link) => link.locale,
+            ProofDetails::Import(_) => consent_core::Locale::Turkish,
         };
         Ok(Unnoticed {
             channel: parse_column(row, "channel")?,

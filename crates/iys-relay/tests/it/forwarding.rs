@@ -90,6 +90,7 @@ fn new_consent(
         consent_date: consent_core::IysDateTime::from_instant(at),
         consent_date_origin: iys_relay::store::ConsentDateOrigin::Client,
         client_ip: None,
+        registered: false,
     }
 }
 

@@ -14,6 +14,7 @@ mod drills;
 mod flood;
 mod forgery;
 mod forwarding;
+mod import;
 mod notices;
 mod outage;
 mod process;

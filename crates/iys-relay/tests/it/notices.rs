@@ -90,6 +90,7 @@ fn consent_with(
         consent_date: consent_core::IysDateTime::from_instant(at),
         consent_date_origin: iys_relay::store::ConsentDateOrigin::Client,
         client_ip: None,
+        registered: false,
     }
 }
 
@@ -229,7 +230,7 @@ async fn an_sms_notice_is_signed_retried_and_sent_once(backend: Backend) {
         .iter()
         .filter_map(|record| match &record.plain.details.proof {
             iys_relay::store::ProofDetails::RefusalLink(link) => Some(link.notice.clone()),
-            iys_relay::store::ProofDetails::Widget(_) => None,
+            _ => None,
         })
         .collect();
     assert_eq!(refusals, vec![Some(first_consent[0].clone()); 2]);

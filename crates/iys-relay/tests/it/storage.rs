@@ -534,6 +534,7 @@ fn consent_record(phone: &str) -> iys_relay::store::NewConsent {
         consent_date: consent_core::IysDateTime::from_instant(now),
         consent_date_origin: iys_relay::store::ConsentDateOrigin::Client,
         client_ip: None,
+        registered: false,
     }
 }
 
