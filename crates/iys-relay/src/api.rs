@@ -36,8 +36,9 @@ pub struct AppState {
     pub writer: Writer,
     /// The per-address rate limit.
     pub limiter: Arc<RateLimiter>,
-    /// The per-address rate limit of refusal links, ten times the other: mail providers send
-    /// the one-click requests of many people from a few addresses.
+    /// The per-address rate limit of refusal links and İYS's pushes, ten times the other: mail
+    /// providers send the one-click requests of many people from a few addresses, and İYS
+    /// pushes from its own.
     pub refusal_limiter: Arc<RateLimiter>,
     /// The clock.
     pub clock: Clock,
@@ -90,7 +91,10 @@ pub fn app(state: AppState) -> Router {
     // İYS posts from its own servers: no browser, no CORS.
     let push = Router::new()
         .route(crate::forwarder::push::PUSH_PATH, post(take_push))
-        .layer(middleware::from_fn_with_state(state.clone(), rate_limit));
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            wide_rate_limit,
+        ));
     Router::new()
         .route("/v1/health", get(health))
         .route("/metrics", get(metrics))
@@ -166,6 +170,21 @@ async fn cors(State(state): State<AppState>, request: Request, next: Next) -> Re
 }
 
 async fn rate_limit(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    limited(&state, &state.limiter, request, next).await
+}
+
+/// The rate limit of İYS's pushes: the wider one refusal links have, so that the shop's own
+/// traffic through the same proxy does not use up İYS's.
+async fn wide_rate_limit(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    limited(&state, &state.refusal_limiter, request, next).await
+}
+
+async fn limited(
+    state: &AppState,
+    limiter: &RateLimiter,
+    request: Request,
+    next: Next,
+) -> Response {
     let address = match client_ip(
         peer(&request),
         request.headers(),
@@ -184,7 +203,7 @@ async fn rate_limit(State(state): State<AppState>, request: Request, next: Next)
             .into_response();
         }
     };
-    match state.limiter.check(address, Instant::now()) {
+    match limiter.check(address, Instant::now()) {
         Ok(()) => next.run(request).await,
         Err(wait) => {
             tracing::info!(
@@ -343,8 +362,32 @@ async fn post_consents(
             registered: false,
         });
     }
-    if !state.config.accept_unregistered_texts {
-        check_texts(&state, &records).await?;
+    if !state.config.accept_unregistered_texts
+        && let Some((index, refused)) = unknown_texts(&state, &records).await?
+    {
+        // Refusals, and consents whose text is known, are stored at once: a refusal is never
+        // held back by a consent beside it. The widget sends the request again once the text is
+        // registered, and what was stored now comes back as a duplicate.
+        let known: Vec<NewConsent> = records
+            .into_iter()
+            .enumerate()
+            .filter(|(position, _)| !refused.contains(position))
+            .map(|(_, record)| record)
+            .collect();
+        if !known.is_empty() {
+            state
+                .writer
+                .store(known)
+                .await
+                .map_err(|error| match error {
+                    WriteError::ConflictingDuplicate(_) => ApiError::new(
+                        ErrorCode::ConflictingDuplicate,
+                        "a record of this request was stored with another payload; nothing more was stored",
+                    ),
+                    other => ApiError::storage_unavailable(&other),
+                })?;
+        }
+        return Err(unknown_text_error(&records_text(index)));
     }
     let receipts = state
         .writer
@@ -389,11 +432,32 @@ async fn post_consents(
     Ok(Json(body).into_response())
 }
 
-/// Refuses the request when a record's text is not in the register for its channel and language,
-/// naming the first such record: nothing of it is stored, and the widget keeps it to send again
-/// once the shop has registered the text.
-async fn check_texts(state: &AppState, records: &[NewConsent]) -> Result<(), ApiError> {
+fn records_text(index: usize) -> String {
+    format!("records[{index}].evidence.text")
+}
+
+fn unknown_text_error(field: &str) -> ApiError {
+    ApiError::new(
+        ErrorCode::UnknownText,
+        format!(
+            "{field}: this text is not registered for its channel and language; register it with `iys-relay texts add`; the request's refusals and registered consents were stored"
+        ),
+    )
+    .with_field(field.to_owned())
+}
+
+/// The consents of `records` whose text is not in the register for their channel and language:
+/// the first one's index, and every one's. A refusal is never checked: whatever it was shown
+/// with, the person refused.
+async fn unknown_texts(
+    state: &AppState,
+    records: &[NewConsent],
+) -> Result<Option<(usize, Vec<usize>)>, ApiError> {
+    let mut unknown = Vec::new();
     for (index, new) in records.iter().enumerate() {
+        if new.record.status() == consent_core::ConsentStatus::Rejected {
+            continue;
+        }
         let Some(evidence) = new.record.evidence() else {
             continue;
         };
@@ -422,18 +486,10 @@ async fn check_texts(state: &AppState, records: &[NewConsent]) -> Result<(), Api
             }
             continue;
         }
-        let field = format!("records[{index}].evidence.text");
-        tracing::info!(code = "unknown_text", field = %field, channel = %key.1, locale = %key.2, sha256 = %key.0, "refused a record whose text is not registered");
-        return Err(ApiError::new(
-            ErrorCode::UnknownText,
-            format!(
-                "{field}: this text is not registered for {} in {}; register it with `iys-relay texts add` (its SHA-256 is {}); nothing was stored",
-                key.1, key.2, key.0
-            ),
-        )
-        .with_field(field));
+        tracing::info!(code = "unknown_text", field = %records_text(index), channel = %key.1, locale = %key.2, sha256 = %key.0, "refused a record whose text is not registered");
+        unknown.push(index);
     }
-    Ok(())
+    Ok(unknown.first().map(|first| (*first, unknown.clone())))
 }
 
 /// One channel's state in the preference centre.
@@ -614,15 +670,14 @@ async fn take_push(State(state): State<AppState>, request: Request) -> Result<Re
             "the push is larger than 1 MiB or did not arrive in time",
         )
     })?;
-    let batch: consent_core::iys::wire::PushBatch = serde_json::from_slice(&body)
-        .map_err(|_| ApiError::new(ErrorCode::MalformedJson, "the push is not İYS's push body"))?;
-    let movements = crate::forwarder::push::read_pushed(&batch, iys_code, brand_code).map_err(
-        |why| {
-            // The pull brings it again, and stops before it for a person to look.
-            tracing::error!(why = %why, "a pushed movement does not read; nothing of the push was applied");
-            ApiError::new(ErrorCode::InvalidRecord, why)
-        },
-    )?;
+    let batch: consent_core::iys::wire::PushBatch =
+        serde_json::from_slice(&body).map_err(|error| {
+            // Something İYS sent that this version cannot read: the pull brings the same
+            // movements, and stops before one that does not read, for a person to look.
+            tracing::error!(error = %describe_json_error(&error), "İYS pushed a body the relay cannot read");
+            ApiError::new(ErrorCode::MalformedJson, "the push is not İYS's push body")
+        })?;
+    let (movements, unreadable) = crate::forwarder::push::read_pushed(&batch, iys_code, brand_code);
     let applied = tokio::time::timeout(
         state.config.storage_timeout(),
         state.store.apply_pulled(&movements, None, (state.clock)()),
@@ -630,8 +685,13 @@ async fn take_push(State(state): State<AppState>, request: Request) -> Result<Re
     .await
     .map_err(|_| ApiError::storage_unavailable(&"applying the push took too long"))?
     .map_err(|error| ApiError::storage_unavailable(&error))?;
-    tracing::info!(listed = batch.list.len(), applied, "took İYS's push");
-    Ok(Json(serde_json::json!({ "applied": applied })).into_response())
+    tracing::info!(
+        listed = batch.list.len(),
+        applied,
+        unreadable = unreadable.len(),
+        "took İYS's push"
+    );
+    Ok(Json(serde_json::json!({ "applied": applied, "unreadable": unreadable })).into_response())
 }
 
 /// Whether `headers` carry `Authorization: Bearer <token>` with the configured `token`; never

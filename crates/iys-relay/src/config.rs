@@ -688,16 +688,16 @@ impl Config {
             ));
         }
         let brand_named = environment("RELAY_BRAND_NAME").is_some() || file.brand_name.is_some();
-        let brand_name = pick("RELAY_BRAND_NAME", file.brand_name)
-            .map(|name| name.trim().to_owned())
-            .unwrap_or_else(|| match &public_url {
+        // Kept exactly as given: the built-in texts name it as the widget's `brand` does.
+        let brand_name =
+            pick("RELAY_BRAND_NAME", file.brand_name).unwrap_or_else(|| match &public_url {
                 Some(url) => {
                     let rest = url.split_once("://").map_or("", |(_, rest)| rest);
                     rest.split('/').next().unwrap_or(rest).to_owned()
                 }
                 None => listen.ip().to_string(),
             });
-        if brand_name.is_empty()
+        if brand_name.trim().is_empty()
             || brand_name.len() > 100
             || brand_name.chars().any(char::is_control)
         {
@@ -716,7 +716,9 @@ impl Config {
                         "true or false",
                     ));
                 }
-                None => file.accept_unregistered_texts.unwrap_or(false),
+                // Without a brand there are no built-in texts to know: records are taken whatever
+                // their text, as before the register, unless the setting says otherwise.
+                None => file.accept_unregistered_texts.unwrap_or(!brand_named),
             };
         let api_token = pick("RELAY_API_TOKEN", file.api_token);
         if api_token.as_ref().is_some_and(|token| token.len() < 32) {
@@ -1064,6 +1066,26 @@ mod tests {
             ]);
             assert!(with_env(&good).unwrap().notices.sends_email(), "{value}");
         }
+    }
+
+    #[test]
+    fn texts_are_checked_once_a_brand_names_the_built_in_ones() {
+        let base = [("RELAY_DATA_KEY", KEY)];
+        assert!(with_env(&base).unwrap().accept_unregistered_texts);
+        let branded =
+            with_env(&[("RELAY_DATA_KEY", KEY), ("RELAY_BRAND_NAME", " Örnek ")]).unwrap();
+        assert!(!branded.accept_unregistered_texts);
+        assert_eq!(
+            branded.brand_name, " Örnek ",
+            "kept as the widget is given it"
+        );
+        let strict = with_env(&[
+            ("RELAY_DATA_KEY", KEY),
+            ("RELAY_ACCEPT_UNREGISTERED_TEXTS", "false"),
+        ])
+        .unwrap();
+        assert!(!strict.accept_unregistered_texts);
+        assert!(with_env(&[("RELAY_DATA_KEY", KEY), ("RELAY_BRAND_NAME", "  ")]).is_err());
     }
 
     #[test]

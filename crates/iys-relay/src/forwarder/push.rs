@@ -27,14 +27,21 @@ impl Forwarder {
     pub async fn register_push(&self, public_url: &str) -> Result<bool, String> {
         let url = format!("{}{PUSH_PATH}", public_url.trim_end_matches('/'));
         let store_error = |error: crate::store::StoreError| error.to_string();
-        if self
+        match self
             .store
             .push_registered_url()
             .await
             .map_err(store_error)?
-            == Some(url.clone())
         {
-            return Ok(false);
+            Some(registered) if registered == url => return Ok(false),
+            // A new address gets new credentials: whoever holds the old address gets nothing
+            // more that opens. The old connection stays in İYS until removed there.
+            Some(_) => self
+                .store
+                .forget_push_credentials()
+                .await
+                .map_err(store_error)?,
+            None => {}
         }
         let credentials = self.store.push_credentials().await.map_err(store_error)?;
         let body = PushRegistration {
@@ -73,14 +80,17 @@ impl Forwarder {
 }
 
 /// The movements of `batch` for the account `iys_code` and brand `brand_code` that citizens
-/// made in İYS, as the relay applies them; those for anyone else (İYS's test record) and those
-/// that are not decisions yet are left out. An error names a movement that does not read.
+/// made in İYS, as the relay applies them, and the transaction ids of those that do not read;
+/// those for anyone else (İYS's test record) and those that are not decisions yet are left out.
+/// A movement that does not read does not hold back the others: the pull brings it again and
+/// stops before it, for a person to look.
 pub fn read_pushed(
     batch: &PushBatch,
     iys_code: u64,
     brand_code: u64,
-) -> Result<Vec<PulledMovement>, String> {
+) -> (Vec<PulledMovement>, Vec<String>) {
     let mut movements = Vec::with_capacity(batch.list.len());
+    let mut unreadable = Vec::new();
     for pushed in &batch.list {
         if pushed.iys_code != iys_code || pushed.brand_code != brand_code {
             continue;
@@ -92,12 +102,10 @@ pub fn read_pushed(
             Ok(Some(movement)) => movements.push(movement),
             Ok(None) => {}
             Err(why) => {
-                return Err(format!(
-                    "İYS's pushed movement {} cannot be read ({why})",
-                    pushed.movement.transaction_id
-                ));
+                tracing::error!(transaction = %pushed.movement.transaction_id, why, "İYS pushed a movement the relay cannot read; the others are applied");
+                unreadable.push(pushed.movement.transaction_id.clone());
             }
         }
     }
-    Ok(movements)
+    (movements, unreadable)
 }

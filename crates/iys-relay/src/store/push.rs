@@ -72,6 +72,14 @@ impl Store {
                 record_id: CREDENTIALS.to_owned(),
                 error,
             })?;
+        // After a key rotation, reseal them under the current key, so they outlive the old one.
+        if crate::crypto::Keyring::key_id_of(&sealed) != Some(self.keyring.current_key_id()) {
+            sqlx::query("UPDATE relay_meta SET value = $1 WHERE name = $2")
+                .bind(self.keyring.seal(&opened, CONTEXT))
+                .bind(CREDENTIALS)
+                .execute(&self.pool)
+                .await?;
+        }
         let text = String::from_utf8(opened)
             .map_err(|_| StoreError::Corrupt("the push credentials are not text".to_owned()))?;
         let (username, password) = text
@@ -81,6 +89,16 @@ impl Store {
             username: username.to_owned(),
             password: password.to_owned(),
         }))
+    }
+
+    /// Forgets the push credentials, so that the next registration makes new ones: the address
+    /// registered before, which İYS may still post to, no longer opens with them.
+    pub async fn forget_push_credentials(&self) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM relay_meta WHERE name = $1")
+            .bind(CREDENTIALS)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     /// The address the push was last registered for with İYS.

@@ -94,7 +94,7 @@ async fn a_refusal_made_in_iys_arrives_by_push_and_is_applied_once(backend: Back
     assert_eq!(state[0].status, ConsentStatus::Rejected);
 
     // The pull brings the same movement: applied once.
-    forwarder.pull_once().await.unwrap();
+    assert_eq!(forwarder.pull_once().await.unwrap(), 0);
     assert_eq!(relay.count("iys_movements").await, 1);
 
     // A push without the registered credentials is refused, and changes nothing.

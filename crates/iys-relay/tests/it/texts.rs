@@ -97,10 +97,30 @@ async fn records_need_a_registered_text(backend: Backend) {
         )]))
         .await;
     assert_eq!(status, 422, "and for one language");
+    // The first refused request's registered e-mail consent was stored; nothing else was.
+    assert_eq!(relay.count("consents").await, 2);
+    // A refusal is never held back by its text: alone, or beside an unknown consent.
+    let refusal = |recipient: &str| {
+        let mut value = with_text("sms", recipient, own, "tr");
+        value["status"] = json!("rejected");
+        value
+    };
+    let (status, body) = relay.post(&batch(vec![refusal("0532 765 43 21")])).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = relay
+        .post(&batch(vec![
+            with_text("sms", "0533 765 43 21", own, "tr"),
+            refusal("0533 765 43 21"),
+        ]))
+        .await;
+    assert_eq!(
+        (status, body["field"].as_str()),
+        (422, Some("records[0].evidence.text"))
+    );
     assert_eq!(
         relay.count("consents").await,
-        1,
-        "nothing of a refused request is stored"
+        4,
+        "both refusals stored, the consent held"
     );
 
     // The shop publishes its own text from its release process.
