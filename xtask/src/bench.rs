@@ -5,9 +5,10 @@
 //! loopback on the same two cores, so the figures are a floor for a real server.
 
 use std::fmt::Write as _;
+use std::io::Write as _;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::loadgen;
 use crate::process;
@@ -270,6 +271,15 @@ pub fn run(arguments: &[String]) -> Result<(), String> {
     let _ = writeln!(report);
     report.push_str(&forwarder_section(&folder, backlog)?);
     let _ = writeln!(report);
+    report.push_str(&import_section(
+        &folder,
+        if seconds < 15 {
+            [10_000, 50_000]
+        } else {
+            [100_000, 1_000_000]
+        },
+    )?);
+    let _ = writeln!(report);
     report.push_str(&widget_section(&folder)?);
     let _ = writeln!(report);
     report.push_str(&peers_section(if seconds < 15 { 3 } else { 15 })?);
@@ -472,6 +482,97 @@ fn forwarder_section(folder: &std::path::Path, backlog: u64) -> Result<String, S
 }
 
 /// Measures the widget's main-thread time per submit against the demo stack.
+/// `iys-relay import` of generated files of two sizes into fresh SQLite files: rows per second,
+/// and peak memory, which must not grow with the file.
+fn import_section(folder: &std::path::Path, sizes: [u64; 2]) -> Result<String, String> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_millis() as i64);
+    let date = consent_core::IysDateTime::from_instant(consent_core::Timestamp::from_unix_millis(
+        now - 3_600_000,
+    ))
+    .to_string();
+    let mut results = Vec::new();
+    for rows in sizes {
+        eprintln!("xtask: importing a file of {rows} rows");
+        let file = folder.join(format!("import-{rows}.csv"));
+        {
+            let mut out = std::io::BufWriter::new(
+                std::fs::File::create(&file).map_err(|error| error.to_string())?,
+            );
+            writeln!(
+                out,
+                "recipient,recipientType,type,status,consentDate,source"
+            )
+            .map_err(|error| error.to_string())?;
+            for row in 0..rows {
+                // Distinct mobile numbers and e-mail addresses, half of each.
+                let line = if row % 2 == 0 {
+                    format!("0532{:07},BIREYSEL,MESAJ,ONAY,{date},HS_WEB", row / 2)
+                } else {
+                    format!("kisi{row}@example.com,BIREYSEL,EPOSTA,ONAY,{date},HS_WEB")
+                };
+                writeln!(out, "{line}").map_err(|error| error.to_string())?;
+            }
+        }
+        let database = folder.join(format!("import-{rows}.db"));
+        let started = Instant::now();
+        let output = Command::new(root().join("target/release/iys-relay"))
+            .args(["import", "--registered"])
+            .arg(&file)
+            .env("DATABASE_URL", format!("sqlite://{}", database.display()))
+            .env("RELAY_DATA_KEY", base64(&[9; 32]))
+            .env("RELAY_LOG", "warn")
+            .output()
+            .map_err(|error| error.to_string())?;
+        let elapsed = started.elapsed().as_secs_f64();
+        let said = String::from_utf8_lossy(&output.stdout).into_owned();
+        if !output.status.success() {
+            return Err(format!("the import failed: {said}"));
+        }
+        let peak_kib: u64 = said
+            .rsplit("peak memory ")
+            .next()
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|number| number.parse().ok())
+            .ok_or_else(|| format!("no peak memory in the import's summary: {said}"))?;
+        let imported = said.starts_with(&format!("imported {rows},"));
+        results.push((rows, elapsed, peak_kib, imported));
+        let _ = std::fs::remove_file(&file);
+    }
+    let mut section = String::new();
+    let _ = writeln!(
+        section,
+        "## Import (`iys-relay import`)
+"
+    );
+    let _ = writeln!(
+        section,
+        "Generated files of mobile numbers and e-mail addresses in İYS's columns, imported with `--registered` into a fresh SQLite file by the release binary: each row checked, sealed, and chained in the ledger.\n"
+    );
+    let _ = writeln!(
+        section,
+        "| rows | seconds | rows per second | peak memory | all imported |"
+    );
+    let _ = writeln!(section, "|---|---|---|---|---|");
+    for (rows, elapsed, peak_kib, imported) in &results {
+        let _ = writeln!(
+            section,
+            "| {rows} | {elapsed:.1} | {:.0} | {:.1} MiB | {} |",
+            *rows as f64 / elapsed.max(0.001),
+            *peak_kib as f64 / 1024.0,
+            if *imported { "yes" } else { "no" }
+        );
+    }
+    let bounded = results[1].2 as f64 <= results[0].2 as f64 * 1.5;
+    let _ = writeln!(
+        section,
+        "\nPeak memory for the larger file is within 1.5 times the smaller one's (the file streams through): {}.",
+        verdict(bounded)
+    );
+    Ok(section)
+}
+
 fn widget_section(folder: &std::path::Path) -> Result<String, String> {
     crate::demo::build_all()?;
     let stack = crate::demo::Stack::start(&folder.join("widget"), 0)?;

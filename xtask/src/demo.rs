@@ -45,6 +45,8 @@ pub struct Stack {
     pub sandbox_url: String,
     /// The mailbox's SMTP server, such as `smtp://127.0.0.1:2525`.
     pub smtp_url: String,
+    /// What the import of the sample file of existing consents said.
+    pub import_summary: String,
     /// The shop's address, such as `http://127.0.0.1:8080`.
     pub origin: String,
     /// The relay's own address.
@@ -221,6 +223,36 @@ impl Stack {
         );
         let relay_address = listening_address(&mut relay.0, "relay", &relay_log)?;
 
+        // A shop's first day: the consents it held before, imported once from a sample file.
+        let sample = folder.join("existing-consents.csv");
+        if !sample.exists() {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |elapsed| elapsed.as_millis() as i64);
+            let date = consent_core::IysDateTime::from_instant(
+                consent_core::Timestamp::from_unix_millis(now - 600_000),
+            );
+            std::fs::write(
+                &sample,
+                format!(
+                    "recipient,recipientType,type,status,consentDate,source,name\n\
+                     0533 444 55 66,BIREYSEL,MESAJ,ONAY,{date},HS_FIZIKSEL_ORTAM,Deniz Kaya\n\
+                     deniz@example.com,BIREYSEL,EPOSTA,ONAY,{date},HS_ISLAK_IMZA,Deniz Kaya\n\
+                     0212 555 66 77,BIREYSEL,MESAJ,ONAY,{date},HS_FIZIKSEL_ORTAM,\n\
+                     eski.musteri@example.com,BIREYSEL,EPOSTA,ONAY,2015-05-01 00:00:00,HS_2015,\n"
+                ),
+            )
+            .map_err(|error| error.to_string())?;
+        }
+        let mut import_command = Command::new(relay_binary());
+        import_command.arg("import").arg(&sample);
+        environment(&mut import_command);
+        let import_summary = process::output(&mut import_command)?
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .to_owned();
+
         let mut token_command = Command::new(relay_binary());
         token_command.args([
             "token",
@@ -247,6 +279,7 @@ impl Stack {
         );
         let export_env = (database_url.clone(), data_key.clone());
         let verify_env = export_env.clone();
+        let reconcile_env = (database_url.clone(), data_key.clone(), sandbox_url.clone());
         let site = Site {
             mounts: vec![
                 ("/pkg/".to_owned(), root().join("pkg")),
@@ -292,6 +325,31 @@ impl Stack {
                     }) as serve::Generated,
                 ),
                 (
+                    "/operator/reconciliation.json".to_owned(),
+                    Arc::new(move || {
+                        let output = Command::new(relay_binary())
+                            .arg("reconcile")
+                            .env("DATABASE_URL", &reconcile_env.0)
+                            .env("RELAY_DATA_KEY", &reconcile_env.1)
+                            .env("IYS_BASE_URL", &reconcile_env.2)
+                            .env("IYS_USERNAME", "sandbox")
+                            .env("IYS_PASSWORD", "sandbox")
+                            .env("IYS_CODE", "700001")
+                            .env("IYS_BRAND_CODE", "700001")
+                            .env("RELAY_LOG", "error")
+                            .output();
+                        let (agreed, message) = match output {
+                            Ok(output) => (
+                                output.status.success(),
+                                String::from_utf8_lossy(&output.stdout).trim().to_owned(),
+                            ),
+                            Err(error) => (false, error.to_string()),
+                        };
+                        let body = serde_json::json!({ "agreed": agreed, "message": message });
+                        ("application/json", body.to_string().into_bytes())
+                    }) as serve::Generated,
+                ),
+                (
                     "/operator/verify.json".to_owned(),
                     Arc::new(move || {
                         let output = Command::new(relay_binary())
@@ -320,6 +378,7 @@ impl Stack {
             _sandbox: sandbox,
             _mailbox: mailbox,
             smtp_url,
+            import_summary,
             sandbox_url,
             origin,
             relay_address,
@@ -395,6 +454,11 @@ pub fn run(arguments: &[String]) -> Result<(), String> {
     println!(
         "mailbox: {} (the notices are at {origin}/mailbox/)",
         stack.smtp_url
+    );
+    println!(
+        "existing consents imported from {}: {}",
+        stack.folder.join("existing-consents.csv").display(),
+        stack.import_summary
     );
     println!("press Ctrl-C to stop");
     stopped.recv().map_err(|error| error.to_string())?;
