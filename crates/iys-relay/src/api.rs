@@ -657,19 +657,7 @@ async fn take_push(State(state): State<AppState>, request: Request) -> Result<Re
         );
         return Ok(response);
     }
-    let body = tokio::time::timeout(
-        state.config.limits.body_timeout,
-        to_bytes(request.into_body(), 1 << 20),
-    )
-    .await
-    .ok()
-    .and_then(Result::ok)
-    .ok_or_else(|| {
-        ApiError::new(
-            ErrorCode::PayloadTooLarge,
-            "the push is larger than 1 MiB or did not arrive in time",
-        )
-    })?;
+    let body = read_body(&state, request.into_body(), 1 << 20).await?;
     let batch: consent_core::iys::wire::PushBatch =
         serde_json::from_slice(&body).map_err(|error| {
             // Something İYS sent that this version cannot read: the pull brings the same
@@ -692,6 +680,33 @@ async fn take_push(State(state): State<AppState>, request: Request) -> Result<Re
         "took İYS's push"
     );
     Ok(Json(serde_json::json!({ "applied": applied, "unreadable": unreadable })).into_response())
+}
+
+/// A body of at most `limit` bytes that arrives within the body timeout (at least a second), or
+/// 413 `payload_too_large` saying either went wrong; for the endpoints the shop's backend and
+/// İYS call, whose bodies may be larger than the widget's.
+pub async fn read_body(
+    state: &AppState,
+    body: Body,
+    limit: usize,
+) -> Result<axum::body::Bytes, ApiError> {
+    tokio::time::timeout(
+        state
+            .config
+            .limits
+            .body_timeout
+            .max(std::time::Duration::from_secs(1)),
+        to_bytes(body, limit),
+    )
+    .await
+    .ok()
+    .and_then(Result::ok)
+    .ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::PayloadTooLarge,
+            format!("the body is larger than {limit} bytes or did not arrive in time"),
+        )
+    })
 }
 
 /// Whether `headers` carry `Authorization: Bearer <token>` with the configured `token`; never

@@ -1,8 +1,6 @@
 //! `GET|POST /v1/refusals/{token}`, the page a refusal link opens and the refusal it records, and
 //! `POST /v1/refusal-links`, which mints links for the shop's backend.
 
-use std::time::Duration;
-
 use axum::body::to_bytes;
 use axum::extract::{ConnectInfo, Path, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -20,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use super::page::{Body, render};
 use super::{Link, TokenError, url};
-use crate::api::{AppState, bearer_matches};
+use crate::api::{AppState, bearer_matches, read_body};
 use crate::config::Config;
 use crate::crypto::Keyring;
 use crate::error::ApiError;
@@ -465,20 +463,7 @@ async fn mint_links(State(state): State<AppState>, request: Request) -> Result<R
             "expected Content-Type: application/json",
         ));
     }
-    let limit = 1 << 20;
-    let body = tokio::time::timeout(
-        state.config.limits.body_timeout.max(Duration::from_secs(1)),
-        to_bytes(request.into_body(), limit),
-    )
-    .await
-    .ok()
-    .and_then(Result::ok)
-    .ok_or_else(|| {
-        ApiError::new(
-            ErrorCode::PayloadTooLarge,
-            format!("the body is larger than {limit} bytes or did not arrive in time"),
-        )
-    })?;
+    let body = read_body(&state, request.into_body(), 1 << 20).await?;
     let asked: MintRequest = serde_json::from_slice(&body).map_err(|error| {
         let code = if error.is_syntax() || error.is_eof() {
             ErrorCode::MalformedJson

@@ -10,17 +10,11 @@ use serde_json::Value;
 use sqlx::Row;
 
 use crate::both_backends;
-use crate::support::{Backend, DATA_KEY, TestRelay, base64_key, batch, record};
+use crate::support::{Backend, DATA_KEY, TestRelay, batch, record};
 
 /// Runs the real `iys-relay` binary against `database_url`: its exit code and what it printed.
 fn relay(database_url: &str, arguments: &[&str]) -> (Option<i32>, String) {
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_iys-relay"))
-        .args(arguments)
-        .env("DATABASE_URL", database_url)
-        .env("RELAY_DATA_KEY", base64_key(&DATA_KEY))
-        .env("RELAY_LOG", "warn")
-        .output()
-        .unwrap();
+    let output = crate::support::run_relay(arguments, &[("DATABASE_URL", database_url)]);
     (
         output.status.code(),
         format!(

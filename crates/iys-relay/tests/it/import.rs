@@ -3,7 +3,6 @@
 //! the file and row, sent to İYS in batches and checked against İYS's schema, `--registered`
 //! rows kept and never sent, and a file imported again adding nothing.
 
-use std::process::Command;
 use std::time::Duration;
 
 use consent_core::time::{IysDateTime, Timestamp};
@@ -15,17 +14,12 @@ use sha2::{Digest, Sha256};
 
 use crate::both_backends;
 use crate::forwarding::{forwarder_with, schema, settle, start_sandbox};
-use crate::support::{Backend, DATA_KEY, TestDatabase, base64_key};
+use crate::support::{Backend, DATA_KEY, TestDatabase};
 
 fn import(database_url: &str, arguments: &[&str]) -> (bool, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_iys-relay"))
-        .arg("import")
-        .args(arguments)
-        .env("DATABASE_URL", database_url)
-        .env("RELAY_DATA_KEY", base64_key(&DATA_KEY))
-        .env("RELAY_LOG", "warn")
-        .output()
-        .unwrap();
+    let mut all = vec!["import"];
+    all.extend_from_slice(arguments);
+    let output = crate::support::run_relay(&all, &[("DATABASE_URL", database_url)]);
     (
         output.status.success(),
         String::from_utf8(output.stdout).unwrap(),
@@ -200,13 +194,10 @@ async fn a_file_that_is_not_iys_columns_stops_before_storing_anything() {
     let folder = tempfile::tempdir().unwrap();
     let file = folder.path().join("wrong.csv");
     std::fs::write(&file, "phone,consent\n05321234567,yes\n").unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_iys-relay"))
-        .args(["import", file.to_str().unwrap()])
-        .env("DATABASE_URL", &database.url)
-        .env("RELAY_DATA_KEY", base64_key(&DATA_KEY))
-        .env("RELAY_LOG", "error")
-        .output()
-        .unwrap();
+    let output = crate::support::run_relay(
+        &["import", file.to_str().unwrap()],
+        &[("DATABASE_URL", &database.url), ("RELAY_LOG", "error")],
+    );
     assert!(!output.status.success());
     let said = String::from_utf8_lossy(&output.stderr);
     assert!(said.contains("`phone`"), "{said}");

@@ -2,7 +2,6 @@
 //! used with the button and with RFC 8058's one-click request, recorded in the ledger and
 //! forwarded to the sandbox as a RET.
 
-use std::process::Command;
 use std::time::Duration;
 
 use consent_core::refusal::LinkAction;
@@ -15,8 +14,7 @@ use serde_json::{Value, json};
 use crate::both_backends;
 use crate::forwarding::{forwarder_with, settle, start_sandbox};
 use crate::support::{
-    Backend, DATA_KEY, TestDatabase, TestRelay, assert_matches_openapi, base64_key, batch, config,
-    record,
+    Backend, TestDatabase, TestRelay, assert_matches_openapi, batch, config, record,
 };
 
 const API_TOKEN: &str = "a-backend-token-of-at-least-32-characters";
@@ -219,21 +217,10 @@ async fn a_refusal_link_records_a_refusal_that_reaches_iys(backend: Backend) {
 }
 both_backends!(button, a_refusal_link_records_a_refusal_that_reaches_iys);
 
-/// Runs the real `iys-relay` binary with the test key.
-fn relay_command(arguments: &[&str], settings: &[(&str, &str)]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_iys-relay"))
-        .args(arguments)
-        .env("RELAY_DATA_KEY", base64_key(&DATA_KEY))
-        .env("RELAY_LOG", "warn")
-        .envs(settings.iter().copied())
-        .output()
-        .unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_link_from_the_command_line_takes_a_mail_client_one_click_refusal() {
     let relay = start_relay(Backend::Sqlite).await;
-    let output = relay_command(
+    let output = crate::support::run_relay(
         &[
             "refusal-link",
             "--email",
@@ -271,7 +258,7 @@ async fn a_link_from_the_command_line_takes_a_mail_client_one_click_refusal() {
 
     // The export says where the record came from and how the link was used.
     let database = relay.database.url.clone();
-    let output = relay_command(
+    let output = crate::support::run_relay(
         &["export", "--format", "csv"],
         &[("DATABASE_URL", &database)],
     );
@@ -285,7 +272,7 @@ async fn a_link_from_the_command_line_takes_a_mail_client_one_click_refusal() {
     assert_eq!(column("mode"), "one_click");
     assert_eq!(column("status"), "RET");
     assert_eq!(column("source"), "HS_WEB");
-    let output = relay_command(&["export"], &[("DATABASE_URL", &database)]);
+    let output = crate::support::run_relay(&["export"], &[("DATABASE_URL", &database)]);
     let line: Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(line["details"]["refusalLink"]["action"], "one_click");
     assert!(line["details"].get("evidence").is_none());

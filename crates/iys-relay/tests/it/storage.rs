@@ -14,13 +14,7 @@ use crate::support::{Backend, DATA_KEY, TestDatabase, TestRelay, base64_key, bat
 
 /// Runs the real `iys-relay` binary against `database_url`.
 fn relay_command(database_url: &str, arguments: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_iys-relay"))
-        .args(arguments)
-        .env("DATABASE_URL", database_url)
-        .env("RELAY_DATA_KEY", base64_key(&DATA_KEY))
-        .env("RELAY_LOG", "warn")
-        .output()
-        .unwrap()
+    crate::support::run_relay(arguments, &[("DATABASE_URL", database_url)])
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

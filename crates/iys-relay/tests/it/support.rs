@@ -95,6 +95,17 @@ pub fn config(database_url: &str) -> Config {
     config
 }
 
+/// Runs the real `iys-relay` binary with the test key, quiet logs and `settings` (which win).
+pub fn run_relay(arguments: &[&str], settings: &[(&str, &str)]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_iys-relay"))
+        .args(arguments)
+        .env("RELAY_DATA_KEY", base64_key(&DATA_KEY))
+        .env("RELAY_LOG", "warn")
+        .envs(settings.iter().copied())
+        .output()
+        .unwrap()
+}
+
 pub fn base64_key(key: &[u8; 32]) -> String {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD.encode(key)

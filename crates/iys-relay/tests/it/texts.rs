@@ -3,16 +3,13 @@
 //! built-in texts for the brand and texts the shop publishes are accepted, each registration is
 //! chained in the ledger, and the register dates each text's first use.
 
-use std::process::Command;
-
 use consent_core::record::text_sha256;
 use consent_core::{Channel, Locale};
 use serde_json::{Value, json};
 
 use crate::both_backends;
 use crate::support::{
-    Backend, DATA_KEY, TestDatabase, TestRelay, assert_matches_openapi, base64_key, batch, config,
-    record,
+    Backend, TestDatabase, TestRelay, assert_matches_openapi, batch, config, record,
 };
 
 const BRAND: &str = "Örnek Mağaza";
@@ -26,14 +23,9 @@ fn with_text(channel: &str, recipient: &str, text: &str, locale: &str) -> Value 
 }
 
 fn texts_command(database_url: &str, arguments: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_iys-relay"))
-        .arg("texts")
-        .args(arguments)
-        .env("DATABASE_URL", database_url)
-        .env("RELAY_DATA_KEY", base64_key(&DATA_KEY))
-        .env("RELAY_LOG", "warn")
-        .output()
-        .unwrap()
+    let mut all = vec!["texts"];
+    all.extend_from_slice(arguments);
+    crate::support::run_relay(&all, &[("DATABASE_URL", database_url)])
 }
 
 async fn records_need_a_registered_text(backend: Backend) {
