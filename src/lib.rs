@@ -113,6 +113,8 @@ export interface RecordedDecision {
   id: string;
   channel: Channel;
   status: Status;
+  /** As chosen with `recipientTypeChoice`, or the `recipientType` option. */
+  recipientType: 'individual' | 'merchant';
 }
 
 /** What `submit()` and `record()` resolve to. */

@@ -55,6 +55,8 @@ pub struct BuiltRecord {
     pub channel: Channel,
     /// Its status.
     pub status: ConsentStatus,
+    /// Individual or merchant.
+    pub recipient_type: RecipientType,
     /// When the person decided.
     pub at: Timestamp,
     /// The record as JSON text, exactly as the contract says.
@@ -133,6 +135,7 @@ pub fn build(
         id: id_text,
         channel: decision.channel,
         status: decision.status,
+        recipient_type: decision.recipient_type,
         at: decision.at,
         json,
     })

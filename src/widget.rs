@@ -647,6 +647,7 @@ fn summaries(records: &[BuiltRecord]) -> Array {
                 ("id", record.id.as_str().into()),
                 ("channel", record.channel.as_str().into()),
                 ("status", record.status.as_str().into()),
+                ("recipientType", record.recipient_type.as_str().into()),
             ])
         })
         .collect()

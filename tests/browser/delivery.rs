@@ -1146,6 +1146,12 @@ async fn a_person_offered_the_choice_records_as_a_merchant() {
     settle().await;
     let result = JsFuture::from(widget.submit().unwrap()).await.unwrap();
     let ids = ids_of(&result);
+    let summary = Reflect::get(&prop(&result, "records"), &0.into()).unwrap();
+    assert_eq!(
+        prop(&summary, "recipientType"),
+        "merchant",
+        "the shop learns the choice"
+    );
     let log = until_stored(&scenario, &widget, &ids, 5_000).await;
     assert_eq!(
         prop(&prop(&prop(&log, "records"), &ids[0]), "recipientType"),
