@@ -73,10 +73,15 @@ impl RecordId {
             id[nibbles / 2] |= if nibbles % 2 == 0 { value << 4 } else { value };
             nibbles += 1;
         }
-        if id[6] >> 4 != 7 || id[8] >> 6 != 0b10 {
+        RecordId::from_bytes(id)
+    }
+
+    /// The id whose sixteen bytes are `bytes`, checked as [`RecordId::parse`] checks the text.
+    pub fn from_bytes(bytes: [u8; 16]) -> Result<RecordId, RecordIdError> {
+        if bytes[6] >> 4 != 7 || bytes[8] >> 6 != 0b10 {
             return Err(RecordIdError::NotVersion7);
         }
-        Ok(RecordId(id))
+        Ok(RecordId(bytes))
     }
 
     /// The creation time written into the id, in milliseconds since the Unix epoch.

@@ -392,6 +392,16 @@ impl fmt::Display for TurkeyTime {
     }
 }
 
+/// The end of the Turkish calendar day of `instant`: the next local midnight.
+pub fn end_of_turkish_day(instant: Timestamp) -> Timestamp {
+    let date = TurkeyTime::at(instant).date();
+    let next = CivilDate::from_days_since_epoch(date.days_since_epoch() + 1);
+    TurkeyTime::new(next, 0)
+        .and_then(TurkeyTime::to_instant)
+        // Turkey has not moved its clocks at midnight; a day is never shorter than 23 hours.
+        .unwrap_or_else(|| Timestamp::from_unix_millis(instant.unix_millis() + 23 * 3_600_000))
+}
+
 /// The first moment İYS accepts as a consent date: 2015-05-01 00:00:00 in Turkey.
 pub fn iys_epoch() -> Timestamp {
     // 2015-05-01 was in summer time (+03): 2015-04-30T21:00:00Z.

@@ -105,7 +105,7 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
-fn peer(request: &Request) -> Option<std::net::IpAddr> {
+pub(crate) fn peer(request: &Request) -> Option<std::net::IpAddr> {
     request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
@@ -220,7 +220,7 @@ async fn limited(
     }
 }
 
-fn is_json(headers: &HeaderMap) -> bool {
+pub(crate) fn is_json(headers: &HeaderMap) -> bool {
     headers
         .get(header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
@@ -229,7 +229,7 @@ fn is_json(headers: &HeaderMap) -> bool {
 }
 
 /// A serde error as a message that names what was expected, never the value that was sent.
-fn describe_json_error(error: &serde_json::Error) -> String {
+pub(crate) fn describe_json_error(error: &serde_json::Error) -> String {
     let text = error.to_string();
     let text = text.split(" at line ").next().unwrap_or(&text);
     match text.find(", expected ") {
@@ -634,11 +634,10 @@ async fn take_push(State(state): State<AppState>, request: Request) -> Result<Re
         })
         .and_then(|bytes| String::from_utf8(bytes).ok());
     let allowed = match (&credentials, presented) {
-        (Some(credentials), Some(presented)) => {
-            use sha2::Digest;
-            let expected = format!("{}:{}", credentials.username, credentials.password);
-            sha2::Sha256::digest(expected.as_bytes()) == sha2::Sha256::digest(presented.as_bytes())
-        }
+        (Some(credentials), Some(presented)) => same_secret(
+            &format!("{}:{}", credentials.username, credentials.password),
+            &presented,
+        ),
         _ => false,
     };
     if !allowed {
@@ -719,12 +718,16 @@ pub fn bearer_matches(headers: &HeaderMap, token: Option<&str>) -> bool {
         .and_then(|value| value.strip_prefix("Bearer "))
         .map(str::trim);
     match (token, presented) {
-        (Some(token), Some(presented)) => {
-            use sha2::Digest;
-            sha2::Sha256::digest(token.as_bytes()) == sha2::Sha256::digest(presented.as_bytes())
-        }
+        (Some(token), Some(presented)) => same_secret(token, presented),
         _ => false,
     }
+}
+
+/// Whether `presented` is the secret `expected`, compared through their digests, so the time
+/// taken says nothing of the secret.
+fn same_secret(expected: &str, presented: &str) -> bool {
+    use sha2::Digest;
+    sha2::Sha256::digest(expected.as_bytes()) == sha2::Sha256::digest(presented.as_bytes())
 }
 
 /// An empty body, for tests that build requests.

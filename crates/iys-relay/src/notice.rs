@@ -15,7 +15,7 @@ use std::time::Duration;
 use chacha20poly1305::aead::OsRng;
 use chacha20poly1305::aead::rand_core::RngCore;
 use consent_core::notice::NoticeFacts as NoticeWords;
-use consent_core::time::{CivilDate, TurkeyTime};
+use consent_core::time::end_of_turkish_day;
 use consent_core::{Channel, Recipient, RecordId, Timestamp};
 use hmac::{Hmac, Mac};
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
@@ -80,16 +80,6 @@ impl std::fmt::Debug for Notifier {
             .field("sms", &self.config.notices.sends_sms())
             .finish_non_exhaustive()
     }
-}
-
-/// The end of the Turkish day of `instant`: its notice is missed after it.
-pub fn end_of_day(instant: Timestamp) -> Timestamp {
-    let date = TurkeyTime::at(instant).date();
-    let next = CivilDate::from_days_since_epoch(date.days_since_epoch() + 1);
-    TurkeyTime::new(next, 0)
-        .and_then(TurkeyTime::to_instant)
-        // Turkey has not moved its clocks at midnight; a day is never shorter than 23 hours.
-        .unwrap_or_else(|| Timestamp::from_unix_millis(instant.unix_millis() + 23 * 3_600_000))
 }
 
 /// The wait before attempt `attempts + 1`: ten seconds, doubling, at most a quarter of an hour.
@@ -299,7 +289,8 @@ impl Notifier {
                     channels,
                     locale: first.locale,
                     consent_at_ms,
-                    deadline_ms: end_of_day(Timestamp::from_unix_millis(day_of)).unix_millis(),
+                    deadline_ms: end_of_turkish_day(Timestamp::from_unix_millis(day_of))
+                        .unix_millis(),
                     consents: consents.into_iter().map(|c| c.record_id).collect(),
                     skipped: skipped.filter(|_| first.channel.is_phone()),
                 })
@@ -513,16 +504,6 @@ impl Notifier {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_day_ends_at_turkish_midnight() {
-        // 2026-12-06 23:59:30 in Turkey (+03) is 20:59:30 UTC.
-        let late = Timestamp::from_unix_seconds(1_796_590_770);
-        let end = end_of_day(late);
-        assert_eq!(end.unix_seconds() - late.unix_seconds(), 30);
-        let morning = Timestamp::from_unix_seconds(1_796_537_700);
-        assert_eq!(end_of_day(morning), end);
-    }
 
     #[test]
     fn back_off_doubles_to_a_quarter_of_an_hour() {

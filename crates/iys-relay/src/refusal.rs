@@ -276,7 +276,7 @@ impl Link {
         };
         let notice = if flags & NOTICE != 0 {
             let id: [u8; 16] = reader.take(16)?.try_into().ok()?;
-            Some(RecordId::parse(&format_uuid(&id)).ok()?)
+            Some(RecordId::from_bytes(id).ok()?)
         } else {
             None
         };
@@ -329,18 +329,6 @@ impl<'a> Reader<'a> {
         self.0 = rest;
         Some(taken)
     }
-}
-
-fn format_uuid(bytes: &[u8; 16]) -> String {
-    let hex = consent_core::record::hex(bytes);
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..]
-    )
 }
 
 fn iv_mac(key: &LinkKey, plaintext: &[u8]) -> Hmac<Sha256> {

@@ -1,5 +1,5 @@
 use consent_core::time::{
-    CivilDate, IysDateTime, TimeError, Timestamp, TurkeyTime, consent_date,
+    CivilDate, IysDateTime, TimeError, Timestamp, TurkeyTime, consent_date, end_of_turkish_day,
     istanbul_offset_seconds, iys_epoch,
 };
 use proptest::prelude::*;
@@ -162,4 +162,19 @@ proptest! {
         }
         prop_assert_eq!(TurkeyTime::at(parsed.to_instant()), iys.turkey_time());
     }
+}
+
+#[test]
+fn a_turkish_day_ends_at_local_midnight() {
+    // 2026-12-06 23:59:30 in Turkey (+03) is 20:59:30 UTC.
+    let late = Timestamp::from_unix_seconds(1_796_590_770);
+    let end = end_of_turkish_day(late);
+    assert_eq!(end.unix_seconds() - late.unix_seconds(), 30);
+    let morning = Timestamp::from_unix_seconds(1_796_537_700);
+    assert_eq!(end_of_turkish_day(morning), end);
+    // A day of 2016, when Turkey still changed its clocks: still the next local midnight.
+    let summer = Timestamp::from_unix_seconds(1_466_000_000);
+    let end = end_of_turkish_day(summer);
+    assert_eq!(TurkeyTime::at(end).second_of_day(), 0);
+    assert!(end > summer && end.unix_seconds() - summer.unix_seconds() <= 86_400);
 }

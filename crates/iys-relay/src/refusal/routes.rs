@@ -2,7 +2,7 @@
 //! `POST /v1/refusal-links`, which mints links for the shop's backend.
 
 use axum::body::to_bytes;
-use axum::extract::{ConnectInfo, Path, Request, State};
+use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router, routing};
@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use super::page::{Body, render};
 use super::{Link, TokenError, url};
-use crate::api::{AppState, bearer_matches, read_body};
+use crate::api::{AppState, bearer_matches, describe_json_error, is_json, peer, read_body};
 use crate::config::Config;
 use crate::crypto::Keyring;
 use crate::error::ApiError;
@@ -56,14 +56,14 @@ pub async fn rate_limit(
     request: Request,
     next: axum::middleware::Next,
 ) -> Response {
-    let peer = request
-        .extensions()
-        .get::<ConnectInfo<std::net::SocketAddr>>()
-        .map(|ConnectInfo(address)| address.ip());
-    let address = client_ip(peer, request.headers(), &state.config.trusted_proxies)
-        .ok()
-        .flatten()
-        .unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]));
+    let address = client_ip(
+        peer(&request),
+        request.headers(),
+        &state.config.trusted_proxies,
+    )
+    .ok()
+    .flatten()
+    .unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]));
     match state
         .refusal_limiter
         .check(address, std::time::Instant::now())
@@ -235,11 +235,7 @@ async fn record_refusal(
         Err(page) => return *page,
     };
     let brand = state.config.brand_name.clone();
-    let peer = request
-        .extensions()
-        .get::<ConnectInfo<std::net::SocketAddr>>()
-        .map(|ConnectInfo(address)| address.ip());
-    let client = client_ip(peer, &headers, &state.config.trusted_proxies)
+    let client = client_ip(peer(&request), &headers, &state.config.trusted_proxies)
         .ok()
         .flatten();
     let masked = mask(&link.recipient);
@@ -451,13 +447,7 @@ async fn mint_links(State(state): State<AppState>, request: Request) -> Result<R
             "/v1/refusal-links needs Authorization: Bearer with RELAY_API_TOKEN",
         ));
     }
-    let is_json = request
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.split(';').next())
-        .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/json"));
-    if !is_json {
+    if !is_json(request.headers()) {
         return Err(ApiError::new(
             ErrorCode::UnsupportedMediaType,
             "expected Content-Type: application/json",
@@ -470,13 +460,7 @@ async fn mint_links(State(state): State<AppState>, request: Request) -> Result<R
         } else {
             ErrorCode::InvalidRecord
         };
-        let message = error.to_string();
-        let message = message
-            .split(" at line ")
-            .next()
-            .unwrap_or(&message)
-            .to_owned();
-        ApiError::new(code, message)
+        ApiError::new(code, describe_json_error(&error))
     })?;
     if asked.recipients.is_empty() || asked.recipients.len() > MAX_LINKS_PER_REQUEST {
         return Err(ApiError::new(

@@ -369,7 +369,7 @@ impl Store {
             let sealed: Vec<u8> = row.try_get("details_sealed")?;
             let opened = self
                 .keyring
-                .open(&sealed, &format!("consents.details/{id}"))
+                .open(&sealed, &super::context("details", &id))
                 .map_err(|error| StoreError::Sealed {
                     record_id: id.clone(),
                     error,
@@ -404,7 +404,7 @@ impl Store {
         let sealed: Vec<u8> = row.try_get(column)?;
         let opened = self
             .keyring
-            .open(&sealed, &format!("consents.{name}/{id}"))
+            .open(&sealed, &super::context(name, id))
             .map_err(|error| StoreError::Sealed {
                 record_id: id.to_owned(),
                 error,
