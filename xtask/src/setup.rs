@@ -15,6 +15,11 @@ use crate::root;
 /// The rustup target the widget compiles to.
 pub const WASM_TARGET: &str = "wasm32-unknown-unknown";
 
+/// The toolchain the shipped package is compiled with: a pinned nightly, for the standard
+/// library rebuilt for size with `panic = "immediate-abort"` (see `dist`). Everything else,
+/// tests included, builds with the stable toolchain of `rust-toolchain.toml`.
+pub const SHIPPED_TOOLCHAIN: &str = "nightly-2026-05-20";
+
 /// What one command needs.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Needs {
@@ -34,6 +39,7 @@ pub struct Needs {
 pub fn ensure(needs: Needs) -> Result<(), String> {
     if needs.wasm {
         ensure_wasm_target()?;
+        ensure_shipped_toolchain()?;
         ensure_wasm_bindgen()?;
     }
     let mut packages = Vec::new();
@@ -104,6 +110,41 @@ fn ensure_wasm_target() -> Result<(), String> {
         return Ok(());
     }
     run(Command::new("rustup").args(["target", "add", WASM_TARGET]))
+}
+
+/// The sysroot of [`SHIPPED_TOOLCHAIN`], when it is installed.
+pub fn shipped_sysroot() -> Option<PathBuf> {
+    let output = Command::new("rustup")
+        .args(["run", SHIPPED_TOOLCHAIN, "rustc", "--print", "sysroot"])
+        .output()
+        .ok()
+        .filter(|output| output.status.success())?;
+    let sysroot = String::from_utf8(output.stdout).ok()?;
+    Some(PathBuf::from(sysroot.trim()))
+}
+
+/// Installs [`SHIPPED_TOOLCHAIN`] with the standard library's source and the wasm target when
+/// either is missing.
+fn ensure_shipped_toolchain() -> Result<(), String> {
+    let complete = shipped_sysroot().is_some_and(|sysroot| {
+        let rustlib = sysroot.join("lib").join("rustlib");
+        rustlib.join("src/rust/library/core").exists() && rustlib.join(WASM_TARGET).exists()
+    });
+    if complete {
+        return Ok(());
+    }
+    eprintln!("xtask: installing the {SHIPPED_TOOLCHAIN} toolchain the package is built with");
+    run(Command::new("rustup").args([
+        "toolchain",
+        "install",
+        SHIPPED_TOOLCHAIN,
+        "--profile",
+        "minimal",
+        "--component",
+        "rust-src",
+        "--target",
+        WASM_TARGET,
+    ]))
 }
 
 /// The `wasm-bindgen` version Cargo.lock pins.

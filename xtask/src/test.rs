@@ -186,7 +186,12 @@ pub fn run(arguments: &[String]) -> Result<(), String> {
                 single(passed)
             }
             Kind::Package => {
-                checked(dist::build().and_then(|package| package::check(&package, false)))
+                // The shipped build against its budget, then the stable build's size beside it.
+                checked(
+                    dist::build()
+                        .and_then(|package| package::check(&package, false))
+                        .and_then(|()| dist::report_stable()),
+                )
             }
             Kind::EndToEnd => tally(end_to_end()),
             Kind::DemoStops => checked(demo_stops_its_servers()),
