@@ -1,9 +1,6 @@
 //! The widget's state as a pure reducer, tested without a browser.
 
-use std::rc::Rc;
-
 use consent_core::{Channel, Locale, Recipient, RecipientType};
-use yew::Reducible;
 
 /// Where the widget is with recording.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -100,8 +97,6 @@ pub enum Action {
     Persisted(bool),
     /// Preferences: the current state arrived, as the ticked channels.
     Loaded(Vec<Channel>),
-    /// Take over a state built before the component was listening.
-    Sync(Box<State>),
 }
 
 impl State {
@@ -169,7 +164,7 @@ impl State {
         State::address_error(Channel::Email, &self.email)
     }
 
-    fn with_box_errors(mut self, phone: Option<&str>, email: Option<&str>) -> State {
+    fn set_box_errors(&mut self, phone: Option<&str>, email: Option<&str>) {
         for item in &mut self.boxes {
             let value = if item.channel.is_phone() {
                 phone
@@ -181,12 +176,11 @@ impl State {
                 _ => None,
             };
         }
-        self
     }
 
-    /// The state after `action`.
-    pub fn apply(&self, action: Action) -> State {
-        let mut next = self.clone();
+    /// Applies `action`, in place: the widget keeps the one state.
+    pub fn apply(&mut self, action: Action) {
+        let next = self;
         match action {
             Action::Tick(channel, value) => {
                 for item in &mut next.boxes {
@@ -207,14 +201,13 @@ impl State {
             Action::TypeEmail(email) => next.email = email,
             Action::TypeName(name) => next.name = name,
             Action::ShopFields(phone, email) => {
-                return next.with_box_errors(phone.as_deref(), email.as_deref());
+                next.set_box_errors(phone.as_deref(), email.as_deref());
             }
             Action::Status(status) => {
                 next.busy = status == Status::Loading;
                 next.status = status;
             }
             Action::Persisted(persisted) => next.not_persisted = !persisted,
-            Action::Sync(state) => return *state,
             Action::Loaded(ticked) => {
                 for item in &mut next.boxes {
                     item.ticked = ticked.contains(&item.channel);
@@ -223,15 +216,13 @@ impl State {
                 next.status = Status::Idle;
             }
         }
-        next
     }
-}
 
-impl Reducible for State {
-    type Action = Action;
-
-    fn reduce(self: Rc<Self>, action: Action) -> Rc<Self> {
-        Rc::new(self.apply(action))
+    /// The state after `action`, for tests that chain actions.
+    #[cfg(test)]
+    fn after(mut self, action: Action) -> State {
+        self.apply(action);
+        self
     }
 }
 
@@ -252,15 +243,15 @@ mod tests {
 
     #[test]
     fn ticking_one_box_leaves_the_others() {
-        let state = fresh().apply(Action::Tick(Channel::Sms, true));
+        let state = fresh().after(Action::Tick(Channel::Sms, true));
         assert_eq!(state.ticked(), [Channel::Sms]);
-        let state = state.apply(Action::Tick(Channel::Sms, false));
+        let state = state.after(Action::Tick(Channel::Sms, false));
         assert!(state.ticked().is_empty());
     }
 
     #[test]
     fn a_channel_not_shown_cannot_be_ticked() {
-        let state = fresh().apply(Action::Tick(Channel::Call, true));
+        let state = fresh().after(Action::Tick(Channel::Call, true));
         assert!(state.ticked().is_empty());
     }
 
@@ -268,28 +259,28 @@ mod tests {
     fn field_errors_appear_once_something_is_typed_and_follow_the_ticked_channel() {
         let state = fresh();
         assert_eq!(state.phone_error(), None);
-        let state = state.apply(Action::TypePhone("0212 123 00 00".into()));
+        let state = state.after(Action::TypePhone("0212 123 00 00".into()));
         assert_eq!(state.phone_error(), None, "a landline can take calls");
-        let state = state.apply(Action::Tick(Channel::Sms, true));
+        let state = state.after(Action::Tick(Channel::Sms, true));
         assert_eq!(state.phone_error(), Some("phone_not_mobile"));
-        let state = state.apply(Action::TypeEmail("örnek@alan.com".into()));
+        let state = state.after(Action::TypeEmail("örnek@alan.com".into()));
         assert_eq!(state.email_error(), Some("email_turkish_letter"));
     }
 
     #[test]
     fn the_name_typed_is_kept_as_typed() {
-        let state = fresh().apply(Action::TypeName(" Ayşe Yılmaz".into()));
+        let state = fresh().after(Action::TypeName(" Ayşe Yılmaz".into()));
         assert_eq!(state.name, " Ayşe Yılmaz");
         assert_eq!(state.phone_error(), None);
     }
 
     #[test]
     fn checkout_errors_show_only_under_ticked_boxes() {
-        let state = fresh().apply(Action::ShopFields(Some("123".into()), Some("bad".into())));
+        let state = fresh().after(Action::ShopFields(Some("123".into()), Some("bad".into())));
         assert!(state.boxes.iter().all(|item| item.error.is_none()));
         let state = state
-            .apply(Action::Tick(Channel::Sms, true))
-            .apply(Action::ShopFields(Some("123".into()), Some("bad".into())));
+            .after(Action::Tick(Channel::Sms, true))
+            .after(Action::ShopFields(Some("123".into()), Some("bad".into())));
         assert_eq!(state.boxes[0].error, Some("phone_wrong_length"));
         assert_eq!(state.boxes[1].error, None);
     }
@@ -297,8 +288,8 @@ mod tests {
     #[test]
     fn loaded_preferences_tick_what_was_granted() {
         let state = fresh()
-            .apply(Action::Status(Status::Loading))
-            .apply(Action::Loaded(vec![Channel::Email]));
+            .after(Action::Status(Status::Loading))
+            .after(Action::Loaded(vec![Channel::Email]));
         assert_eq!(state.ticked(), [Channel::Email]);
         assert!(!state.busy);
     }

@@ -1,7 +1,7 @@
 //! One mounted widget: its options, state, outbox and events, shared by the component and the
 //! JS handle.
 
-use std::cell::{Cell, RefCell};
+use std::cell::{Ref, RefCell};
 use std::rc::Rc;
 
 use consent_core::{Channel, ConsentStatus, Locale, Mode, RecipientType, Timestamp};
@@ -9,7 +9,7 @@ use js_sys::{Array, Object, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{JsFuture, future_to_promise};
 use web_sys::{Element, EventTarget, HtmlInputElement};
-use yew::UseReducerDispatcher;
+use yew::functional::UseForceUpdateHandle;
 
 use crate::bindings;
 use crate::entry::Entry;
@@ -62,9 +62,11 @@ pub struct Widget {
     /// The events.
     pub events: Rc<Events>,
     outbox: Rc<Outbox>,
-    locale: Cell<Locale>,
+    /// The one state: every change goes through [`Widget::dispatch`], and the component renders
+    /// from it.
     state: RefCell<State>,
-    dispatcher: RefCell<Option<UseReducerDispatcher<State>>>,
+    /// Asks the component to render again, once it has rendered the first time.
+    redraw: RefCell<Option<UseForceUpdateHandle>>,
     listeners: RefCell<Vec<Listener>>,
     /// A prefix that makes element ids unique on the page.
     pub id_prefix: String,
@@ -131,55 +133,43 @@ impl Widget {
             &options.headers,
             events.clone(),
         );
-        let locale = options.locale;
-        let mut state = State::new(&options.channels, locale);
+        let mut state = State::new(&options.channels, options.locale);
         state.recipient_type = options.recipient_type;
         Rc::new(Widget {
             options: Rc::new(options),
             events,
             outbox,
-            locale: Cell::new(locale),
             state: RefCell::new(state),
-            dispatcher: RefCell::new(None),
+            redraw: RefCell::new(None),
             listeners: RefCell::new(Vec::new()),
             id_prefix,
         })
     }
 
-    /// The component hands over its dispatcher and publishes each state it renders.
-    pub fn connect(&self, dispatcher: UseReducerDispatcher<State>) {
-        // Whatever happened between mount and the first render is already in the mirror.
-        dispatcher.dispatch(Action::Sync(Box::new(self.state())));
-        *self.dispatcher.borrow_mut() = Some(dispatcher);
+    /// The component gives the handle that renders it again after each change.
+    pub fn rendered_by(&self, redraw: UseForceUpdateHandle) {
+        *self.redraw.borrow_mut() = Some(redraw);
     }
 
-    /// Records the state the component rendered.
-    pub fn publish(&self, state: &State) {
-        *self.state.borrow_mut() = state.clone();
-    }
-
-    /// The latest rendered state.
-    pub fn state(&self) -> State {
-        self.state.borrow().clone()
+    /// The state, to read; not to be held across a change.
+    pub fn state(&self) -> Ref<'_, State> {
+        self.state.borrow()
     }
 
     fn dispatch(&self, action: Action) {
-        if let Some(dispatcher) = self.dispatcher.borrow().as_ref() {
-            dispatcher.dispatch(action.clone());
+        self.state.borrow_mut().apply(action);
+        if let Some(redraw) = self.redraw.borrow().as_ref() {
+            redraw.force_update();
         }
-        // Keep the mirror current even before the component re-renders.
-        let next = self.state.borrow().apply(action);
-        *self.state.borrow_mut() = next;
     }
 
     /// The language in use.
     pub fn locale(&self) -> Locale {
-        self.locale.get()
+        self.state.borrow().locale
     }
 
     /// Switches the language of every text.
     pub fn set_locale(&self, locale: Locale) {
-        self.locale.set(locale);
         self.dispatch(Action::SetLocale(locale));
     }
 
@@ -604,7 +594,7 @@ impl Widget {
         }
         self.outbox.stop();
         self.events.detach();
-        self.dispatcher.borrow_mut().take();
+        self.redraw.borrow_mut().take();
     }
 
     /// Attaches the events to the root element.

@@ -8,7 +8,6 @@ use yew::prelude::*;
 
 use crate::components::channel_box::ChannelBox;
 use crate::components::status_line::StatusLine;
-use crate::state::State;
 use crate::texts::{self, Message};
 use crate::widget::Widget;
 
@@ -84,22 +83,12 @@ pub fn text_field(props: &TextFieldProps) -> Html {
 pub fn consent_form(props: &ConsentFormProps) -> Html {
     let widget = props.widget.0.clone();
     let options = widget.options.clone();
-    let state = use_reducer({
-        let widget = widget.clone();
-        move || widget.state()
-    });
-    {
-        let widget = widget.clone();
-        let dispatcher = state.dispatcher();
-        use_effect_with((), move |_| widget.connect(dispatcher));
-    }
-    {
-        let widget = widget.clone();
-        use_effect_with((*state).clone(), move |state: &State| widget.publish(state));
-    }
+    // The widget owns the state; the component renders it, and renders again on each change.
+    widget.rendered_by(use_force_update());
     if options.mode == Mode::Headless {
         return html! {};
     }
+    let state = widget.state();
     let locale = state.locale;
     let on_change = {
         let widget = widget.clone();
