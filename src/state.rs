@@ -74,6 +74,17 @@ pub struct State {
     pub recipient_type: RecipientType,
 }
 
+/// One of the newsletter's own fields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    /// The name and surname, when the field is shown.
+    Name,
+    /// The phone number.
+    Phone,
+    /// The e-mail address.
+    Email,
+}
+
 /// Something that happened.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
@@ -81,12 +92,8 @@ pub enum Action {
     Tick(Channel, bool),
     /// The language changed.
     SetLocale(Locale),
-    /// Newsletter: the phone field changed.
-    TypePhone(String),
-    /// Newsletter: the e-mail field changed.
-    TypeEmail(String),
-    /// Newsletter: the name field changed.
-    TypeName(String),
+    /// Newsletter: one of the fields changed.
+    Type(Field, String),
     /// The person chose individual or merchant.
     ChooseRecipientType(RecipientType),
     /// Checkout: the shop's fields changed; the phone and e-mail values now in them.
@@ -196,10 +203,14 @@ impl State {
                 }
             }
             Action::SetLocale(locale) => next.locale = locale,
-            Action::TypePhone(phone) => next.phone = phone,
+            Action::Type(field, value) => {
+                *match field {
+                    Field::Name => &mut next.name,
+                    Field::Phone => &mut next.phone,
+                    Field::Email => &mut next.email,
+                } = value;
+            }
             Action::ChooseRecipientType(kind) => next.recipient_type = kind,
-            Action::TypeEmail(email) => next.email = email,
-            Action::TypeName(name) => next.name = name,
             Action::ShopFields(phone, email) => {
                 next.set_box_errors(phone.as_deref(), email.as_deref());
             }
@@ -259,17 +270,17 @@ mod tests {
     fn field_errors_appear_once_something_is_typed_and_follow_the_ticked_channel() {
         let state = fresh();
         assert_eq!(state.phone_error(), None);
-        let state = state.after(Action::TypePhone("0212 123 00 00".into()));
+        let state = state.after(Action::Type(Field::Phone, "0212 123 00 00".into()));
         assert_eq!(state.phone_error(), None, "a landline can take calls");
         let state = state.after(Action::Tick(Channel::Sms, true));
         assert_eq!(state.phone_error(), Some("phone_not_mobile"));
-        let state = state.after(Action::TypeEmail("örnek@alan.com".into()));
+        let state = state.after(Action::Type(Field::Email, "örnek@alan.com".into()));
         assert_eq!(state.email_error(), Some("email_turkish_letter"));
     }
 
     #[test]
     fn the_name_typed_is_kept_as_typed() {
-        let state = fresh().after(Action::TypeName(" Ayşe Yılmaz".into()));
+        let state = fresh().after(Action::Type(Field::Name, " Ayşe Yılmaz".into()));
         assert_eq!(state.name, " Ayşe Yılmaz");
         assert_eq!(state.phone_error(), None);
     }

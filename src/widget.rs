@@ -17,7 +17,7 @@ use crate::events::{Events, object};
 use crate::options::Options;
 use crate::outbox::{Outbox, PassReport};
 use crate::record::{self, BuiltRecord, Decision};
-use crate::state::{Action, State, Status};
+use crate::state::{Action, Field, State, Status};
 use crate::texts::{self, Message};
 
 /// A DOM listener the widget added, to be removed on `destroy`.
@@ -218,24 +218,14 @@ impl Widget {
         ));
     }
 
-    /// Newsletter: the name field changed.
-    pub fn typed_name(&self, value: String) {
-        self.dispatch(Action::TypeName(value));
+    /// Newsletter: one of the fields changed.
+    pub fn typed(&self, field: Field, value: String) {
+        self.dispatch(Action::Type(field, value));
     }
 
     /// The person chose individual or merchant.
     pub fn chose_recipient_type(&self, value: RecipientType) {
         self.dispatch(Action::ChooseRecipientType(value));
-    }
-
-    /// Newsletter: the phone field changed.
-    pub fn typed_phone(&self, value: String) {
-        self.dispatch(Action::TypePhone(value));
-    }
-
-    /// Newsletter: the e-mail field changed.
-    pub fn typed_email(&self, value: String) {
-        self.dispatch(Action::TypeEmail(value));
     }
 
     /// The address for `channel`: from the explicit value, or from where the mode keeps it.

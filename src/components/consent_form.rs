@@ -2,12 +2,13 @@
 
 use std::rc::Rc;
 
-use consent_core::{Channel, Mode, RecipientType};
+use consent_core::{Mode, RecipientType};
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
-use crate::components::channel_box::ChannelBox;
-use crate::components::status_line::StatusLine;
+use crate::components::channel_box::channel_box;
+use crate::components::status_line::status_line;
+use crate::state::{Field, State};
 use crate::texts::{self, Message};
 use crate::widget::Widget;
 
@@ -28,51 +29,52 @@ pub struct ConsentFormProps {
     pub widget: WidgetRef,
 }
 
-/// Properties of [`TextField`].
-#[derive(Debug, Clone, Properties, PartialEq)]
-pub struct TextFieldProps {
-    /// The input's id.
-    pub id: AttrValue,
-    /// `tel`, `email` or `text`.
-    pub kind: &'static str,
-    /// What the browser may fill it with: `tel`, `email` or `name`.
-    pub autocomplete: &'static str,
-    /// The label text.
-    pub label: &'static str,
-    /// What is typed.
-    pub value: AttrValue,
-    /// The code of the address problem, if any.
-    pub error: Option<&'static str>,
-    /// The language of the error sentence.
-    pub locale: consent_core::Locale,
-    /// Called with the new value as the person types.
-    pub on_input: Callback<String>,
-}
-
 /// A labelled field (an address, or the name) with its error tied to it.
-#[function_component(TextField)]
-pub fn text_field(props: &TextFieldProps) -> Html {
-    let error_id = format!("{}-error", props.id);
-    let oninput = props.on_input.reform(|event: InputEvent| {
-        let input: HtmlInputElement = event.target_unchecked_into();
-        input.value()
-    });
+// Size: a function, not a component (see `channel_box`).
+fn text_field(widget: &Rc<Widget>, state: &State, field: Field) -> Html {
+    let locale = state.locale;
+    let (suffix, kind, label, value, error) = match field {
+        Field::Name => ("name", "text", Message::NameLabel, &state.name, None),
+        Field::Phone => (
+            "phone",
+            "tel",
+            Message::PhoneLabel,
+            &state.phone,
+            state.phone_error(),
+        ),
+        Field::Email => (
+            "email",
+            "email",
+            Message::EmailLabel,
+            &state.email,
+            state.email_error(),
+        ),
+    };
+    let id = format!("{}-{suffix}", widget.id_prefix);
+    let error_id = format!("{id}-error");
+    let oninput = {
+        let widget = widget.clone();
+        Callback::from(move |event: InputEvent| {
+            let input: HtmlInputElement = event.target_unchecked_into();
+            widget.typed(field, input.value());
+        })
+    };
     html! {
         <div class="iys-consent__field">
-            <label class="iys-consent__field-label" for={props.id.clone()}>{ props.label }</label>
+            <label class="iys-consent__field-label" for={id.clone()}>{ texts::message(locale, label) }</label>
             <input
                 class="iys-consent__input"
-                id={props.id.clone()}
-                type={props.kind}
-                autocomplete={props.autocomplete}
-                inputmode={(props.kind == "tel").then_some("tel")}
-                value={props.value.clone()}
-                aria-invalid={props.error.map(|_| "true")}
-                aria-describedby={props.error.map(|_| error_id.clone())}
+                id={id}
+                type={kind}
+                autocomplete={if kind == "text" { "name" } else { kind }}
+                inputmode={(kind == "tel").then_some("tel")}
+                value={value.clone()}
+                aria-invalid={error.map(|_| "true")}
+                aria-describedby={error.map(|_| error_id.clone())}
                 {oninput}
             />
-            { for props.error.map(|code| html! {
-                <p class="iys-consent__error" id={error_id.clone()}>{ texts::recipient_error(props.locale, code) }</p>
+            { for error.map(|code| html! {
+                <p class="iys-consent__error" id={error_id}>{ texts::recipient_error(locale, code) }</p>
             }) }
         </div>
     }
@@ -90,25 +92,10 @@ pub fn consent_form(props: &ConsentFormProps) -> Html {
     }
     let state = widget.state();
     let locale = state.locale;
-    let on_change = {
-        let widget = widget.clone();
-        Callback::from(move |(channel, checked): (Channel, bool)| widget.ticked(channel, checked))
-    };
-    let boxes = state.boxes.iter().map(|item| {
-        html! {
-            <ChannelBox
-                key={item.channel.as_str()}
-                channel={item.channel}
-                id={format!("{}-{}", widget.id_prefix, item.channel)}
-                text={widget.consent_text(item.channel)}
-                ticked={item.ticked}
-                disabled={state.busy}
-                error={item.error}
-                locale={locale}
-                on_change={on_change.clone()}
-            />
-        }
-    });
+    let boxes = state
+        .boxes
+        .iter()
+        .map(|item| channel_box(&widget, item, state.busy, locale));
     let privacy = options.privacy_notice_url.as_ref().map(|url| {
         html! {
             <p class="iys-consent__privacy">
@@ -118,63 +105,17 @@ pub fn consent_form(props: &ConsentFormProps) -> Html {
             </p>
         }
     });
-    let on_retry = {
-        let widget = widget.clone();
-        Callback::from(move |()| {
-            let _ = widget.submit();
-        })
-    };
-    let status = html! {
-        <StatusLine status={state.status} not_persisted={state.not_persisted} locale={locale} {on_retry} />
-    };
-    // Size: one `html!` per field on purpose. Building the three fields from a table of rows
-    // made the wasm 227 bytes smaller raw but the package 82 bytes larger brotli.
+    let status = status_line(&widget, &state, locale);
     let fields = (options.mode == Mode::Newsletter).then(|| {
-        let phone = options.needs_phone().then(|| {
-            let widget = widget.clone();
-            html! {
-                <TextField
-                    id={format!("{}-phone", widget.id_prefix)}
-                    kind="tel"
-                    autocomplete="tel"
-                    label={texts::message(locale, Message::PhoneLabel)}
-                    value={state.phone.clone()}
-                    error={state.phone_error()}
-                    locale={locale}
-                    on_input={Callback::from(move |value| widget.typed_phone(value))}
-                />
-            }
-        });
-        let email = options.needs_email().then(|| {
-            let widget = widget.clone();
-            html! {
-                <TextField
-                    id={format!("{}-email", widget.id_prefix)}
-                    kind="email"
-                    autocomplete="email"
-                    label={texts::message(locale, Message::EmailLabel)}
-                    value={state.email.clone()}
-                    error={state.email_error()}
-                    locale={locale}
-                    on_input={Callback::from(move |value| widget.typed_email(value))}
-                />
-            }
-        });
-        let name = options.name_field.then(|| {
-            let widget = widget.clone();
-            html! {
-                <TextField
-                    id={format!("{}-name", widget.id_prefix)}
-                    kind="text"
-                    autocomplete="name"
-                    label={texts::message(locale, Message::NameLabel)}
-                    value={state.name.clone()}
-                    error={None}
-                    locale={locale}
-                    on_input={Callback::from(move |value| widget.typed_name(value))}
-                />
-            }
-        });
+        let name = options
+            .name_field
+            .then(|| text_field(&widget, &state, Field::Name));
+        let phone = options
+            .needs_phone()
+            .then(|| text_field(&widget, &state, Field::Phone));
+        let email = options
+            .needs_email()
+            .then(|| text_field(&widget, &state, Field::Email));
         html! { <>{ for name }{ for phone }{ for email }</> }
     });
     // Individual or merchant, when the shop lets the person say; the choice goes with every
