@@ -15,8 +15,23 @@ use js_sys::{Function, Object, Reflect};
 use wasm_bindgen::JsValue;
 use web_sys::{CustomEvent, CustomEventInit, Element};
 
-/// The event names.
-pub const NAMES: &[&str] = &[
+/// The widget's events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Event {
+    /// `iys:change`: a box was ticked or unticked.
+    Change,
+    /// `iys:submit`: decisions were recorded and queued.
+    Submit,
+    /// `iys:queued`: kept for a later try.
+    Queued,
+    /// `iys:sent`: the relay stored them.
+    Sent,
+    /// `iys:error`: something needs the page's attention.
+    Error,
+}
+
+/// The events' names, in the order of [`Event`].
+pub const NAMES: [&str; 5] = [
     "iys:change",
     "iys:submit",
     "iys:queued",
@@ -24,11 +39,35 @@ pub const NAMES: &[&str] = &[
     "iys:error",
 ];
 
+/// Every event, in the order of [`NAMES`].
+const ALL: [Event; 5] = [
+    Event::Change,
+    Event::Submit,
+    Event::Queued,
+    Event::Sent,
+    Event::Error,
+];
+
+impl Event {
+    /// The event named `name`.
+    pub fn named(name: &str) -> Option<Event> {
+        NAMES
+            .iter()
+            .position(|known| *known == name)
+            .map(|index| ALL[index])
+    }
+
+    /// The event's name.
+    pub fn name(self) -> &'static str {
+        NAMES[self as usize]
+    }
+}
+
 /// Where events go.
 #[derive(Debug, Default)]
 pub struct Events {
     root: RefCell<Option<Element>>,
-    callbacks: RefCell<Vec<(String, Function)>>,
+    callbacks: RefCell<Vec<(Event, Function)>>,
 }
 
 impl Events {
@@ -43,36 +82,34 @@ impl Events {
         self.callbacks.borrow_mut().clear();
     }
 
-    /// Registers `callback` for `name`.
-    pub fn on(&self, name: &str, callback: Function) {
-        self.callbacks
-            .borrow_mut()
-            .push((name.to_owned(), callback));
+    /// Registers `callback` for `event`.
+    pub fn on(&self, event: Event, callback: Function) {
+        self.callbacks.borrow_mut().push((event, callback));
     }
 
-    /// Removes `callback` for `name`.
-    pub fn off(&self, name: &str, callback: &Function) {
+    /// Removes `callback` for `event`.
+    pub fn off(&self, event: Event, callback: &Function) {
         self.callbacks
             .borrow_mut()
-            .retain(|(registered, function)| !(registered == name && function == callback));
+            .retain(|(registered, function)| !(*registered == event && function == callback));
     }
 
-    /// Dispatches `name` with `detail`.
-    pub fn emit(&self, name: &str, detail: &JsValue) {
+    /// Dispatches `event` with `detail`.
+    pub fn emit(&self, event: Event, detail: &JsValue) {
         if let Some(root) = self.root.borrow().clone() {
             let init = CustomEventInit::new();
             init.set_bubbles(true);
             init.set_composed(true);
             init.set_detail(detail);
-            if let Ok(event) = CustomEvent::new_with_event_init_dict(name, &init) {
-                let _ = root.dispatch_event(&event);
+            if let Ok(dom_event) = CustomEvent::new_with_event_init_dict(event.name(), &init) {
+                let _ = root.dispatch_event(&dom_event);
             }
         }
         let callbacks: Vec<Function> = self
             .callbacks
             .borrow()
             .iter()
-            .filter(|(registered, _)| registered == name)
+            .filter(|(registered, _)| *registered == event)
             .map(|(_, function)| function.clone())
             .collect();
         for callback in callbacks {

@@ -24,14 +24,14 @@ use std::rc::Rc;
 use consent_core::{Locale, Mode};
 use js_sys::{Array, Function, Object, Promise, Reflect};
 use wasm_bindgen::prelude::*;
-use web_sys::{Element, EventTarget};
+use web_sys::Element;
 use yew::AppHandle;
 
 use crate::components::consent_form::{ConsentForm, ConsentFormProps, WidgetRef};
 use crate::error::WidgetError;
-use crate::events::NAMES;
+use crate::events::{Event, NAMES};
 use crate::options::Options;
-use crate::widget::Widget;
+use crate::widget::{Reaction, Widget};
 
 #[wasm_bindgen(typescript_custom_section)]
 const TYPESCRIPT: &str = r#"
@@ -258,16 +258,16 @@ impl ConsentWidget {
     /// `iys:sent`, `iys:error`).
     #[wasm_bindgen(skip_typescript)]
     pub fn on(&self, name: &str, callback: Function) -> Result<(), JsValue> {
-        check_event(name)?;
-        self.live()?.events.on(name, callback);
+        let event = check_event(name)?;
+        self.live()?.events.on(event, callback);
         Ok(())
     }
 
     /// Stops calling `callback` for `name`.
     #[wasm_bindgen(skip_typescript)]
     pub fn off(&self, name: &str, callback: Function) -> Result<(), JsValue> {
-        check_event(name)?;
-        self.live()?.events.off(name, &callback);
+        let event = check_event(name)?;
+        self.live()?.events.off(event, &callback);
         Ok(())
     }
 
@@ -302,15 +302,13 @@ impl ConsentWidget {
     }
 }
 
-fn check_event(name: &str) -> Result<(), WidgetError> {
-    if NAMES.contains(&name) {
-        Ok(())
-    } else {
-        Err(WidgetError::invalid_argument(
+fn check_event(name: &str) -> Result<Event, WidgetError> {
+    Event::named(name).ok_or_else(|| {
+        WidgetError::invalid_argument(
             "on",
             "one of \"iys:change\", \"iys:submit\", \"iys:queued\", \"iys:sent\", \"iys:error\"",
-        ))
-    }
+        )
+    })
 }
 
 /// Renders the widget into `target` (an element or a CSS selector) with `options`.
@@ -390,65 +388,16 @@ pub fn mount(
     widget.attach(container.clone());
 
     if let Some(form) = form {
-        let submitted = Rc::downgrade(&widget);
-        widget.listen(
-            &form,
-            "submit",
-            Closure::wrap(Box::new(move |_: web_sys::Event| {
-                if let Some(widget) = submitted.upgrade() {
-                    widget.shop_form_submitted();
-                }
-            })),
-        );
+        widget.listen(&form, "submit", Reaction::ShopSubmit);
     }
     for input in watched {
-        let changed = Rc::downgrade(&widget);
-        widget.listen(
-            &input,
-            "input",
-            Closure::wrap(Box::new(move |_: web_sys::Event| {
-                if let Some(widget) = changed.upgrade() {
-                    widget.shop_fields_changed();
-                }
-            })),
-        );
+        widget.listen(&input, "input", Reaction::ShopInput);
     }
     if let Some(window) = web_sys::window() {
-        let window: &EventTarget = window.as_ref();
-        let hidden = Rc::downgrade(&widget);
-        widget.listen(
-            window,
-            "pagehide",
-            Closure::wrap(Box::new(move |_: web_sys::Event| {
-                if let Some(widget) = hidden.upgrade() {
-                    widget.page_hidden();
-                }
-            })),
-        );
-        let online = Rc::downgrade(&widget);
-        widget.listen(
-            window,
-            "online",
-            Closure::wrap(Box::new(move |_: web_sys::Event| {
-                if let Some(widget) = online.upgrade() {
-                    widget.resume();
-                }
-            })),
-        );
+        widget.listen(&window, "pagehide", Reaction::PageHidden);
+        widget.listen(&window, "online", Reaction::Online);
     }
-    let visibility = Rc::downgrade(&widget);
-    let watched_document = document.clone();
-    widget.listen(
-        document.as_ref(),
-        "visibilitychange",
-        Closure::wrap(Box::new(move |_: web_sys::Event| {
-            if watched_document.visibility_state() == web_sys::VisibilityState::Hidden
-                && let Some(widget) = visibility.upgrade()
-            {
-                widget.page_hidden();
-            }
-        })),
-    );
+    widget.listen(&document, "visibilitychange", Reaction::Visibility);
 
     if mode == Mode::Preferences {
         widget.load_preferences();

@@ -25,7 +25,7 @@ use wasm_bindgen_futures::JsFuture;
 
 use crate::bindings;
 use crate::entry::{Entry, State, StoredError};
-use crate::events::{Events, object};
+use crate::events::{Event, Events, object};
 use crate::policy::{self, Verdict};
 use crate::record::BuiltRecord;
 
@@ -525,7 +525,7 @@ impl Outbox {
             Verdict::Held { after_millis } => {
                 self.wait(&ids, after_millis, true, status, report);
                 self.events.emit(
-                    "iys:error",
+                    Event::Error,
                     &object(&[
                         ("code", JsValue::from_str("delivery_held")),
                         ("relayCode", error.relay_code(status).as_str().into()),
@@ -565,7 +565,7 @@ impl Outbox {
         });
         let persisted = self.volatile.borrow().is_empty();
         self.events.emit(
-            "iys:queued",
+            Event::Queued,
             &object(&[
                 ("ids", ids_array(ids)),
                 ("persisted", persisted.into()),
@@ -632,7 +632,7 @@ impl Outbox {
                 .map(|(_, receipt)| receipt.clone())
                 .collect();
             self.events
-                .emit("iys:sent", &object(&[("receipts", receipts.into())]));
+                .emit(Event::Sent, &object(&[("receipts", receipts.into())]));
         }
     }
 
@@ -693,7 +693,7 @@ impl Outbox {
         if let Some(field) = &error.field {
             detail.push(("field", field.as_str().into()));
         }
-        self.events.emit("iys:error", &object(&detail));
+        self.events.emit(Event::Error, &object(&detail));
         report.failed.extend(failed);
     }
 

@@ -13,7 +13,7 @@ use yew::functional::UseForceUpdateHandle;
 
 use crate::bindings;
 use crate::entry::Entry;
-use crate::events::{Events, object};
+use crate::events::{Event, Events, object};
 use crate::options::Options;
 use crate::outbox::{Outbox, PassReport};
 use crate::record::{self, BuiltRecord, Decision};
@@ -25,6 +25,21 @@ struct Listener {
     target: EventTarget,
     kind: &'static str,
     callback: Closure<dyn FnMut(web_sys::Event)>,
+}
+
+/// What the widget does on a DOM event it listens to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reaction {
+    /// Checkout: the shop's form is submitted.
+    ShopSubmit,
+    /// Checkout: one of the shop's address fields changed.
+    ShopInput,
+    /// The page is going away.
+    PageHidden,
+    /// The browser is back online.
+    Online,
+    /// The page's visibility changed; it may be hidden.
+    Visibility,
 }
 
 /// One decision to record.
@@ -187,7 +202,7 @@ impl Widget {
     pub fn ticked(self: &Rc<Self>, channel: Channel, checked: bool) {
         self.dispatch(Action::Tick(channel, checked));
         self.events.emit(
-            "iys:change",
+            Event::Change,
             &object(&[
                 ("channel", channel.as_str().into()),
                 ("checked", checked.into()),
@@ -291,7 +306,7 @@ impl Widget {
                 Err(error) => {
                     rejected.push((*channel, error.code()));
                     self.events.emit(
-                        "iys:error",
+                        Event::Error,
                         &object(&[
                             ("code", "invalid_recipient".into()),
                             ("reason", error.code().into()),
@@ -317,12 +332,12 @@ impl Widget {
         let (persisted, fresh) = self.outbox.enqueue(records);
         self.dispatch(Action::Persisted(persisted));
         self.events.emit(
-            "iys:submit",
+            Event::Submit,
             &object(&[("records", summaries(records).into())]),
         );
         if !persisted {
             self.events.emit(
-                "iys:error",
+                Event::Error,
                 &object(&[
                     ("code", "not_persisted".into()),
                     (
@@ -520,7 +535,7 @@ impl Widget {
             let Some(parsed) = parsed else {
                 widget.dispatch(Action::Status(Status::StateUnavailable));
                 widget.events.emit(
-                    "iys:error",
+                    Event::Error,
                     &object(&[
                         ("code", "state_unavailable".into()),
                         ("status", status.into()),
@@ -558,19 +573,42 @@ impl Widget {
         });
     }
 
-    /// Adds a DOM listener that `remove_listeners` takes away again.
-    pub fn listen(
-        &self,
-        target: &EventTarget,
-        kind: &'static str,
-        callback: Closure<dyn FnMut(web_sys::Event)>,
-    ) {
+    /// Listens to `kind` events on `target` until [`Widget::shut_down`], reacting with
+    /// `reaction`.
+    // Size: one closure for every listener, which names its reaction, rather than a closure
+    // of its own for each.
+    pub fn listen(self: &Rc<Self>, target: &EventTarget, kind: &'static str, reaction: Reaction) {
+        let widget = Rc::downgrade(self);
+        let callback = Closure::wrap(Box::new(move |_: web_sys::Event| {
+            if let Some(widget) = widget.upgrade() {
+                widget.react(reaction);
+            }
+        }) as Box<dyn FnMut(web_sys::Event)>);
         let _ = target.add_event_listener_with_callback(kind, callback.as_ref().unchecked_ref());
         self.listeners.borrow_mut().push(Listener {
             target: target.clone(),
             kind,
             callback,
         });
+    }
+
+    fn react(self: &Rc<Self>, reaction: Reaction) {
+        match reaction {
+            Reaction::ShopSubmit => self.shop_form_submitted(),
+            Reaction::ShopInput => self.shop_fields_changed(),
+            Reaction::Online => self.resume(),
+            Reaction::PageHidden => self.page_hidden(),
+            Reaction::Visibility => {
+                let hidden = web_sys::window()
+                    .and_then(|window| window.document())
+                    .is_some_and(|document| {
+                        document.visibility_state() == web_sys::VisibilityState::Hidden
+                    });
+                if hidden {
+                    self.page_hidden();
+                }
+            }
+        }
     }
 
     /// Removes every DOM listener the widget added, stops its timers and forgets the page's
