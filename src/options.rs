@@ -91,50 +91,93 @@ pub struct Options {
 
 impl Options {
     /// Reads and checks the options object.
-    pub fn from_js(value: &JsValue) -> Result<Options, WidgetError> {
+        pub fn from_js(value: &JsValue) -> Result<Options, WidgetError> {
         let object: &Object = value
             .dyn_ref()
             .filter(|_| !value.is_null() && !Array::is_array(value))
             .ok_or_else(|| WidgetError::invalid_option("options", "an object"))?;
         check_keys(object, KNOWN, "")?;
-        let mode = match string(object, "mode")? {
-            None => Mode::Checkout,
-            Some(text) => text.parse().map_err(|_| {
-                WidgetError::invalid_option(
-                    "mode",
-                    "\"checkout\", \"newsletter\", \"preferences\" or \"headless\"",
-                )
-            })?,
+        // Size: the options are set one by one on a value with the defaults, so that each
+        // error returns by dropping that one value; reading them into locals first made the
+        // compiler write, at each of the twenty ways out, the drops of every string read
+        // before it (about 6 KB of code).
+        let mut options = Options {
+            endpoint: String::new(),
+            mode: Mode::Checkout,
+            channels: Channel::ALL.to_vec(),
+            brand: String::new(),
+            locale: Locale::Turkish,
+            custom_texts: Vec::new(),
+            text_version: String::new(),
+            privacy_notice_url: None,
+            recipient_type: RecipientType::Individual,
+            source: CaptureSource::Web,
+            form_id: String::new(),
+            headers: Vec::new(),
+            form: None,
+            phone_input: None,
+            email_input: None,
+            name_input: None,
+            name_field: false,
+            recipient_type_choice: false,
+            state_token: None,
+            phone: None,
+            email: None,
+            timeout_ms: 10_000,
         };
-        let endpoint = string(object, "endpoint")?
+        if let Some(mode) = parsed(
+            object,
+            "mode",
+            "\"checkout\", \"newsletter\", \"preferences\" or \"headless\"",
+        )? {
+            options.mode = mode;
+        }
+        options.endpoint = string(object, "endpoint")?
             .filter(|url| !url.trim().is_empty())
             .ok_or_else(|| {
                 WidgetError::invalid_option("endpoint", "the relay's /v1/consents URL")
             })?;
-        if !is_safe_url(&endpoint) {
-            return Err(WidgetError::invalid_option(
-                "endpoint",
-                "an http, https or relative URL",
-            ));
+        options.privacy_notice_url = string(object, "privacyNoticeUrl")?;
+        for (key, url) in [
+            ("endpoint", Some(&options.endpoint)),
+            ("privacyNoticeUrl", options.privacy_notice_url.as_ref()),
+        ] {
+            if url.is_some_and(|url| !is_safe_url(url)) {
+                return Err(WidgetError::invalid_option(
+                    key,
+                    "an http, https or relative URL",
+                ));
+            }
         }
-        let brand = string(object, "brand")?
+        options.brand = string(object, "brand")?
             .filter(|brand| !brand.trim().is_empty())
             .ok_or_else(|| WidgetError::invalid_option("brand", "a non-empty string"))?;
-        let locale = parsed(object, "locale", "\"tr\" or \"en\"")?.unwrap_or(Locale::Turkish);
-        let recipient_type = parsed(object, "recipientType", "\"individual\" or \"merchant\"")?
-            .unwrap_or(RecipientType::Individual);
-        let source =
-            parsed(object, "source", "\"web\" or \"mobile\"")?.unwrap_or(CaptureSource::Web);
-        let channels = channels(object)?;
-        let (custom_texts, text_version) = texts(object)?;
+        if let Some(locale) = parsed(object, "locale", "\"tr\" or \"en\"")? {
+            options.locale = locale;
+        }
+        if let Some(kind) = parsed(object, "recipientType", "\"individual\" or \"merchant\"")? {
+            options.recipient_type = kind;
+        }
+        if let Some(source) = parsed(object, "source", "\"web\" or \"mobile\"")? {
+            options.source = source;
+        }
+        if let Some(channels) = channels(object)? {
+            options.channels = channels;
+        }
+        (options.custom_texts, options.text_version) = texts(object)?;
         // The default texts name the brand; one that outgrows what the relay keeps of a text
         // would otherwise be refused only when its records are delivered.
-        for channel in &channels {
-            if custom_texts.iter().any(|(custom, _)| custom == channel) {
+        for channel in &options.channels {
+            if options
+                .custom_texts
+                .iter()
+                .any(|(custom, _)| custom == channel)
+            {
                 continue;
             }
-            for shown in [Locale::Turkish, Locale::English] {
-                if crate::texts::consent_text(shown, *channel, &brand).len() > limits::TEXT {
+            for shown in Locale::ALL {
+                if crate::texts::consent_text(*shown, *channel, &options.brand).len() > limits::TEXT
+                {
                     return Err(WidgetError::invalid_option(
                         "brand",
                         "a name short enough that each consent text stays within 4096 bytes",
@@ -142,43 +185,22 @@ impl Options {
                 }
             }
         }
-        let privacy_notice_url = string(object, "privacyNoticeUrl")?;
-        if let Some(url) = &privacy_notice_url
-            && !is_safe_url(url)
-        {
-            return Err(WidgetError::invalid_option(
-                "privacyNoticeUrl",
-                "an http, https or relative URL",
-            ));
-        }
-        let form_id = string(object, "formId")?.unwrap_or_else(|| mode.as_str().to_owned());
-        if form_id.len() > limits::FORM_ID {
+        options.form_id =
+            string(object, "formId")?.unwrap_or_else(|| options.mode.as_str().to_owned());
+        if options.form_id.len() > limits::FORM_ID {
             return Err(WidgetError::invalid_option("formId", "at most 128 bytes"));
         }
-        let options = Options {
-            endpoint,
-            mode,
-            channels,
-            brand,
-            locale,
-            custom_texts,
-            text_version,
-            privacy_notice_url,
-            recipient_type,
-            source,
-            form_id,
-            headers: headers(object)?,
-            form: string(object, "form")?,
-            phone_input: string(object, "phoneInput")?,
-            email_input: string(object, "emailInput")?,
-            name_input: string(object, "nameInput")?,
-            name_field: flag(object, "nameField")?,
-            recipient_type_choice: flag(object, "recipientTypeChoice")?,
-            state_token: string(object, "stateToken")?,
-            phone: string(object, "phone")?,
-            email: string(object, "email")?,
-            timeout_ms: timeout(object)?,
-        };
+        options.headers = headers(object)?;
+        options.form = string(object, "form")?;
+        options.phone_input = string(object, "phoneInput")?;
+        options.email_input = string(object, "emailInput")?;
+        options.name_input = string(object, "nameInput")?;
+        options.name_field = flag(object, "nameField")?;
+        options.recipient_type_choice = flag(object, "recipientTypeChoice")?;
+        options.state_token = string(object, "stateToken")?;
+        options.phone = string(object, "phone")?;
+        options.email = string(object, "email")?;
+        options.timeout_ms = timeout(object)?;
         options.check_mode()?;
         Ok(options)
     }
@@ -291,9 +313,9 @@ fn parsed<T: std::str::FromStr>(
         .transpose()
 }
 
-fn channels(object: &Object) -> Result<Vec<Channel>, WidgetError> {
+fn channels(object: &Object) -> Result<Option<Vec<Channel>>, WidgetError> {
     let Some(value) = field(object, "channels")? else {
-        return Ok(Channel::ALL.to_vec());
+        return Ok(None);
     };
     let expected = "a non-empty array of \"sms\", \"call\" and \"email\", each at most once";
     if !Array::is_array(&value) {
@@ -315,7 +337,7 @@ fn channels(object: &Object) -> Result<Vec<Channel>, WidgetError> {
     if channels.is_empty() {
         return Err(WidgetError::invalid_option("channels", expected));
     }
-    Ok(channels)
+    Ok(Some(channels))
 }
 
 fn texts(object: &Object) -> Result<(Vec<(Channel, String)>, String), WidgetError> {
