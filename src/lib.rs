@@ -384,7 +384,9 @@ pub fn mount(
         next
     });
     let mode = options.mode;
-    let widget = Widget::new(options, format!("iys-consent-{number}"));
+    let mut prefix = String::from("iys-consent-");
+    consent_core::time::push_digits(&mut prefix, i64::from(number), 1);
+    let widget = Widget::new(options, prefix);
     widget.attach(container.clone());
 
     if let Some(form) = form {

@@ -91,7 +91,7 @@ pub struct Options {
 
 impl Options {
     /// Reads and checks the options object.
-        pub fn from_js(value: &JsValue) -> Result<Options, WidgetError> {
+    pub fn from_js(value: &JsValue) -> Result<Options, WidgetError> {
         let object: &Object = value
             .dyn_ref()
             .filter(|_| !value.is_null() && !Array::is_array(value))
@@ -278,7 +278,7 @@ fn check_keys(object: &Object, known: &[&str], prefix: &str) -> Result<(), Widge
     for key in Object::keys(object).iter() {
         let key = key.as_string().unwrap_or_default();
         if !known.contains(&key.as_str()) {
-            return Err(WidgetError::unknown_option(&format!("{prefix}{key}")));
+            return Err(WidgetError::unknown_option(&[prefix, &key].concat()));
         }
     }
     Ok(())
@@ -353,12 +353,13 @@ fn texts(object: &Object) -> Result<(Vec<(Channel, String)>, String), WidgetErro
     check_keys(texts, TEXT_KEYS, "texts.")?;
     let mut custom = Vec::new();
     for &channel in Channel::ALL {
+        let key = ["texts.", channel.as_str()].concat();
         if let Some(text) = string(texts, channel.as_str())
-            .map_err(|_| WidgetError::invalid_option(&format!("texts.{channel}"), "a string"))?
+            .map_err(|_| WidgetError::invalid_option(&key, "a string"))?
         {
             if text.trim().is_empty() || text.len() > limits::TEXT {
                 return Err(WidgetError::invalid_option(
-                    &format!("texts.{channel}"),
+                    &key,
                     "a non-empty text of at most 4096 bytes",
                 ));
             }

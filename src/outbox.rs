@@ -150,10 +150,7 @@ impl Outbox {
         for (name, value) in headers {
             let _ = Reflect::set(&header_object, &name.into(), &value.into());
         }
-        let tab = bindings::random_bytes(8)
-            .iter()
-            .map(|byte| format!("{byte:02x}"))
-            .collect();
+        let tab = consent_core::record::hex(&bindings::random_bytes(8));
         Rc::new(Outbox {
             endpoint,
             timeout_ms,
@@ -478,14 +475,7 @@ impl Outbox {
 
     async fn send(self: &Rc<Self>, chosen: &[Entry], report: &mut PassReport) {
         let ids: Vec<String> = chosen.iter().map(|leased| leased.id.clone()).collect();
-        let mut body = String::from("{\"records\":[");
-        for (index, leased) in chosen.iter().enumerate() {
-            if index > 0 {
-                body.push(',');
-            }
-            body.push_str(&leased.record);
-        }
-        body.push_str("]}");
+        let body = request_body(chosen);
         let answer = JsFuture::from(bindings::send(
             "POST",
             &self.endpoint,
@@ -726,8 +716,7 @@ impl Outbox {
             entry.lease_until = now + EXIT_LEASE_MILLIS;
         }
         self.save(&waiting, &[]);
-        let chosen: Vec<&str> = waiting.iter().map(|entry| entry.record.as_str()).collect();
-        let body = format!("{{\"records\":[{}]}}", chosen.join(","));
+        let body = request_body(&waiting);
         let _ = bindings::send(
             "POST",
             &self.endpoint,
@@ -879,10 +868,25 @@ impl Refusal {
 
     /// The relay's code, or `http_<status>` for an answer without one.
     fn relay_code(&self, status: u16) -> String {
-        self.code
-            .clone()
-            .unwrap_or_else(|| format!("http_{status}"))
+        self.code.clone().unwrap_or_else(|| {
+            let mut code = String::from("http_");
+            consent_core::time::push_digits(&mut code, i64::from(status), 1);
+            code
+        })
     }
+}
+
+/// The body of one request to the relay: `{"records":[...]}` with each entry's record.
+fn request_body(entries: &[Entry]) -> String {
+    let mut body = String::from("{\"records\":[");
+    for (index, entry) in entries.iter().enumerate() {
+        if index > 0 {
+            body.push(',');
+        }
+        body.push_str(&entry.record);
+    }
+    body.push_str("]}");
+    body
 }
 
 fn ids_array(ids: &[String]) -> JsValue {

@@ -87,7 +87,7 @@ pub fn build(
             json.push(',');
         }
     };
-    let id_text = id.to_string();
+    let id_text = id.to_hyphenated();
     json.push('{');
     field(&mut json, "id", &id_text, false);
     field(&mut json, "channel", decision.channel.as_str(), false);

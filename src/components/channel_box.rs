@@ -15,7 +15,7 @@ use crate::widget::Widget;
 // brings its own copy of Yew's lifecycle, properties builder and comparison.
 pub fn channel_box(widget: &Rc<Widget>, item: &ChannelBox, busy: bool, locale: Locale) -> Html {
     let channel = item.channel;
-    let id = format!("{}-{}", widget.id_prefix, channel);
+    let id = [&widget.id_prefix, "-", channel.as_str()].concat();
     let onchange = {
         let widget = widget.clone();
         Callback::from(move |event: Event| {
@@ -23,7 +23,7 @@ pub fn channel_box(widget: &Rc<Widget>, item: &ChannelBox, busy: bool, locale: L
             widget.ticked(channel, input.checked());
         })
     };
-    let error_id = format!("{id}-error");
+    let error_id = [&id, "-error"].concat();
     let error = item.error.map(|code| {
         html! {
             <p class="iys-consent__error" id={error_id.clone()}>{ texts::recipient_error(locale, code) }</p>
@@ -35,7 +35,7 @@ pub fn channel_box(widget: &Rc<Widget>, item: &ChannelBox, busy: bool, locale: L
                 type="checkbox"
                 class="iys-consent__box"
                 id={id.clone()}
-                name={format!("iys-consent-{channel}")}
+                name={["iys-consent-", channel.as_str()].concat()}
                 checked={item.ticked}
                 disabled={busy}
                 aria-invalid={item.error.map(|_| "true")}

@@ -50,8 +50,8 @@ fn text_field(widget: &Rc<Widget>, state: &State, field: Field) -> Html {
             state.email_error(),
         ),
     };
-    let id = format!("{}-{suffix}", widget.id_prefix);
-    let error_id = format!("{id}-error");
+    let id = [&widget.id_prefix, "-", suffix].concat();
+    let error_id = [&id, "-error"].concat();
     let oninput = {
         let widget = widget.clone();
         Callback::from(move |event: InputEvent| {
@@ -121,10 +121,10 @@ pub fn consent_form(props: &ConsentFormProps) -> Html {
     // Individual or merchant, when the shop lets the person say; the choice goes with every
     // decision of the submit.
     let kind = options.recipient_type_choice.then(|| {
-        let group = format!("{}-kind", widget.id_prefix);
+        let group = [&widget.id_prefix, "-kind"].concat();
         let choice = |value: RecipientType, label: Message| {
             let widget = widget.clone();
-            let id = format!("{group}-{value}");
+            let id = [&group, "-", value.as_str()].concat();
             html! {
                 <div class="iys-consent__channel">
                     <input

@@ -97,15 +97,24 @@ impl RecordId {
     }
 }
 
+impl RecordId {
+    /// The hyphenated form, `0193a1b2-0000-7000-8000-000000000001`, as `Display` writes it.
+    // Size: without `core::fmt`, which the widget would otherwise carry for this alone.
+    pub fn to_hyphenated(&self) -> String {
+        let mut text = String::with_capacity(36);
+        for (from, to) in [(0, 4), (4, 6), (6, 8), (8, 10), (10, 16)] {
+            if from > 0 {
+                text.push('-');
+            }
+            text.push_str(&hex(&self.0[from..to]));
+        }
+        text
+    }
+}
+
 impl fmt::Display for RecordId {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (index, byte) in self.0.iter().enumerate() {
-            if matches!(index, 4 | 6 | 8 | 10) {
-                formatter.write_str("-")?;
-            }
-            write!(formatter, "{byte:02x}")?;
-        }
-        Ok(())
+        formatter.write_str(&self.to_hyphenated())
     }
 }
 

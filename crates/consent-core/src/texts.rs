@@ -11,28 +11,45 @@ use crate::vocabulary::{Channel, Locale};
 /// The version label of the default texts, recorded as `textVersion`.
 pub const DEFAULT_TEXT_VERSION: &str = "iys-consent-2026-11";
 
+/// What comes before and after the brand in each text, by language (in the order of
+/// [`Locale::ALL`]) and channel (in the order of [`Channel::ALL`]).
+// Size: a table joined around the brand, not `format!`, which the widget would carry with the
+// whole of `core::fmt`.
+const TEXTS: [[(&str, &str); 3]; 2] = [
+    [
+        (
+            "",
+            " tarafından kampanya, indirim ve yeniliklerle ilgili ticari elektronik iletilerin cep telefonuma SMS ile gönderilmesini kabul ediyorum. Bu onayı dilediğim zaman ücretsiz olarak geri alabileceğimi biliyorum.",
+        ),
+        (
+            "",
+            " tarafından kampanya, indirim ve yeniliklerle ilgili ticari amaçlı telefon aramaları almayı kabul ediyorum. Bu onayı dilediğim zaman ücretsiz olarak geri alabileceğimi biliyorum.",
+        ),
+        (
+            "",
+            " tarafından kampanya, indirim ve yeniliklerle ilgili ticari elektronik iletilerin e-posta adresime gönderilmesini kabul ediyorum. Bu onayı dilediğim zaman ücretsiz olarak geri alabileceğimi biliyorum.",
+        ),
+    ],
+    [
+        (
+            "I agree to receive commercial messages from ",
+            " about campaigns, discounts and new products by SMS to my mobile phone. I know I can withdraw this consent at any time, free of charge.",
+        ),
+        (
+            "I agree to receive commercial phone calls from ",
+            " about campaigns, discounts and new products. I know I can withdraw this consent at any time, free of charge.",
+        ),
+        (
+            "I agree to receive commercial messages from ",
+            " about campaigns, discounts and new products by e-mail. I know I can withdraw this consent at any time, free of charge.",
+        ),
+    ],
+];
+
 /// The consent text for one channel's box.
 pub fn consent_text(locale: Locale, channel: Channel, brand: &str) -> String {
-    match (locale, channel) {
-        (Locale::Turkish, Channel::Sms) => format!(
-            "{brand} tarafından kampanya, indirim ve yeniliklerle ilgili ticari elektronik iletilerin cep telefonuma SMS ile gönderilmesini kabul ediyorum. Bu onayı dilediğim zaman ücretsiz olarak geri alabileceğimi biliyorum."
-        ),
-        (Locale::Turkish, Channel::Call) => format!(
-            "{brand} tarafından kampanya, indirim ve yeniliklerle ilgili ticari amaçlı telefon aramaları almayı kabul ediyorum. Bu onayı dilediğim zaman ücretsiz olarak geri alabileceğimi biliyorum."
-        ),
-        (Locale::Turkish, Channel::Email) => format!(
-            "{brand} tarafından kampanya, indirim ve yeniliklerle ilgili ticari elektronik iletilerin e-posta adresime gönderilmesini kabul ediyorum. Bu onayı dilediğim zaman ücretsiz olarak geri alabileceğimi biliyorum."
-        ),
-        (Locale::English, Channel::Sms) => format!(
-            "I agree to receive commercial messages from {brand} about campaigns, discounts and new products by SMS to my mobile phone. I know I can withdraw this consent at any time, free of charge."
-        ),
-        (Locale::English, Channel::Call) => format!(
-            "I agree to receive commercial phone calls from {brand} about campaigns, discounts and new products. I know I can withdraw this consent at any time, free of charge."
-        ),
-        (Locale::English, Channel::Email) => format!(
-            "I agree to receive commercial messages from {brand} about campaigns, discounts and new products by e-mail. I know I can withdraw this consent at any time, free of charge."
-        ),
-    }
+    let (before, after) = TEXTS[locale as usize][channel as usize];
+    [before, brand, after].concat()
 }
 
 #[cfg(test)]

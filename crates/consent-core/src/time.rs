@@ -91,17 +91,43 @@ impl Timestamp {
     }
 
     /// The RFC 3339 form in UTC with milliseconds, as the widget sends it: `2026-11-28T21:04:05.123Z`.
+    // Size: written digit by digit rather than with `format!`, which the widget would carry
+    // with the whole of `core::fmt`.
     pub fn to_rfc3339(self) -> String {
         let seconds = self.unix_seconds();
         let millis = self.unix_millis.rem_euclid(MILLIS_PER_SECOND);
         let date = CivilDate::from_days_since_epoch(seconds.div_euclid(SECONDS_PER_DAY));
         let second_of_day = seconds.rem_euclid(SECONDS_PER_DAY);
-        format!(
-            "{date}T{:02}:{:02}:{:02}.{millis:03}Z",
-            second_of_day / 3_600,
-            second_of_day / 60 % 60,
-            second_of_day % 60
-        )
+        let mut text = String::with_capacity(24);
+        for (separator, value, width) in [
+            ("", i64::from(date.year), 4),
+            ("-", i64::from(date.month), 2),
+            ("-", i64::from(date.day), 2),
+            ("T", second_of_day / 3_600, 2),
+            (":", second_of_day / 60 % 60, 2),
+            (":", second_of_day % 60, 2),
+            (".", millis, 3),
+        ] {
+            text.push_str(separator);
+            push_digits(&mut text, value, width);
+        }
+        text.push('Z');
+        text
+    }
+}
+
+/// Appends `value`, not negative, in decimal with at least `width` digits.
+pub fn push_digits(text: &mut String, value: i64, width: usize) {
+    let mut digits = [b'0'; 20];
+    let mut rest = value.unsigned_abs();
+    let mut start = digits.len();
+    while rest > 0 || digits.len() - start < width {
+        start -= 1;
+        digits[start] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+    }
+    for digit in &digits[start..] {
+        text.push(char::from(*digit));
     }
 }
 
