@@ -100,7 +100,7 @@ pub fn consent_form(props: &ConsentFormProps) -> Html {
         html! {
             <p class="iys-consent__privacy">
                 <a href={url.clone()} target="_blank" rel="noopener noreferrer">
-                    { texts::privacy_notice_link(locale) }
+                    { texts::message(locale, Message::PrivacyNoticeLink) }
                 </a>
             </p>
         }
@@ -150,7 +150,7 @@ pub fn consent_form(props: &ConsentFormProps) -> Html {
     });
     let fieldset = html! {
         <fieldset class="iys-consent" lang={locale.as_str()} aria-busy={state.busy.then_some("true")}>
-            <legend class="iys-consent__legend">{ texts::legend(locale) }</legend>
+            <legend class="iys-consent__legend">{ texts::message(locale, Message::Legend) }</legend>
             { for fields }
             { for kind }
             { for boxes }
