@@ -125,12 +125,13 @@ impl Options {
             email: None,
             timeout_ms: 10_000,
         };
-        if let Some(mode) = parsed(
+        if let Some(index) = choice(
             object,
             "mode",
+            Mode::NAMES,
             "\"checkout\", \"newsletter\", \"preferences\" or \"headless\"",
         )? {
-            options.mode = mode;
+            options.mode = Mode::ALL[index];
         }
         options.endpoint = string(object, "endpoint")?
             .filter(|url| !url.trim().is_empty())
@@ -152,14 +153,24 @@ impl Options {
         options.brand = string(object, "brand")?
             .filter(|brand| !brand.trim().is_empty())
             .ok_or_else(|| WidgetError::invalid_option("brand", "a non-empty string"))?;
-        if let Some(locale) = parsed(object, "locale", "\"tr\" or \"en\"")? {
-            options.locale = locale;
+        if let Some(index) = choice(object, "locale", Locale::NAMES, "\"tr\" or \"en\"")? {
+            options.locale = Locale::ALL[index];
         }
-        if let Some(kind) = parsed(object, "recipientType", "\"individual\" or \"merchant\"")? {
-            options.recipient_type = kind;
+        if let Some(index) = choice(
+            object,
+            "recipientType",
+            RecipientType::NAMES,
+            "\"individual\" or \"merchant\"",
+        )? {
+            options.recipient_type = RecipientType::ALL[index];
         }
-        if let Some(source) = parsed(object, "source", "\"web\" or \"mobile\"")? {
-            options.source = source;
+        if let Some(index) = choice(
+            object,
+            "source",
+            CaptureSource::NAMES,
+            "\"web\" or \"mobile\"",
+        )? {
+            options.source = CaptureSource::ALL[index];
         }
         if let Some(channels) = channels(object)? {
             options.channels = channels;
@@ -300,17 +311,22 @@ fn string(object: &Object, key: &str) -> Result<Option<String>, WidgetError> {
     }
 }
 
-fn parsed<T: std::str::FromStr>(
+/// The position in `names` of the string option `key`, with the error that lists them.
+// Size: one function for the four options that name a value, rather than one per type.
+fn choice(
     object: &Object,
     key: &str,
+    names: &[&str],
     expected: &str,
-) -> Result<Option<T>, WidgetError> {
-    string(object, key)?
-        .map(|text| {
-            text.parse()
-                .map_err(|_| WidgetError::invalid_option(key, expected))
-        })
-        .transpose()
+) -> Result<Option<usize>, WidgetError> {
+    match string(object, key)? {
+        None => Ok(None),
+        Some(text) => names
+            .iter()
+            .position(|name| *name == text)
+            .map(Some)
+            .ok_or_else(|| WidgetError::invalid_option(key, expected)),
+    }
 }
 
 fn channels(object: &Object) -> Result<Option<Vec<Channel>>, WidgetError> {

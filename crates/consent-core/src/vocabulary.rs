@@ -27,6 +27,9 @@ macro_rules! vocabulary {
             /// Every value, in declaration order.
             pub const ALL: &'static [$name] = &[$($name::$variant),+];
 
+            /// Every value's name, in the order of [`Self::ALL`].
+            pub const NAMES: &'static [&'static str] = &[$($text),+];
+
             /// The stable name used on the wire between the widget and the relay.
             pub const fn as_str(self) -> &'static str {
                 match self {
