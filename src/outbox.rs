@@ -19,8 +19,6 @@ use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
 
-use consent_core::Timestamp;
-use consent_core::calendar::registration_deadline;
 use js_sys::{Array, JSON, Object, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
@@ -581,14 +579,16 @@ impl Outbox {
             .filter(Array::is_array)
             .map(|records| Array::from(&records).iter().collect())
             .unwrap_or_default();
-        let now = Timestamp::from_unix_millis(bindings::now_millis() as i64);
         let mut done = Vec::new();
         for receipt in &receipts {
             let id = text(receipt, "id");
-            if let Some(leased) = chosen.iter().find(|leased| leased.id == id) {
-                let at = Timestamp::from_unix_millis(leased.consented_at as i64);
-                let late = registration_deadline(at) < now;
-                let _ = Reflect::set(receipt, &JsValue::from_str("late"), &late.into());
+            if chosen.iter().any(|leased| leased.id == id) {
+                // The relay says whether the record came after İYS's window; one that does not
+                // say (an older relay) is reported in time.
+                // Size: the relay judges it, so the widget carries no holiday calendar.
+                if get(receipt, "late").as_bool().is_none() {
+                    let _ = Reflect::set(receipt, &JsValue::from_str("late"), &JsValue::FALSE);
+                }
                 done.push(id.clone());
                 report.receipts.push((id, receipt.clone()));
             }

@@ -23,6 +23,7 @@ use std::thread;
 use std::time::Duration;
 
 use consent_core::ConsentRecord;
+use consent_core::calendar::registration_deadline;
 use consent_core::contract::ConsentBatch;
 use serde_json::{Value, json};
 
@@ -350,6 +351,11 @@ fn consents(
             return Ok(true);
         }
     }
+    let now = consent_core::Timestamp::from_unix_millis(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |elapsed| elapsed.as_millis() as i64),
+    );
     let receipts: Vec<Value> = {
         let mut all = scenarios.lock().map_err(|_| std::io::ErrorKind::Other)?;
         let scenario = all.entry(name.to_owned()).or_default();
@@ -368,7 +374,9 @@ fn consents(
                 } else {
                     "duplicate"
                 };
-                json!({"id": record.id, "outcome": outcome, "consentDate": "2026-11-29 10:00:00", "receipt": "0".repeat(64)})
+                let late = consent_core::Timestamp::parse_rfc3339(&record.consented_at)
+                    .is_ok_and(|at| registration_deadline(at) < now);
+                json!({"id": record.id, "outcome": outcome, "consentDate": "2026-11-29 10:00:00", "receipt": "0".repeat(64), "late": late})
             })
             .collect()
     };

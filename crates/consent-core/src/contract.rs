@@ -86,6 +86,11 @@ pub struct Receipt {
     pub consent_date: String,
     /// The relay's receipt: the record's ledger hash.
     pub receipt: String,
+    /// Whether the record reached the relay after İYS's three-business-day window from the
+    /// moment of consent ([`crate::calendar::registration_deadline`]); false from a relay that
+    /// does not say.
+    #[serde(default)]
+    pub late: bool,
 }
 
 /// Whether a record was new to the relay.

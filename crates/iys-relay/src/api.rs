@@ -12,6 +12,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use consent_core::calendar::registration_deadline;
 use consent_core::contract::{ConsentBatch, ErrorCode, Receipt, ReceiptBatch};
 use consent_core::time::{IysDateTime, Timestamp};
 use consent_core::{Channel, ConsentRecord, Locale};
@@ -389,6 +390,15 @@ async fn post_consents(
         }
         return Err(unknown_text_error(&records_text(index)));
     }
+    let deadlines: HashMap<String, Timestamp> = records
+        .iter()
+        .map(|record| {
+            (
+                record.record.id().to_string(),
+                registration_deadline(record.record.consented_at()),
+            )
+        })
+        .collect();
     let receipts = state
         .writer
         .store(records)
@@ -422,6 +432,9 @@ async fn post_consents(
         records: receipts
             .into_iter()
             .map(|receipt| Receipt {
+                late: deadlines
+                    .get(&receipt.id)
+                    .is_some_and(|deadline| *deadline < received_at),
                 id: receipt.id,
                 outcome: receipt.outcome,
                 consent_date: receipt.consent_date,

@@ -366,7 +366,7 @@ async fn browsers_from_the_shop_get_cors_headers_and_preflights() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_consent_date_is_the_client_time_only_when_it_is_plausible() {
+async fn the_consent_date_is_the_client_time_only_when_it_is_plausible_and_late_says_so() {
     let relay = TestRelay::start(Backend::Sqlite).await;
     let now = consent_core::Timestamp::parse_rfc3339(&now_rfc3339()).unwrap();
     let at = |offset_millis: i64| now.add_millis(offset_millis).to_rfc3339();
@@ -410,6 +410,10 @@ async fn the_consent_date_is_the_client_time_only_when_it_is_plausible() {
             .to_string()
         };
         assert_eq!(body["records"][0]["consentDate"], expected_date.as_str());
+        // Only the decision of 2015 reached the relay after İYS's window.
+        let late = consented_at.starts_with("2015");
+        assert_eq!(body["records"][0]["late"], late, "{consented_at}");
+        assert_matches_openapi("/v1/consents", "post", 200, &body);
     }
 }
 
