@@ -272,9 +272,10 @@ fn remapped_paths(compiler: Compiler) -> String {
         .chain(
             // The nightly's default mangling names the closure shims wasm-bindgen exports with
             // every crate's hash and generic argument, which the package would carry; legacy
-            // names them as stable does.
+            // names them as stable does. Panics abort without a message, so their locations
+            // and the `Debug` output nothing prints are left out too (about 750 bytes brotli).
             (compiler == Compiler::Shipped)
-                .then(|| "-Zunstable-options\u{1f}-Csymbol-mangling-version=legacy".to_owned()),
+                .then(|| "-Zunstable-options\u{1f}-Csymbol-mangling-version=legacy\u{1f}-Zlocation-detail=none\u{1f}-Zfmt-debug=none".to_owned()),
         )
         .collect::<Vec<_>>()
         .join("\u{1f}")
