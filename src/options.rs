@@ -459,7 +459,39 @@ pub fn is_safe_url(url: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::is_safe_url;
+    use super::{KNOWN, TEXT_KEYS, is_safe_url};
+
+    /// The package's TypeScript declarations, as `cargo xtask dist` checks them.
+    const DECLARATIONS: &str = include_str!("../tests/golden/iys_consent.d.ts");
+
+    /// The members of `interface name` in the package's TypeScript declarations.
+    fn declared(name: &str) -> Vec<String> {
+        let start = DECLARATIONS
+            .find(&["export interface ", name, " {"].concat())
+            .unwrap();
+        let body = &DECLARATIONS[start..];
+        let body = &body[body.find('{').unwrap() + 1..body.find("\n}").unwrap()];
+        body.lines()
+            .map(str::trim)
+            .filter(|line| !line.starts_with("/**") && !line.is_empty())
+            .filter_map(|line| line.split([':', '?']).next())
+            .map(str::to_owned)
+            .collect()
+    }
+
+    #[test]
+    fn the_typescript_declarations_name_every_option_the_reader_knows() {
+        let mut known: Vec<&str> = KNOWN.to_vec();
+        let mut declared_options = declared("MountOptions");
+        known.sort_unstable();
+        declared_options.sort_unstable();
+        assert_eq!(declared_options, known);
+        let mut text_keys = declared("ConsentTexts");
+        text_keys.sort_unstable();
+        let mut expected = TEXT_KEYS.to_vec();
+        expected.sort_unstable();
+        assert_eq!(text_keys, expected);
+    }
 
     #[test]
     fn only_http_https_and_relative_urls_are_safe() {
