@@ -8,7 +8,7 @@ use consent_core::Locale;
 
 pub use consent_core::texts::{DEFAULT_TEXT_VERSION, consent_text};
 
-/// The widget's sentences; each is a row of [`MESSAGES`].
+/// The widget's sentences; each is a row of `MESSAGES`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Message {
     /// Label of the phone input in newsletter mode.

@@ -655,16 +655,20 @@ fn peers_section(loads: u32) -> Result<String, String> {
 }
 
 /// The package's size as a page downloads it: the wasm, the JS and the CSS under `pkg/`, and
-/// where the wasm's bytes go.
+/// where the wasm's bytes go; the stable build's size beside it.
 fn size_section() -> Result<String, String> {
-    const TARGET_BROTLI: u64 = 60 * 1024;
+    const TARGET_BROTLI: u64 = 70 * 1024;
+    const MILESTONE_BROTLI: u64 = 60 * 1024;
     let (raw, gzip, brotli) = crate::package::sizes(&root().join("pkg"))?;
     let met = brotli <= TARGET_BROTLI;
+    crate::dist::report_stable()?;
+    let (_, _, stable_brotli) = crate::package::sizes(&root().join("target").join("stable-pkg"))?;
     let mut report = String::new();
     let _ = writeln!(report, "\n## Widget: package size\n");
     let _ = writeln!(
         report,
-        "Every `.wasm`, `.js` and `.css` file of `pkg/` as `cargo xtask dist` builds it (wasm-opt -Oz, the scripts and styles minified), compressed one by one: gzip level 9 and brotli quality 11. The test command enforces the budget in `npm/size-budget.json`.\n"
+        "Every `.wasm`, `.js` and `.css` file of `pkg/` as `cargo xtask dist` builds it (the pinned nightly `{}` with the standard library rebuilt for size and immediate-abort panics, wasm-opt -Oz, the scripts and styles minified), compressed one by one: gzip level 9 and brotli quality 11. The test command enforces the budget in `npm/size-budget.json`. The same package built with the stable toolchain (`cargo xtask dist --stable`) is {stable_brotli} bytes brotli.\n",
+        crate::setup::SHIPPED_TOOLCHAIN
     );
     let _ = writeln!(report, "| measure | target | result | |");
     let _ = writeln!(report, "|---|---|---|---|");
@@ -672,8 +676,13 @@ fn size_section() -> Result<String, String> {
     let _ = writeln!(report, "| gzip | | {gzip} bytes | |");
     let _ = writeln!(
         report,
-        "| brotli | at most 60 KB ({TARGET_BROTLI} bytes) | {brotli} bytes | {} |",
+        "| brotli | at most 70 KB ({TARGET_BROTLI} bytes) | {brotli} bytes | {} |",
         verdict(met)
+    );
+    let _ = writeln!(
+        report,
+        "| brotli, the next milestone | at most 60 KB ({MILESTONE_BROTLI} bytes) | {brotli} bytes | {} |",
+        verdict(brotli <= MILESTONE_BROTLI)
     );
     let folder = root().join("target").join("bench").join("named");
     let _ = std::fs::remove_dir_all(&folder);
@@ -682,19 +691,24 @@ fn size_section() -> Result<String, String> {
     let table = process::output(
         Command::new("node")
             .arg(root().join("bench/wasm-size.mjs"))
-            .arg(&named),
+            .arg(&named)
+            .args(["--functions", "30"]),
     )?;
     let _ = writeln!(
         report,
-        "\nWhere the wasm's bytes go, before compression: the shipped module rebuilt with its function names kept, each function counted under the first path in its name (generic code counts under the crate that defines it, whatever types it was made for).\n"
+        "\nWhere the wasm's bytes go, before compression: the shipped module rebuilt with its function names kept, each function counted under the first path in its name (generic code counts under the crate that defines it, whatever types it was made for; what wasm-opt inlined counts under the function it went into), and the largest functions.\n"
     );
     report.push_str(&table);
-    if !met {
-        let _ = writeln!(
-            report,
-            "\nWhat meeting the target would take: Yew (its virtual DOM, reconciler, scheduler and event delegation) is the largest part, and a Yew component showing only three boxes already weighs about 49 KB brotli with this toolchain, which would leave about 11 KB for the outbox, the options, the records, the four modes, the texts and the JS surface. Reaching 60 KB means rendering the widget's few elements with web-sys directly instead of Yew, moving the outbox's storage and lock handling into the JavaScript it already calls, and building with a nightly compiler and `panic = \"immediate-abort\"` (about 10 KB less); the budget in `npm/size-budget.json` keeps the size from growing meanwhile."
-        );
-    }
+    // A Yew component with three labelled boxes and one POST, built the same way, measured
+    // 39.0 KB brotli on this kind of machine.
+    const YEW_FLOOR_BROTLI: u64 = 39_936;
+    let own = brotli.saturating_sub(YEW_FLOOR_BROTLI);
+    let _ = writeln!(
+        report,
+        "\nWhat the targets take: a Yew component with three labelled boxes and one POST, built the same way, is about 39 KB brotli, which leaves 31 KB under 70 KB and 21 KB under 60 KB for everything the widget adds; that is {} KB today, {} KB over the target. The steps so far, each a commit with its measured saving, took the package from 109.3 KB: the nightly build (10.7 KB), one component instead of four (3.8 KB), one owner for the state (1.8 KB), the relay judging lateness (1.3 KB), errors made as JS objects (1.1 KB), no panic locations or `Debug` (0.8 KB), no reference types (0.7 KB), no `format!` and tables for the sentences (0.6 KB). What remains is spread over the widget's modules (the largest functions are listed above): the outbox with its leases, locks, retries and stored format (about 20 KB raw), the options' reader, the view of four modes, and the records with their SHA-256 and address rules. Closing the gap needs about a third of that code gone without losing what it does; the candidates, not yet measured, are the outbox's storage and lease bookkeeping moved into the JavaScript it already calls, an allocator smaller than dlmalloc (4.5 KB raw), and a view with fewer distinct element shapes. 60 KB would also need the few elements created without a virtual DOM, which the decision to stay a Yew component rules out.",
+        own / 1024,
+        brotli.saturating_sub(TARGET_BROTLI) / 1024
+    );
     Ok(report)
 }
 
