@@ -200,6 +200,9 @@ fn bind_and_shrink(
     shrink.arg("-Oz");
     if keep_names {
         shrink.arg("-g");
+    } else {
+        // What built the module and the features it was built with: nothing a browser reads.
+        shrink.args(["--strip-producers", "--strip-target-features"]);
     }
     process::run(shrink.args(WASM_FEATURES).arg(&wasm).arg("-o").arg(&wasm))?;
     Ok(wasm)
