@@ -19,6 +19,7 @@
 
 use js_sys::{Object, Promise};
 use wasm_bindgen::prelude::*;
+use web_sys::Element;
 
 #[wasm_bindgen(inline_js = r#"
 export function with_lock(name, task) {
@@ -139,6 +140,10 @@ export function set_timer(callback, delay_ms) {
 export function clear_timer(handle) {
   clearTimeout(handle);
 }
+
+export function dispatch(root, name, detail) {
+  root.dispatchEvent(new CustomEvent(name, { bubbles: true, composed: true, detail }));
+}
 "#)]
 extern "C" {
     /// Runs `task` while holding the Web Lock `name`, so one tab at a time does it; without Web
@@ -182,4 +187,10 @@ extern "C" {
 
     /// `clearTimeout`.
     pub fn clear_timer(handle: &JsValue);
+
+    /// Dispatches a `CustomEvent` named `name` with `detail` on `root`, bubbling and crossing
+    /// shadow roots.
+    // Size: one call rather than web-sys's event-init object, its three setters and the
+    // constructor.
+    pub fn dispatch(root: &Element, name: &str, detail: &JsValue);
 }

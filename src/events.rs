@@ -13,7 +13,7 @@ use std::cell::RefCell;
 
 use js_sys::{Function, Object, Reflect};
 use wasm_bindgen::JsValue;
-use web_sys::{CustomEvent, CustomEventInit, Element};
+use web_sys::Element;
 
 /// The widget's events.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,14 +96,10 @@ impl Events {
 
     /// Dispatches `event` with `detail`.
     pub fn emit(&self, event: Event, detail: &JsValue) {
-        if let Some(root) = self.root.borrow().clone() {
-            let init = CustomEventInit::new();
-            init.set_bubbles(true);
-            init.set_composed(true);
-            init.set_detail(detail);
-            if let Ok(dom_event) = CustomEvent::new_with_event_init_dict(event.name(), &init) {
-                let _ = root.dispatch_event(&dom_event);
-            }
+        // The root is taken out of the cell first: a page's listener may destroy the widget.
+        let root = self.root.borrow().clone();
+        if let Some(root) = root {
+            crate::bindings::dispatch(&root, event.name(), detail);
         }
         let callbacks: Vec<Function> = self
             .callbacks

@@ -9,7 +9,9 @@ use js_sys::{Array, Object, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{JsFuture, future_to_promise};
 use web_sys::{Element, EventTarget, HtmlInputElement};
-use yew::functional::UseForceUpdateHandle;
+use yew::html::Scope;
+
+use crate::components::consent_form::ConsentForm;
 
 use crate::bindings;
 use crate::entry::Entry;
@@ -81,7 +83,7 @@ pub struct Widget {
     /// from it.
     state: RefCell<State>,
     /// Asks the component to render again, once it has rendered the first time.
-    redraw: RefCell<Option<UseForceUpdateHandle>>,
+    redraw: RefCell<Option<Scope<ConsentForm>>>,
     listeners: RefCell<Vec<Listener>>,
     /// A prefix that makes element ids unique on the page.
     pub id_prefix: String,
@@ -162,7 +164,7 @@ impl Widget {
     }
 
     /// The component gives the handle that renders it again after each change.
-    pub fn rendered_by(&self, redraw: UseForceUpdateHandle) {
+    pub fn rendered_by(&self, redraw: Scope<ConsentForm>) {
         *self.redraw.borrow_mut() = Some(redraw);
     }
 
@@ -174,7 +176,7 @@ impl Widget {
     fn dispatch(&self, action: Action) {
         self.state.borrow_mut().apply(action);
         if let Some(redraw) = self.redraw.borrow().as_ref() {
-            redraw.force_update();
+            redraw.send_message(());
         }
     }
 

@@ -81,12 +81,34 @@ fn text_field(widget: &Rc<Widget>, state: &State, field: Field) -> Html {
 }
 
 /// The widget's UI.
-#[function_component(ConsentForm)]
-pub fn consent_form(props: &ConsentFormProps) -> Html {
-    let widget = props.widget.0.clone();
+// Size: a struct component whose only message asks it to render again, rather than a function
+// component with a hook for that, which brought Yew's hooks machinery.
+#[derive(Debug)]
+pub struct ConsentForm;
+
+impl Component for ConsentForm {
+    type Message = ();
+    type Properties = ConsentFormProps;
+
+    fn create(context: &Context<Self>) -> Self {
+        // The widget owns the state; the component renders it, and renders again on each
+        // change.
+        context.props().widget.0.rendered_by(context.link().clone());
+        ConsentForm
+    }
+
+    fn update(&mut self, _: &Context<Self>, (): ()) -> bool {
+        true
+    }
+
+    fn view(&self, context: &Context<Self>) -> Html {
+        view(&context.props().widget.0)
+    }
+}
+
+fn view(widget: &Rc<Widget>) -> Html {
+    let widget = widget.clone();
     let options = widget.options.clone();
-    // The widget owns the state; the component renders it, and renders again on each change.
-    widget.rendered_by(use_force_update());
     if options.mode == Mode::Headless {
         return html! {};
     }
