@@ -91,22 +91,42 @@ pub fn report_stable() -> Result<(), String> {
 
 /// Compiles the widget's wasm with `compiler`.
 fn compile(compiler: Compiler) -> Result<(), String> {
+    let mut command = cargo_with(
+        compiler,
+        &["build", "--package", "iys-consent", "--lib"],
+        &target_folder(compiler),
+    );
+    process::run(&mut command)
+}
+
+/// The browser tests compiled as the shipped package is: `cargo test` of `tests/browser` with
+/// the shipped build's toolchain, flags and profile, the tests' panics aborting too, in a
+/// target folder of their own (cargo would otherwise find two builds of the standard library).
+pub fn shipped_browser_tests() -> Command {
+    let mut command = cargo_with(
+        Compiler::Shipped,
+        &["test", "--package", "iys-consent", "--test", "browser"],
+        &root().join("target").join("shipped-tests"),
+    );
+    command.arg("-Zpanic-abort-tests");
+    command
+}
+
+/// `cargo <arguments>` for the wasm target with `compiler`'s toolchain, flags and profile, in
+/// `target_folder`.
+fn cargo_with(compiler: Compiler, arguments: &[&str], target_folder: &Path) -> Command {
     let mut command = Command::new("cargo");
     if compiler == Compiler::Shipped {
         command.arg(format!("+{SHIPPED_TOOLCHAIN}"));
     }
-    command.args([
-        "build",
-        "--package",
-        "iys-consent",
-        "--lib",
+    command.args(arguments).args([
         "--target",
         WASM_TARGET,
         "--profile",
         "wasm-release",
         "--target-dir",
     ]);
-    command.arg(target_folder(compiler));
+    command.arg(target_folder);
     if compiler == Compiler::Shipped {
         command
             .args([
@@ -120,11 +140,10 @@ fn compile(compiler: Compiler) -> Result<(), String> {
             command.env_remove(inherited);
         }
     }
-    process::run(
-        command
-            .env("CARGO_ENCODED_RUSTFLAGS", remapped_paths(compiler))
-            .current_dir(root()),
-    )
+    command
+        .env("CARGO_ENCODED_RUSTFLAGS", remapped_paths(compiler))
+        .current_dir(root());
+    command
 }
 
 /// Cargo's target folder for `compiler`'s build: the shipped build's standard library is its

@@ -68,6 +68,13 @@ fn steps(postgres_url: &str, fault_server: &str) -> Vec<Step> {
     browser.env("WASM_BINDGEN_TEST_TIMEOUT", "600");
     // Read at compile time by the delivery tests, which run in the browser.
     browser.env("IYS_FAULT_SERVER", fault_server);
+    // The same tests compiled as the shipped package is: the pinned nightly, the standard
+    // library rebuilt for size, panics aborting at once, the wasm-release profile.
+    let mut shipped_browser = dist::shipped_browser_tests();
+    shipped_browser
+        .env("CHROMEDRIVER", CHROMEDRIVER)
+        .env("WASM_BINDGEN_TEST_TIMEOUT", "600")
+        .env("IYS_FAULT_SERVER", fault_server);
     vec![
         Step {
             name: "stands alone",
@@ -143,6 +150,10 @@ fn steps(postgres_url: &str, fault_server: &str) -> Vec<Step> {
         Step {
             name: "browser tests",
             kind: Kind::Tests(browser),
+        },
+        Step {
+            name: "browser (shipped)",
+            kind: Kind::Tests(shipped_browser),
         },
         Step {
             name: "npm package",
