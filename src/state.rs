@@ -1,4 +1,5 @@
-//! The widget's state as a pure reducer, tested without a browser.
+//! The widget's state and the pure function that applies each action to it, tested without a
+//! browser.
 
 use consent_core::{Channel, Locale, Recipient, RecipientType};
 

@@ -581,9 +581,9 @@ impl Widget {
     // of its own for each.
     pub fn listen(self: &Rc<Self>, target: &EventTarget, kind: &'static str, reaction: Reaction) {
         let widget = Rc::downgrade(self);
-        let callback = Closure::wrap(Box::new(move |_: web_sys::Event| {
+        let callback = Closure::wrap(Box::new(move |event: web_sys::Event| {
             if let Some(widget) = widget.upgrade() {
-                widget.react(reaction);
+                widget.react(reaction, &event);
             }
         }) as Box<dyn FnMut(web_sys::Event)>);
         let _ = target.add_event_listener_with_callback(kind, callback.as_ref().unchecked_ref());
@@ -594,15 +594,17 @@ impl Widget {
         });
     }
 
-    fn react(self: &Rc<Self>, reaction: Reaction) {
+    fn react(self: &Rc<Self>, reaction: Reaction, event: &web_sys::Event) {
         match reaction {
             Reaction::ShopSubmit => self.shop_form_submitted(),
             Reaction::ShopInput => self.shop_fields_changed(),
             Reaction::Online => self.resume(),
             Reaction::PageHidden => self.page_hidden(),
             Reaction::Visibility => {
-                let hidden = web_sys::window()
-                    .and_then(|window| window.document())
+                // The document listened to: the target's own, which may be a frame's.
+                let hidden = event
+                    .current_target()
+                    .and_then(|target| target.dyn_into::<web_sys::Document>().ok())
                     .is_some_and(|document| {
                         document.visibility_state() == web_sys::VisibilityState::Hidden
                     });

@@ -651,6 +651,26 @@ async fn records_past_the_deadline_are_delivered_and_reported_late() {
 }
 
 #[wasm_bindgen_test]
+async fn a_relay_that_does_not_say_whether_a_record_is_late_gets_it_reported_in_time() {
+    let scenario = scenario("unsaid");
+    plan(&scenario, &["unsaid"]).await;
+    let endpoint = endpoint(&scenario);
+    let at = consent_core::Timestamp::parse_rfc3339("2026-01-05T09:00:00Z").unwrap();
+    let id = leave_in_outbox(&endpoint, "veli@example.com", at, at, 0);
+    let widget = headless(&endpoint, "");
+    let sent = collect(&widget, "iys:sent");
+    until_stored(&scenario, &widget, std::slice::from_ref(&id), 5_000).await;
+    let mut waited = 0;
+    while sent.length() == 0 && waited < 2_000 {
+        pause(50).await;
+        waited += 50;
+    }
+    let receipt = Array::from(&prop(&sent.get(0), "receipts")).get(0);
+    assert_eq!(prop(&receipt, "id"), id.as_str());
+    assert_eq!(prop(&receipt, "late"), JsValue::FALSE);
+}
+
+#[wasm_bindgen_test]
 async fn checkout_records_on_the_shops_submit_without_holding_it_back() {
     let scenario = scenario("checkout");
     let host = fresh_host();

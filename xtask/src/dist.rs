@@ -20,8 +20,8 @@ pub enum Compiler {
     /// `optimize_for_size` and `panic = "immediate-abort"`, which drops the panic messages and
     /// their formatting (about 8 KB brotli less than stable). A panic traps as `unreachable`.
     Shipped,
-    /// The stable toolchain of `rust-toolchain.toml` with the profile's `panic = "abort"`: the
-    /// build every test but the package's own compiles with.
+    /// The stable toolchain of `rust-toolchain.toml` with the profile's `panic = "abort"`, as
+    /// the tests other than the shipped browser run and the package's own checks compile.
     Stable,
 }
 
@@ -120,6 +120,7 @@ fn cargo_with(compiler: Compiler, arguments: &[&str], target_folder: &Path) -> C
         command.arg(format!("+{SHIPPED_TOOLCHAIN}"));
     }
     command.args(arguments).args([
+        "--locked",
         "--target",
         WASM_TARGET,
         "--profile",

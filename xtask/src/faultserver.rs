@@ -6,7 +6,8 @@
 //!   record), `422:<index>` (a refusal of the record at that index), the setup problems `401`,
 //!   `403`, `404`, `405`, `413` and `415`, `garbage` (a page that is not the relay's answer),
 //!   `hang` (never answer), `drop` (store, then close without answering), `reset` (close
-//!   without reading).
+//!   without reading), `unsaid` (store and answer as a relay that does not say whether a
+//!   record is late).
 //!   When the plan runs out, requests are answered `ok`.
 //! - `POST /s/<name>/v1/consents`: the v1 contract. Records are checked with `consent-core` as
 //!   the relay checks them, and deduplicated by id.
@@ -374,9 +375,12 @@ fn consents(
                 } else {
                     "duplicate"
                 };
-                let late = consent_core::Timestamp::parse_rfc3339(&record.consented_at)
-                    .is_ok_and(|at| registration_deadline(at) < now);
-                json!({"id": record.id, "outcome": outcome, "consentDate": "2026-11-29 10:00:00", "receipt": "0".repeat(64), "late": late})
+                let mut receipt = json!({"id": record.id, "outcome": outcome, "consentDate": "2026-11-29 10:00:00", "receipt": "0".repeat(64)});
+                if kind != "unsaid" {
+                    receipt["late"] = json!(consent_core::Timestamp::parse_rfc3339(&record.consented_at)
+                        .is_ok_and(|at| registration_deadline(at) < now));
+                }
+                receipt
             })
             .collect()
     };

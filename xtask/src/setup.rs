@@ -16,8 +16,9 @@ use crate::root;
 pub const WASM_TARGET: &str = "wasm32-unknown-unknown";
 
 /// The toolchain the shipped package is compiled with: a pinned nightly, for the standard
-/// library rebuilt for size with `panic = "immediate-abort"` (see `dist`). Everything else,
-/// tests included, builds with the stable toolchain of `rust-toolchain.toml`.
+/// library rebuilt for size with `panic = "immediate-abort"` (see `dist`), and one of the two
+/// runs of the browser tests. Everything else builds with the stable toolchain of
+/// `rust-toolchain.toml`.
 pub const SHIPPED_TOOLCHAIN: &str = "nightly-2026-05-20";
 
 /// What one command needs.

@@ -86,9 +86,9 @@ pub struct Receipt {
     pub consent_date: String,
     /// The relay's receipt: the record's ledger hash.
     pub receipt: String,
-    /// Whether the record reached the relay after İYS's three-business-day window from the
-    /// moment of consent ([`crate::calendar::registration_deadline`]); false from a relay that
-    /// does not say.
+    /// Whether this request brought the record to the relay after İYS's three-business-day
+    /// window from its `consentedAt` ([`crate::calendar::registration_deadline`]), by the
+    /// relay's clock; false from a relay that does not say.
     #[serde(default)]
     pub late: bool,
 }

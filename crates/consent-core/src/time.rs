@@ -116,12 +116,18 @@ impl Timestamp {
     }
 }
 
-/// Appends `value`, not negative, in decimal with at least `width` digits.
+/// Appends `value` in decimal, zero-padded to at least `width` characters with a minus sign
+/// counting as one, as `format!("{value:0width$}")` writes it.
 pub fn push_digits(text: &mut String, value: i64, width: usize) {
+    let mut width = width;
+    if value < 0 {
+        text.push('-');
+        width = width.saturating_sub(1);
+    }
     let mut digits = [b'0'; 20];
     let mut rest = value.unsigned_abs();
     let mut start = digits.len();
-    while rest > 0 || digits.len() - start < width {
+    while rest > 0 || digits.len() - start < width.max(1) {
         start -= 1;
         digits[start] = b'0' + (rest % 10) as u8;
         rest /= 10;

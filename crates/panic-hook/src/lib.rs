@@ -1,6 +1,7 @@
 //! The panic hook Yew's renderer installs, in place of the crates.io package of the same name.
 //!
-//! In the tests' builds a panic's message goes to the browser console, as with that package.
+//! In the tests' builds a panic's message and location go to the browser console (without the
+//! JavaScript stack trace that package adds).
 //! The shipped build aborts at the panic itself, so its hook never runs; there the hook is
 //! empty, which keeps Rust's formatting code out of the module (about 1.5 KB brotli).
 

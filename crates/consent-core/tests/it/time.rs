@@ -1,6 +1,6 @@
 use consent_core::time::{
     CivilDate, IysDateTime, TimeError, Timestamp, TurkeyTime, consent_date, end_of_turkish_day,
-    istanbul_offset_seconds, iys_epoch,
+    istanbul_offset_seconds, iys_epoch, push_digits,
 };
 use proptest::prelude::*;
 
@@ -100,6 +100,23 @@ fn rfc3339_needs_a_zone_and_a_real_date() {
     }
     let with_micros = Timestamp::parse_rfc3339("2026-11-28T21:04:05.123999Z").unwrap();
     assert_eq!(with_micros.to_rfc3339(), "2026-11-28T21:04:05.123Z");
+    // Year 0 in a local time one hour ahead is the last hour of year -1 in UTC.
+    let year_zero = Timestamp::parse_rfc3339("0000-01-01T00:00:00+01:00").unwrap();
+    assert_eq!(year_zero.to_rfc3339(), "-001-12-31T23:00:00.000Z");
+}
+
+#[test]
+fn digits_are_written_as_format_writes_them() {
+    for value in (-123_456..=123_456)
+        .step_by(7)
+        .chain([i64::MIN + 1, i64::MAX, 0, -1])
+    {
+        for width in 0..=6 {
+            let mut text = String::new();
+            push_digits(&mut text, value, width);
+            assert_eq!(text, format!("{value:0width$}"), "{value} {width}");
+        }
+    }
 }
 
 #[test]
