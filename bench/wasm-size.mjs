@@ -134,6 +134,8 @@ if (functionsFlag > 0) {
   console.log('| function | bytes |');
   console.log('|---|---|');
   for (const [name, length] of largest) {
-    console.log(`| \`${name.replaceAll('|', '\\|')}\` | ${length} |`);
+    // The hash rustc appends to each symbol tells nothing to a reader.
+    const shown = name.replace(/::h[0-9a-f]{16}$/, '').replaceAll('|', '\\|');
+    console.log(`| \`${shown}\` | ${length} |`);
   }
 }
