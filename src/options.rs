@@ -89,6 +89,36 @@ pub struct Options {
     pub timeout_ms: u32,
 }
 
+impl Default for Options {
+    /// What a page that names no option but `endpoint` and `brand` gets, with those two empty.
+    fn default() -> Options {
+        Options {
+            endpoint: String::new(),
+            mode: Mode::Checkout,
+            channels: Channel::ALL.to_vec(),
+            brand: String::new(),
+            locale: Locale::Turkish,
+            custom_texts: Vec::new(),
+            text_version: DEFAULT_TEXT_VERSION.to_owned(),
+            privacy_notice_url: None,
+            recipient_type: RecipientType::Individual,
+            source: CaptureSource::Web,
+            form_id: Mode::Checkout.as_str().to_owned(),
+            headers: Vec::new(),
+            form: None,
+            phone_input: None,
+            email_input: None,
+            name_input: None,
+            name_field: false,
+            recipient_type_choice: false,
+            state_token: None,
+            phone: None,
+            email: None,
+            timeout_ms: 10_000,
+        }
+    }
+}
+
 impl Options {
     /// Reads and checks the options object.
     pub fn from_js(value: &JsValue) -> Result<Options, WidgetError> {
@@ -101,30 +131,7 @@ impl Options {
         // error returns by dropping that one value; reading them into locals first made the
         // compiler write, at each of the twenty ways out, the drops of every string read
         // before it (about 6 KB of code).
-        let mut options = Options {
-            endpoint: String::new(),
-            mode: Mode::Checkout,
-            channels: Channel::ALL.to_vec(),
-            brand: String::new(),
-            locale: Locale::Turkish,
-            custom_texts: Vec::new(),
-            text_version: String::new(),
-            privacy_notice_url: None,
-            recipient_type: RecipientType::Individual,
-            source: CaptureSource::Web,
-            form_id: String::new(),
-            headers: Vec::new(),
-            form: None,
-            phone_input: None,
-            email_input: None,
-            name_input: None,
-            name_field: false,
-            recipient_type_choice: false,
-            state_token: None,
-            phone: None,
-            email: None,
-            timeout_ms: 10_000,
-        };
+        let mut options = Options::default();
         if let Some(index) = choice(
             object,
             "mode",

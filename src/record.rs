@@ -155,34 +155,16 @@ mod tests {
 #[cfg(test)]
 mod contract_tests {
     use consent_core::contract::WireRecord;
-    use consent_core::{CaptureSource, ConsentRecord, Mode, RecipientType};
+    use consent_core::{ConsentRecord, Mode, RecipientType};
 
     use super::*;
 
     fn options() -> Options {
         Options {
             endpoint: "https://relay.example/v1/consents".to_owned(),
-            mode: Mode::Checkout,
-            channels: Channel::ALL.to_vec(),
             brand: "Örnek \"Mağaza\"".to_owned(),
-            locale: Locale::Turkish,
-            custom_texts: Vec::new(),
             text_version: "v1".to_owned(),
-            privacy_notice_url: None,
-            recipient_type: RecipientType::Individual,
-            source: CaptureSource::Web,
-            form_id: "checkout".to_owned(),
-            headers: Vec::new(),
-            form: None,
-            phone_input: None,
-            email_input: None,
-            name_input: None,
-            name_field: false,
-            recipient_type_choice: false,
-            state_token: None,
-            phone: None,
-            email: None,
-            timeout_ms: 10_000,
+            ..Options::default()
         }
     }
 

@@ -7,27 +7,24 @@ use core::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::iys::wire::{IysRecipientType, IysSource, IysStatus, IysType};
+use crate::iys::wire::{DAILY_FILE_COLUMNS, IysRecipientType, IysSource, IysStatus, IysType};
 use crate::recipient::Recipient;
 use crate::record::check_name;
 use crate::time::{IysDateTime, Timestamp, iys_epoch};
 use crate::vocabulary::{Channel, ConsentStatus, RecipientType, Source};
 
-/// The columns every file has, in İYS's names.
-pub const COLUMNS: [&str; 6] = [
-    "recipient",
-    "recipientType",
-    "type",
-    "status",
-    "consentDate",
-    "source",
-];
+/// The columns every file has: those of İYS's daily change file after the two İYS writes
+/// itself.
+pub const COLUMNS: &[&str] = DAILY_FILE_COLUMNS.split_at(2).1;
+
+// A row is read as these six columns, in this order.
+const _: () = assert!(COLUMNS.len() == 6);
 
 /// The columns a file may add.
 pub const OPTIONAL_COLUMNS: [&str; 2] = ["name", "retailerCode"];
 
 /// Columns of İYS's daily change file that an import reads past: İYS wrote them, not the shop.
-pub const IGNORED_COLUMNS: [&str; 2] = ["creationDate", "transactionId"];
+pub const IGNORED_COLUMNS: &[&str] = DAILY_FILE_COLUMNS.split_at(2).0;
 
 /// What an imported record proves: the file and the row it came from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -127,7 +127,7 @@ pub async fn settle(forwarders: &[&Forwarder], store: &Store, within: Duration) 
     }
 }
 
-async fn sandbox_get(base: &str, path: &str) -> Value {
+pub async fn sandbox_get(base: &str, path: &str) -> Value {
     reqwest::get(format!("{base}{path}"))
         .await
         .unwrap()

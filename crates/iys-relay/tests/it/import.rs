@@ -13,7 +13,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::both_backends;
-use crate::forwarding::{forwarder_with, schema, settle, start_sandbox};
+use crate::forwarding::{forwarder_with, sandbox_get, schema, settle, start_sandbox};
 use crate::support::{Backend, DATA_KEY, TestDatabase};
 
 fn import(database_url: &str, arguments: &[&str]) -> (bool, String) {
@@ -151,12 +151,7 @@ async fn an_existing_database_is_imported_checked_and_sent_once(backend: Backend
         "İYS holds nothing to refuse"
     );
     assert_eq!(state("+905449998877"), "imported");
-    let log: Value = reqwest::get(format!("{iys}/sandbox/log"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let log = sandbox_get(&iys, "/sandbox/log").await;
     assert!(log["batches"].as_u64().unwrap() >= 1, "{log}");
     let validator = schema::consent_validator();
     let sent: Vec<&Value> = log["requests"].as_array().unwrap().iter().collect();

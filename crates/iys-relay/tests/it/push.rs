@@ -9,17 +9,8 @@ use consent_core::{Channel, ConsentStatus, RecipientType};
 use serde_json::{Value, json};
 
 use crate::both_backends;
-use crate::forwarding::{forwarder_with, sandbox_post, schema, settle, start_sandbox};
+use crate::forwarding::{forwarder_with, sandbox_get, sandbox_post, schema, settle, start_sandbox};
 use crate::support::{Backend, TestDatabase, TestRelay, batch, config, record};
-
-async fn sandbox_log(base: &str) -> Value {
-    reqwest::get(format!("{base}/sandbox/log"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
-}
 
 async fn a_refusal_made_in_iys_arrives_by_push_and_is_applied_once(backend: Backend) {
     let iys = start_sandbox().await;
@@ -35,7 +26,7 @@ async fn a_refusal_made_in_iys_arrives_by_push_and_is_applied_once(backend: Back
         !forwarder.register_push(&relay.base).await.unwrap(),
         "the same address is registered once"
     );
-    let log = sandbox_log(&iys).await;
+    let log = sandbox_get(&iys, "/sandbox/log").await;
     let registrations = log["pushRegistrations"].as_array().unwrap();
     assert_eq!(registrations.len(), 1);
     let registration = &registrations[0];
@@ -80,7 +71,7 @@ async fn a_refusal_made_in_iys_arrives_by_push_and_is_applied_once(backend: Back
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let log = sandbox_log(&iys).await;
+    let log = sandbox_get(&iys, "/sandbox/log").await;
     assert_eq!(log["pushes"][0]["status"], 200, "{log}");
     assert_eq!(log["pushes"][0]["transactionId"], movement["transactionId"]);
     let state = relay

@@ -12,7 +12,7 @@ use iys_relay::store::ProofDetails;
 use serde_json::{Value, json};
 
 use crate::both_backends;
-use crate::forwarding::{forwarder_with, settle, start_sandbox};
+use crate::forwarding::{forwarder_with, sandbox_get, settle, start_sandbox};
 use crate::support::{
     Backend, TestDatabase, TestRelay, assert_matches_openapi, batch, config, record,
 };
@@ -180,12 +180,7 @@ async fn a_refusal_link_records_a_refusal_that_reaches_iys(backend: Backend) {
     assert_eq!(channels, ["call", "sms"]);
 
     settle(&[&forwarder], &relay.store, Duration::from_secs(30)).await;
-    let log: Value = reqwest::get(format!("{iys}/sandbox/log"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let log = sandbox_get(&iys, "/sandbox/log").await;
     let refused: Vec<&Value> = log["requests"]
         .as_array()
         .unwrap()

@@ -712,12 +712,7 @@ both_backends!(
 );
 
 async fn sandbox_get_batches(base: &str) -> u64 {
-    reqwest::get(format!("{base}/sandbox/log"))
-        .await
-        .unwrap()
-        .json::<Value>()
-        .await
-        .unwrap()["batches"]
+    crate::forwarding::sandbox_get(base, "/sandbox/log").await["batches"]
         .as_u64()
         .unwrap()
 }
