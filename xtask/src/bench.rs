@@ -667,7 +667,7 @@ fn size_section() -> Result<String, String> {
     let _ = writeln!(report, "\n## Widget: package size\n");
     let _ = writeln!(
         report,
-        "Every `.wasm`, `.js` and `.css` file of `pkg/` as `cargo xtask dist` builds it (the pinned nightly `{}` with the standard library rebuilt for size and immediate-abort panics, wasm-opt -Oz, the scripts and styles minified), compressed one by one: gzip level 9 and brotli quality 11. The test command enforces the budget in `npm/size-budget.json`. The same package built with the stable toolchain (`cargo xtask dist --stable`) is {stable_brotli} bytes brotli.\n",
+        "Every `.wasm`, `.js` and `.css` file of `pkg/` as `cargo xtask dist` builds it (the pinned nightly `{}` with the standard library rebuilt for size and immediate-abort panics, wasm-opt -Oz with whole-module flow analysis, the scripts and styles minified), compressed one by one: gzip level 9 and brotli quality 11. The test command enforces the budget in `npm/size-budget.json`. The same package built with the stable toolchain (`cargo xtask dist --stable`) is {stable_brotli} bytes brotli.\n",
         crate::setup::SHIPPED_TOOLCHAIN
     );
     let _ = writeln!(report, "| measure | target | result | |");

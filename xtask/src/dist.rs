@@ -37,6 +37,11 @@ const WASM_FEATURES: &[&str] = &[
     "--enable-sign-ext",
 ];
 
+/// What wasm-opt runs on the bound wasm: `-Oz`, then the whole-module flow analysis that finds
+/// values and calls no path can reach, both again as long as the module still shrinks.
+// Size: about 330 bytes brotli less than `-Oz` alone, for about a second more.
+const SHRINK_PASSES: &[&str] = &["-Oz", "--gufa-optimizing", "--converge"];
+
 /// The name wasm-bindgen gives the package's module: `iys_consent.js` and `iys_consent_bg.wasm`.
 const NAME: &str = "iys_consent";
 
@@ -202,7 +207,8 @@ pub fn named_wasm(folder: &Path) -> Result<PathBuf, String> {
 }
 
 /// Binds the compiled wasm into `folder` as `<name>.js` and `<name>_bg.wasm` and shrinks the wasm
-/// with `wasm-opt -Oz`, keeping its function names when `keep_names`; returns the wasm's path.
+/// with wasm-opt ([`SHRINK_PASSES`]), keeping its function names when `keep_names`; returns the
+/// wasm's path.
 fn bind_and_shrink(
     compiler: Compiler,
     folder: &Path,
@@ -217,7 +223,7 @@ fn bind_and_shrink(
     process::run(bind.args(["--out-name", name, "--out-dir"]).arg(folder))?;
     let wasm = folder.join(format!("{name}_bg.wasm"));
     let mut shrink = Command::new(node_bin("wasm-opt"));
-    shrink.arg("-Oz");
+    shrink.args(SHRINK_PASSES);
     if keep_names {
         shrink.arg("-g");
     } else {
