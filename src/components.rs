@@ -2,4 +2,5 @@
 
 pub mod channel_box;
 pub mod consent_form;
+pub mod element;
 pub mod status_line;

@@ -4,8 +4,10 @@ use std::rc::Rc;
 
 use consent_core::Locale;
 use web_sys::HtmlInputElement;
+use yew::html::onchange;
 use yew::prelude::*;
 
+use crate::components::element::{element, fixed, flag, input, text};
 use crate::state::ChannelBox;
 use crate::texts;
 use crate::widget::Widget;
@@ -15,7 +17,8 @@ use crate::widget::Widget;
 // brings its own copy of Yew's lifecycle, properties builder and comparison.
 pub fn channel_box(widget: &Rc<Widget>, item: &ChannelBox, busy: bool, locale: Locale) -> Html {
     let channel = item.channel;
-    let id = [&widget.id_prefix, "-", channel.as_str()].concat();
+    let id = AttrValue::from([&widget.id_prefix, "-", channel.as_str()].concat());
+    let error_id = AttrValue::from([&id, "-error"].concat());
     let onchange = {
         let widget = widget.clone();
         Callback::from(move |event: Event| {
@@ -23,27 +26,53 @@ pub fn channel_box(widget: &Rc<Widget>, item: &ChannelBox, busy: bool, locale: L
             widget.ticked(channel, input.checked());
         })
     };
-    let error_id = [&id, "-error"].concat();
     let error = item.error.map(|code| {
-        html! {
-            <p class="iys-consent__error" id={error_id.clone()}>{ texts::recipient_error(locale, code) }</p>
-        }
+        element(
+            "p",
+            &["class", "id"],
+            vec![fixed("iys-consent__error"), Some(error_id.clone())],
+            vec![text(texts::recipient_error(locale, code))],
+        )
+        .into()
     });
-    html! {
-        <div class="iys-consent__channel" data-channel={channel.as_str()}>
-            <input
-                type="checkbox"
-                class="iys-consent__box"
-                id={id.clone()}
-                name={["iys-consent-", channel.as_str()].concat()}
-                checked={item.ticked}
-                disabled={busy}
-                aria-invalid={item.error.map(|_| "true")}
-                aria-describedby={item.error.map(|_| error_id.clone())}
-                {onchange}
-            />
-            <label class="iys-consent__label" for={id}>{ widget.consent_text(channel) }</label>
-            { for error }
-        </div>
-    }
+    let invalid = item.error.is_some();
+    element(
+        "div",
+        &["class", "data-channel"],
+        vec![fixed("iys-consent__channel"), fixed(channel.as_str())],
+        vec![
+            input(
+                &[
+                    "type",
+                    "class",
+                    "id",
+                    "name",
+                    "disabled",
+                    "aria-invalid",
+                    "aria-describedby",
+                ],
+                vec![
+                    fixed("checkbox"),
+                    fixed("iys-consent__box"),
+                    Some(id.clone()),
+                    Some(["iys-consent-", channel.as_str()].concat().into()),
+                    flag(busy, "disabled"),
+                    invalid.then_some(AttrValue::Static("true")),
+                    invalid.then_some(error_id),
+                ],
+                None,
+                Some(item.ticked),
+                Rc::new(onchange::Wrapper::new(onchange)),
+            ),
+            element(
+                "label",
+                &["class", "for"],
+                vec![fixed("iys-consent__label"), Some(id)],
+                vec![text(widget.consent_text(channel))],
+            )
+            .into(),
+            error.unwrap_or_default(),
+        ],
+    )
+    .into()
 }

@@ -6,9 +6,12 @@ use consent_core::{Mode, RecipientType};
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
+use yew::html::{onchange, oninput, onsubmit};
+
 use crate::components::channel_box::channel_box;
+use crate::components::element::{Value, element, fixed, flag, input, text};
 use crate::components::status_line::status_line;
-use crate::state::{Field, State};
+use crate::state::{Field, State, Status};
 use crate::texts::{self, Message};
 use crate::widget::Widget;
 
@@ -50,8 +53,8 @@ fn text_field(widget: &Rc<Widget>, state: &State, field: Field) -> Html {
             state.email_error(),
         ),
     };
-    let id = [&widget.id_prefix, "-", suffix].concat();
-    let error_id = [&id, "-error"].concat();
+    let id = AttrValue::from([&widget.id_prefix, "-", suffix].concat());
+    let error_id = AttrValue::from([&id, "-error"].concat());
     let oninput = {
         let widget = widget.clone();
         Callback::from(move |event: InputEvent| {
@@ -59,25 +62,54 @@ fn text_field(widget: &Rc<Widget>, state: &State, field: Field) -> Html {
             widget.typed(field, input.value());
         })
     };
-    html! {
-        <div class="iys-consent__field">
-            <label class="iys-consent__field-label" for={id.clone()}>{ texts::message(locale, label) }</label>
-            <input
-                class="iys-consent__input"
-                id={id}
-                type={kind}
-                autocomplete={if kind == "text" { "name" } else { kind }}
-                inputmode={(kind == "tel").then_some("tel")}
-                value={value.clone()}
-                aria-invalid={error.map(|_| "true")}
-                aria-describedby={error.map(|_| error_id.clone())}
-                {oninput}
-            />
-            { for error.map(|code| html! {
-                <p class="iys-consent__error" id={error_id}>{ texts::recipient_error(locale, code) }</p>
-            }) }
-        </div>
-    }
+    let message = error.map(|code| {
+        element(
+            "p",
+            &["class", "id"],
+            vec![fixed("iys-consent__error"), Some(error_id.clone())],
+            vec![text(texts::recipient_error(locale, code))],
+        )
+        .into()
+    });
+    element(
+        "div",
+        &["class"],
+        vec![fixed("iys-consent__field")],
+        vec![
+            element(
+                "label",
+                &["class", "for"],
+                vec![fixed("iys-consent__field-label"), Some(id.clone())],
+                vec![text(texts::message(locale, label))],
+            )
+            .into(),
+            input(
+                &[
+                    "class",
+                    "id",
+                    "type",
+                    "autocomplete",
+                    "inputmode",
+                    "aria-invalid",
+                    "aria-describedby",
+                ],
+                vec![
+                    fixed("iys-consent__input"),
+                    Some(id),
+                    fixed(kind),
+                    fixed(if kind == "text" { "name" } else { kind }),
+                    (kind == "tel").then_some(AttrValue::Static("tel")),
+                    error.map(|_| AttrValue::Static("true")),
+                    error.map(|_| error_id),
+                ],
+                Some(AttrValue::from(value.clone())),
+                None,
+                Rc::new(oninput::Wrapper::new(oninput)),
+            ),
+            message.unwrap_or_default(),
+        ],
+    )
+    .into()
 }
 
 /// The widget's UI.
@@ -110,75 +142,118 @@ fn view(widget: &Rc<Widget>) -> Html {
     let widget = widget.clone();
     let options = widget.options.clone();
     if options.mode == Mode::Headless {
-        return html! {};
+        return Html::default();
     }
     let state = widget.state();
     let locale = state.locale;
-    let boxes = state
-        .boxes
-        .iter()
-        .map(|item| channel_box(&widget, item, state.busy, locale));
-    let privacy = options.privacy_notice_url.as_ref().map(|url| {
-        html! {
-            <p class="iys-consent__privacy">
-                <a href={url.clone()} target="_blank" rel="noopener noreferrer">
-                    { texts::message(locale, Message::PrivacyNoticeLink) }
-                </a>
-            </p>
+    let lang = fixed(locale.as_str());
+    let legend = |class: Value, message: Message| -> Html {
+        element(
+            "legend",
+            &["class"],
+            vec![class],
+            vec![text(texts::message(locale, message))],
+        )
+        .into()
+    };
+    let mut children = vec![legend(fixed("iys-consent__legend"), Message::Legend)];
+    if options.mode == Mode::Newsletter {
+        if options.name_field {
+            children.push(text_field(&widget, &state, Field::Name));
         }
-    });
-    let status = status_line(&widget, &state, locale);
-    let fields = (options.mode == Mode::Newsletter).then(|| {
-        let name = options
-            .name_field
-            .then(|| text_field(&widget, &state, Field::Name));
-        let phone = options
-            .needs_phone()
-            .then(|| text_field(&widget, &state, Field::Phone));
-        let email = options
-            .needs_email()
-            .then(|| text_field(&widget, &state, Field::Email));
-        html! { <>{ for name }{ for phone }{ for email }</> }
-    });
+        if options.needs_phone() {
+            children.push(text_field(&widget, &state, Field::Phone));
+        }
+        if options.needs_email() {
+            children.push(text_field(&widget, &state, Field::Email));
+        }
+    }
     // Individual or merchant, when the shop lets the person say; the choice goes with every
     // decision of the submit.
-    let kind = options.recipient_type_choice.then(|| {
-        let group = [&widget.id_prefix, "-kind"].concat();
-        let choice = |value: RecipientType, label: Message| {
+    if options.recipient_type_choice {
+        let group = AttrValue::from([&widget.id_prefix, "-kind"].concat());
+        let choice = |value: RecipientType, label: Message| -> Html {
             let widget = widget.clone();
-            let id = [&group, "-", value.as_str()].concat();
-            html! {
-                <div class="iys-consent__channel">
-                    <input
-                        type="radio"
-                        class="iys-consent__box"
-                        id={id.clone()}
-                        name={group.clone()}
-                        value={value.as_str()}
-                        checked={state.recipient_type == value}
-                        onchange={Callback::from(move |_| widget.chose_recipient_type(value))}
-                    />
-                    <label class="iys-consent__label" for={id}>{ texts::message(locale, label) }</label>
-                </div>
-            }
+            let id = AttrValue::from([&group, "-", value.as_str()].concat());
+            let onchange = Callback::from(move |_: Event| widget.chose_recipient_type(value));
+            element(
+                "div",
+                &["class"],
+                vec![fixed("iys-consent__channel")],
+                vec![
+                    input(
+                        &["type", "class", "id", "name"],
+                        vec![
+                            fixed("radio"),
+                            fixed("iys-consent__box"),
+                            Some(id.clone()),
+                            Some(group.clone()),
+                        ],
+                        fixed(value.as_str()),
+                        Some(state.recipient_type == value),
+                        Rc::new(onchange::Wrapper::new(onchange)),
+                    ),
+                    element(
+                        "label",
+                        &["class", "for"],
+                        vec![fixed("iys-consent__label"), Some(id)],
+                        vec![text(texts::message(locale, label))],
+                    )
+                    .into(),
+                ],
+            )
+            .into()
         };
-        html! {
-            <fieldset class="iys-consent__kind">
-                <legend>{ texts::message(locale, Message::KindLegend) }</legend>
-                { choice(RecipientType::Individual, Message::KindIndividual) }
-                { choice(RecipientType::Merchant, Message::KindMerchant) }
-            </fieldset>
-        }
-    });
-    let fieldset = html! {
-        <fieldset class="iys-consent" lang={locale.as_str()} aria-busy={state.busy.then_some("true")}>
-            <legend class="iys-consent__legend">{ texts::message(locale, Message::Legend) }</legend>
-            { for fields }
-            { for kind }
-            { for boxes }
-            { for privacy }
-        </fieldset>
-    };
+        children.push(
+            element(
+                "fieldset",
+                &["class"],
+                vec![fixed("iys-consent__kind")],
+                vec![
+                    legend(None, Message::KindLegend),
+                    choice(RecipientType::Individual, Message::KindIndividual),
+                    choice(RecipientType::Merchant, Message::KindMerchant),
+                ],
+            )
+            .into(),
+        );
+    }
+    for item in &state.boxes {
+        children.push(channel_box(&widget, item, state.busy, locale));
+    }
+    if let Some(url) = &options.privacy_notice_url {
+        let link = element(
+            "a",
+            &["href", "target", "rel"],
+            vec![
+                Some(AttrValue::from(url.clone())),
+                fixed("_blank"),
+                fixed("noopener noreferrer"),
+            ],
+            vec![text(texts::message(locale, Message::PrivacyNoticeLink))],
+        );
+        children.push(
+            element(
+                "p",
+                &["class"],
+                vec![fixed("iys-consent__privacy")],
+                vec![link.into()],
+            )
+            .into(),
+        );
+    }
+    let fieldset = element(
+        "fieldset",
+        &["class", "lang", "aria-busy"],
+        vec![
+            fixed("iys-consent"),
+            lang.clone(),
+            state.busy.then_some(AttrValue::Static("true")),
+        ],
+        children,
+    )
+    .into();
+    let status = status_line(&widget, &state, locale);
     if options.mode == Mode::Newsletter {
         let onsubmit = {
             let widget = widget.clone();
@@ -187,16 +262,31 @@ fn view(widget: &Rc<Widget>) -> Html {
                 let _ = widget.submit();
             })
         };
-        html! {
-            <form class="iys-consent-form" lang={locale.as_str()} novalidate=true {onsubmit}>
-                { fieldset }
-                <button type="submit" class="iys-consent__submit" disabled={state.status == crate::state::Status::Recording}>
-                    { texts::message(locale, Message::SubmitButton) }
-                </button>
-                { status }
-            </form>
-        }
+        let button = element(
+            "button",
+            &["type", "class", "disabled"],
+            vec![
+                fixed("submit"),
+                fixed("iys-consent__submit"),
+                flag(state.status == Status::Recording, "disabled"),
+            ],
+            vec![text(texts::message(locale, Message::SubmitButton))],
+        );
+        let mut form = element(
+            "form",
+            &["class", "lang", "novalidate"],
+            vec![fixed("iys-consent-form"), lang, fixed("novalidate")],
+            vec![fieldset, button.into(), status],
+        );
+        form.add_listener(Rc::new(onsubmit::Wrapper::new(onsubmit)));
+        form.into()
     } else {
-        html! { <div class="iys-consent-wrap" lang={locale.as_str()}>{ fieldset }{ status }</div> }
+        element(
+            "div",
+            &["class", "lang"],
+            vec![fixed("iys-consent-wrap"), lang],
+            vec![fieldset, status],
+        )
+        .into()
     }
 }

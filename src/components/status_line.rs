@@ -3,8 +3,10 @@
 use std::rc::Rc;
 
 use consent_core::Locale;
+use yew::html::onclick;
 use yew::prelude::*;
 
+use crate::components::element::{element, fixed, text};
 use crate::state::{State, Status};
 use crate::texts::{self, Message};
 use crate::widget::Widget;
@@ -36,20 +38,42 @@ pub fn status_line(widget: &Rc<Widget>, state: &State, locale: Locale) -> Html {
         let onclick = Callback::from(move |_: MouseEvent| {
             let _ = widget.submit();
         });
-        html! {
-            <button type="button" class="iys-consent__retry" {onclick}>
-                { texts::message(locale, Message::Retry) }
-            </button>
-        }
+        let mut button = element(
+            "button",
+            &["type", "class"],
+            vec![fixed("button"), fixed("iys-consent__retry")],
+            vec![text(texts::message(locale, Message::Retry))],
+        );
+        button.add_listener(Rc::new(onclick::Wrapper::new(onclick)));
+        button.into()
     });
     let persisted = state.not_persisted.then(|| {
-        html! { <span class="iys-consent__note">{ texts::message(locale, Message::NotPersisted) }</span> }
+        element(
+            "span",
+            &["class"],
+            vec![fixed("iys-consent__note")],
+            vec![text(texts::message(locale, Message::NotPersisted))],
+        )
+        .into()
     });
-    html! {
-        <div {class} role="status" aria-live="polite">
-            { for message.map(|message| html! { <span>{ texts::message(locale, message) }</span> }) }
-            { for persisted }
-            { for retry }
-        </div>
-    }
+    let message = message.map(|message| {
+        element(
+            "span",
+            &[],
+            Vec::new(),
+            vec![text(texts::message(locale, message))],
+        )
+        .into()
+    });
+    element(
+        "div",
+        &["class", "role", "aria-live"],
+        vec![fixed(class), fixed("status"), fixed("polite")],
+        vec![
+            message.unwrap_or_default(),
+            persisted.unwrap_or_default(),
+            retry.unwrap_or_default(),
+        ],
+    )
+    .into()
 }
