@@ -3,11 +3,9 @@
 use std::rc::Rc;
 
 use consent_core::Locale;
-use web_sys::HtmlInputElement;
-use yew::html::onchange;
 use yew::prelude::*;
 
-use crate::components::element::{element, fixed, flag, input, text};
+use crate::components::element::{Gesture, element, fixed, flag, input, on, text};
 use crate::state::ChannelBox;
 use crate::texts;
 use crate::widget::Widget;
@@ -19,13 +17,6 @@ pub fn channel_box(widget: &Rc<Widget>, item: &ChannelBox, busy: bool, locale: L
     let channel = item.channel;
     let id = AttrValue::from([&widget.id_prefix, "-", channel.as_str()].concat());
     let error_id = AttrValue::from([&id, "-error"].concat());
-    let onchange = {
-        let widget = widget.clone();
-        Callback::from(move |event: Event| {
-            let input: HtmlInputElement = event.target_unchecked_into();
-            widget.ticked(channel, input.checked());
-        })
-    };
     let error = item.error.map(|code| {
         element(
             "p",
@@ -62,7 +53,7 @@ pub fn channel_box(widget: &Rc<Widget>, item: &ChannelBox, busy: bool, locale: L
                 ],
                 None,
                 Some(item.ticked),
-                Rc::new(onchange::Wrapper::new(onchange)),
+                on(widget, Gesture::Tick(channel)),
             ),
             element(
                 "label",

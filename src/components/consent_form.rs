@@ -3,13 +3,10 @@
 use std::rc::Rc;
 
 use consent_core::{Mode, RecipientType};
-use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
-use yew::html::{onchange, oninput, onsubmit};
-
 use crate::components::channel_box::channel_box;
-use crate::components::element::{Value, element, fixed, flag, input, text};
+use crate::components::element::{Gesture, Value, element, fixed, flag, input, on, text};
 use crate::components::status_line::status_line;
 use crate::state::{Field, State, Status};
 use crate::texts::{self, Message};
@@ -55,13 +52,6 @@ fn text_field(widget: &Rc<Widget>, state: &State, field: Field) -> Html {
     };
     let id = AttrValue::from([&widget.id_prefix, "-", suffix].concat());
     let error_id = AttrValue::from([&id, "-error"].concat());
-    let oninput = {
-        let widget = widget.clone();
-        Callback::from(move |event: InputEvent| {
-            let input: HtmlInputElement = event.target_unchecked_into();
-            widget.typed(field, input.value());
-        })
-    };
     let message = error.map(|code| {
         element(
             "p",
@@ -104,7 +94,7 @@ fn text_field(widget: &Rc<Widget>, state: &State, field: Field) -> Html {
                 ],
                 Some(AttrValue::from(value.clone())),
                 None,
-                Rc::new(oninput::Wrapper::new(oninput)),
+                on(widget, Gesture::Type(field)),
             ),
             message.unwrap_or_default(),
         ],
@@ -173,9 +163,7 @@ fn view(widget: &Rc<Widget>) -> Html {
     if options.recipient_type_choice {
         let group = AttrValue::from([&widget.id_prefix, "-kind"].concat());
         let choice = |value: RecipientType, label: Message| -> Html {
-            let widget = widget.clone();
             let id = AttrValue::from([&group, "-", value.as_str()].concat());
-            let onchange = Callback::from(move |_: Event| widget.chose_recipient_type(value));
             element(
                 "div",
                 &["class"],
@@ -191,7 +179,7 @@ fn view(widget: &Rc<Widget>) -> Html {
                         ],
                         fixed(value.as_str()),
                         Some(state.recipient_type == value),
-                        Rc::new(onchange::Wrapper::new(onchange)),
+                        on(&widget, Gesture::Choose(value)),
                     ),
                     element(
                         "label",
@@ -255,13 +243,6 @@ fn view(widget: &Rc<Widget>) -> Html {
     .into();
     let status = status_line(&widget, &state, locale);
     if options.mode == Mode::Newsletter {
-        let onsubmit = {
-            let widget = widget.clone();
-            Callback::from(move |event: SubmitEvent| {
-                event.prevent_default();
-                let _ = widget.submit();
-            })
-        };
         let button = element(
             "button",
             &["type", "class", "disabled"],
@@ -278,7 +259,7 @@ fn view(widget: &Rc<Widget>) -> Html {
             vec![fixed("iys-consent-form"), lang, fixed("novalidate")],
             vec![fieldset, button.into(), status],
         );
-        form.add_listener(Rc::new(onsubmit::Wrapper::new(onsubmit)));
+        form.add_listener(on(&widget, Gesture::Submit));
         form.into()
     } else {
         element(

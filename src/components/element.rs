@@ -8,8 +8,16 @@
 
 use std::rc::Rc;
 
+use consent_core::{Channel, RecipientType};
+use wasm_bindgen::JsCast;
+use web_sys::HtmlInputElement;
 use yew::Html;
-use yew::virtual_dom::{AttrValue, AttributeOrProperty, Attributes, Listener, VTag, VText};
+use yew::virtual_dom::{
+    AttrValue, AttributeOrProperty, Attributes, Listener, ListenerKind, VTag, VText,
+};
+
+use crate::state::Field;
+use crate::widget::Widget;
 
 /// An attribute's value, or `None` to leave the attribute out.
 pub type Value = Option<AttrValue>;
@@ -65,4 +73,64 @@ pub fn input(
 /// A text node.
 pub fn text(text: impl Into<AttrValue>) -> Html {
     VText::new(text).into()
+}
+
+/// What the person does in the widget's own elements.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Gesture {
+    /// Ticked or unticked the box of a channel.
+    Tick(Channel),
+    /// Typed in one of the widget's fields.
+    Type(Field),
+    /// Chose individual or merchant.
+    Choose(RecipientType),
+    /// Submitted the newsletter form.
+    Submit,
+    /// Asked to try again.
+    Retry,
+}
+
+/// The listener of `gesture` on one element, for `widget`.
+// Size: one listener type for every element, naming its gesture, rather than a callback and
+// Yew's wrapper type for each kind of event.
+pub fn on(widget: &Rc<Widget>, gesture: Gesture) -> Rc<dyn Listener> {
+    Rc::new(On(widget.clone(), gesture))
+}
+
+struct On(Rc<Widget>, Gesture);
+
+impl Listener for On {
+    fn kind(&self) -> ListenerKind {
+        match self.1 {
+            Gesture::Tick(_) | Gesture::Choose(_) => ListenerKind::onchange,
+            Gesture::Type(_) => ListenerKind::oninput,
+            Gesture::Submit => ListenerKind::onsubmit,
+            Gesture::Retry => ListenerKind::onclick,
+        }
+    }
+
+    fn handle(&self, event: web_sys::Event) {
+        let widget = &self.0;
+        // The element listened to: a box or a field, for the gestures that read it.
+        let input = event
+            .target()
+            .map(JsCast::unchecked_into::<HtmlInputElement>);
+        match (self.1, input) {
+            (Gesture::Tick(channel), Some(input)) => widget.ticked(channel, input.checked()),
+            (Gesture::Type(field), Some(input)) => widget.typed(field, input.value()),
+            (Gesture::Choose(value), _) => widget.chose_recipient_type(value),
+            (Gesture::Submit, _) => {
+                event.prevent_default();
+                let _ = widget.submit();
+            }
+            (Gesture::Retry, _) => {
+                let _ = widget.submit();
+            }
+            (Gesture::Tick(_) | Gesture::Type(_), None) => {}
+        }
+    }
+
+    fn passive(&self) -> bool {
+        false
+    }
 }

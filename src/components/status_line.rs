@@ -3,10 +3,9 @@
 use std::rc::Rc;
 
 use consent_core::Locale;
-use yew::html::onclick;
 use yew::prelude::*;
 
-use crate::components::element::{element, fixed, text};
+use crate::components::element::{Gesture, element, fixed, on, text};
 use crate::state::{State, Status};
 use crate::texts::{self, Message};
 use crate::widget::Widget;
@@ -34,17 +33,13 @@ pub fn status_line(widget: &Rc<Widget>, state: &State, locale: Locale) -> Html {
         "iys-consent__status"
     };
     let retry = (state.status == Status::Failed).then(|| {
-        let widget = widget.clone();
-        let onclick = Callback::from(move |_: MouseEvent| {
-            let _ = widget.submit();
-        });
         let mut button = element(
             "button",
             &["type", "class"],
             vec![fixed("button"), fixed("iys-consent__retry")],
             vec![text(texts::message(locale, Message::Retry))],
         );
-        button.add_listener(Rc::new(onclick::Wrapper::new(onclick)));
+        button.add_listener(on(widget, Gesture::Retry));
         button.into()
     });
     let persisted = state.not_persisted.then(|| {
