@@ -5,7 +5,7 @@ use std::rc::Rc;
 use consent_core::Locale;
 use yew::prelude::*;
 
-use crate::components::element::{Gesture, element, fixed, flag, input, on, text};
+use crate::components::element::{Gesture, element, fixed, flag, input, made, on, text};
 use crate::state::ChannelBox;
 use crate::texts;
 use crate::widget::Widget;
@@ -21,7 +21,7 @@ pub fn channel_box(widget: &Rc<Widget>, item: &ChannelBox, busy: bool, locale: L
         element(
             "p",
             &["class", "id"],
-            vec![fixed("iys-consent__error"), Some(error_id.clone())],
+            vec![fixed("iys-consent__error"), made(error_id.clone())],
             vec![text(texts::recipient_error(locale, code))],
         )
         .into()
@@ -45,11 +45,11 @@ pub fn channel_box(widget: &Rc<Widget>, item: &ChannelBox, busy: bool, locale: L
                 vec![
                     fixed("checkbox"),
                     fixed("iys-consent__box"),
-                    Some(id.clone()),
-                    Some(["iys-consent-", channel.as_str()].concat().into()),
+                    made(id.clone()),
+                    made(["iys-consent-", channel.as_str()].concat()),
                     flag(busy, "disabled"),
-                    invalid.then_some(AttrValue::Static("true")),
-                    invalid.then_some(error_id),
+                    flag(invalid, "true"),
+                    if invalid { made(error_id) } else { None },
                 ],
                 None,
                 Some(item.ticked),
@@ -58,7 +58,7 @@ pub fn channel_box(widget: &Rc<Widget>, item: &ChannelBox, busy: bool, locale: L
             element(
                 "label",
                 &["class", "for"],
-                vec![fixed("iys-consent__label"), Some(id)],
+                vec![fixed("iys-consent__label"), made(id)],
                 vec![text(widget.consent_text(channel))],
             )
             .into(),

@@ -6,7 +6,7 @@ use consent_core::{Mode, RecipientType};
 use yew::prelude::*;
 
 use crate::components::channel_box::channel_box;
-use crate::components::element::{Gesture, Value, element, fixed, flag, input, on, text};
+use crate::components::element::{Gesture, Value, element, fixed, flag, input, made, on, text};
 use crate::components::status_line::status_line;
 use crate::state::{Field, State, Status};
 use crate::texts::{self, Message};
@@ -56,7 +56,7 @@ fn text_field(widget: &Rc<Widget>, state: &State, field: Field) -> Html {
         element(
             "p",
             &["class", "id"],
-            vec![fixed("iys-consent__error"), Some(error_id.clone())],
+            vec![fixed("iys-consent__error"), made(error_id.clone())],
             vec![text(texts::recipient_error(locale, code))],
         )
         .into()
@@ -69,7 +69,7 @@ fn text_field(widget: &Rc<Widget>, state: &State, field: Field) -> Html {
             element(
                 "label",
                 &["class", "for"],
-                vec![fixed("iys-consent__field-label"), Some(id.clone())],
+                vec![fixed("iys-consent__field-label"), made(id.clone())],
                 vec![text(texts::message(locale, label))],
             )
             .into(),
@@ -85,12 +85,16 @@ fn text_field(widget: &Rc<Widget>, state: &State, field: Field) -> Html {
                 ],
                 vec![
                     fixed("iys-consent__input"),
-                    Some(id),
+                    made(id),
                     fixed(kind),
                     fixed(if kind == "text" { "name" } else { kind }),
-                    (kind == "tel").then_some(AttrValue::Static("tel")),
-                    error.map(|_| AttrValue::Static("true")),
-                    error.map(|_| error_id),
+                    flag(kind == "tel", "tel"),
+                    flag(error.is_some(), "true"),
+                    if error.is_some() {
+                        made(error_id)
+                    } else {
+                        None
+                    },
                 ],
                 Some(AttrValue::from(value.clone())),
                 None,
@@ -174,17 +178,17 @@ fn view(widget: &Rc<Widget>) -> Html {
                         vec![
                             fixed("radio"),
                             fixed("iys-consent__box"),
-                            Some(id.clone()),
-                            Some(group.clone()),
+                            made(id.clone()),
+                            made(group.clone()),
                         ],
-                        fixed(value.as_str()),
+                        Some(AttrValue::Static(value.as_str())),
                         Some(state.recipient_type == value),
                         on(&widget, Gesture::Choose(value)),
                     ),
                     element(
                         "label",
                         &["class", "for"],
-                        vec![fixed("iys-consent__label"), Some(id)],
+                        vec![fixed("iys-consent__label"), made(id)],
                         vec![text(texts::message(locale, label))],
                     )
                     .into(),
@@ -214,7 +218,7 @@ fn view(widget: &Rc<Widget>) -> Html {
             "a",
             &["href", "target", "rel"],
             vec![
-                Some(AttrValue::from(url.clone())),
+                made(url.clone()),
                 fixed("_blank"),
                 fixed("noopener noreferrer"),
             ],
@@ -233,11 +237,7 @@ fn view(widget: &Rc<Widget>) -> Html {
     let fieldset = element(
         "fieldset",
         &["class", "lang", "aria-busy"],
-        vec![
-            fixed("iys-consent"),
-            lang.clone(),
-            state.busy.then_some(AttrValue::Static("true")),
-        ],
+        vec![fixed("iys-consent"), lang.clone(), flag(state.busy, "true")],
         children,
     )
     .into();

@@ -21,16 +21,22 @@ use crate::state::Field;
 use crate::widget::Widget;
 
 /// An attribute's value, or `None` to leave the attribute out.
-pub type Value = Option<AttrValue>;
+pub type Value = Option<AttributeOrProperty>;
 
 /// A fixed attribute value.
 pub fn fixed(value: &'static str) -> Value {
-    Some(AttrValue::Static(value))
+    Some(AttributeOrProperty::Static(value))
 }
 
-/// A boolean attribute: present (as `name="name"`) when `on`.
-pub fn flag(on: bool, name: &'static str) -> Value {
-    on.then_some(AttrValue::Static(name))
+/// An attribute present, with the fixed `value`, only when `on` (`disabled="disabled"`,
+/// `aria-invalid="true"`).
+pub fn flag(on: bool, value: &'static str) -> Value {
+    on.then_some(AttributeOrProperty::Static(value))
+}
+
+/// An attribute value made at run time.
+pub fn made(value: impl Into<AttrValue>) -> Value {
+    Some(AttributeOrProperty::Attribute(value.into()))
 }
 
 /// The element `tag` with the attributes `names`, each set to its value in `values` unless that
@@ -57,10 +63,7 @@ pub fn element(
 fn attributes(names: &'static [&'static str], values: Vec<Value>) -> Attributes {
     Attributes::Dynamic {
         keys: names,
-        values: values
-            .into_iter()
-            .map(|value| value.map(AttributeOrProperty::Attribute))
-            .collect(),
+        values: values.into_boxed_slice(),
     }
 }
 
