@@ -194,3 +194,14 @@ extern "C" {
     // constructor.
     pub fn dispatch(root: &Element, name: &str, detail: &JsValue);
 }
+
+/// The property `key` of `object`; undefined when it cannot be read.
+// Size: every read of a property by name goes through this one function.
+pub fn property(object: &JsValue, key: &str) -> JsValue {
+    js_sys::Reflect::get(object, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
+}
+
+/// The property `key` of `object` when it is a string.
+pub fn string_property(object: &JsValue, key: &str) -> Option<String> {
+    property(object, key).as_string()
+}

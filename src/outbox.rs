@@ -23,7 +23,7 @@ use js_sys::{Array, JSON, Object, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
-use crate::bindings;
+use crate::bindings::{self, property, string_property};
 use crate::entry::{Entry, State, StoredError};
 use crate::events::{Event, Events, object};
 use crate::policy::{self, Verdict};
@@ -112,13 +112,8 @@ impl std::fmt::Debug for Outbox {
     }
 }
 
-/// A property of an answer or a receipt.
-fn get(object: &JsValue, key: &str) -> JsValue {
-    Reflect::get(object, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
-}
-
 fn text(object: &JsValue, key: &str) -> String {
-    get(object, key).as_string().unwrap_or_default()
+    string_property(object, key).unwrap_or_default()
 }
 
 /// The storage key of the record `id`.
@@ -491,8 +486,8 @@ impl Outbox {
         ))
         .await
         .unwrap_or(JsValue::UNDEFINED);
-        let status = get(&answer, "status").as_f64().unwrap_or(0.0) as u16;
-        let retry_after = get(&answer, "retryAfter").as_string();
+        let status = property(&answer, "status").as_f64().unwrap_or(0.0) as u16;
+        let retry_after = string_property(&answer, "retryAfter");
         let body = text(&answer, "body");
         let attempts = chosen
             .iter()
@@ -575,7 +570,7 @@ impl Outbox {
         let ids: Vec<String> = chosen.iter().map(|leased| leased.id.clone()).collect();
         let receipts: Vec<JsValue> = JSON::parse(body)
             .ok()
-            .map(|answer| get(&answer, "records"))
+            .map(|answer| property(&answer, "records"))
             .filter(Array::is_array)
             .map(|records| Array::from(&records).iter().collect())
             .unwrap_or_default();
@@ -586,7 +581,7 @@ impl Outbox {
                 // The relay says whether the record came after İYS's window; one that does not
                 // say (an older relay) is reported in time.
                 // Size: the relay judges it, so the widget carries no holiday calendar.
-                if get(receipt, "late").as_bool().is_none() {
+                if property(receipt, "late").as_bool().is_none() {
                     let _ = Reflect::set(receipt, &JsValue::from_str("late"), &JsValue::FALSE);
                 }
                 done.push(id.clone());
@@ -867,9 +862,9 @@ impl Refusal {
         }
         let answer = JSON::parse(body).unwrap_or(JsValue::UNDEFINED);
         Refusal {
-            code: get(&answer, "code").as_string(),
+            code: string_property(&answer, "code"),
             message: text(&answer, "message"),
-            field: get(&answer, "field").as_string(),
+            field: string_property(&answer, "field"),
         }
     }
 

@@ -416,11 +416,7 @@ impl Widget {
         }
         let mut choices = Vec::new();
         for item in Array::from(items).iter() {
-            let field = |key: &str| {
-                Reflect::get(&item, &key.into())
-                    .ok()
-                    .and_then(|value| value.as_string())
-            };
+            let field = |key: &str| bindings::string_property(&item, key);
             let channel: Channel = field("channel")
                 .and_then(|name| name.parse().ok())
                 .filter(|channel| self.options.channels.contains(channel))
@@ -523,14 +519,10 @@ impl Widget {
             ))
             .await
             .unwrap_or(JsValue::UNDEFINED);
-            let status = Reflect::get(&answer, &"status".into())
-                .ok()
-                .and_then(|value| value.as_f64())
+            let status = bindings::property(&answer, "status")
+                .as_f64()
                 .unwrap_or(0.0);
-            let body = Reflect::get(&answer, &"body".into())
-                .ok()
-                .and_then(|value| value.as_string())
-                .unwrap_or_default();
+            let body = bindings::string_property(&answer, "body").unwrap_or_default();
             let parsed = (status == 200.0)
                 .then(|| js_sys::JSON::parse(&body).ok())
                 .flatten();
@@ -549,24 +541,14 @@ impl Widget {
                 );
                 return;
             };
-            let channels = Reflect::get(&parsed, &"channels".into()).unwrap_or(JsValue::UNDEFINED);
+            let channels = bindings::property(&parsed, "channels");
             let granted: Vec<Channel> = if Array::is_array(&channels) {
                 Array::from(&channels)
                     .iter()
                     .filter(|item| {
-                        Reflect::get(item, &"status".into())
-                            .ok()
-                            .and_then(|value| value.as_string())
-                            .as_deref()
-                            == Some("granted")
+                        bindings::string_property(item, "status").as_deref() == Some("granted")
                     })
-                    .filter_map(|item| {
-                        Reflect::get(&item, &"channel".into())
-                            .ok()?
-                            .as_string()?
-                            .parse()
-                            .ok()
-                    })
+                    .filter_map(|item| bindings::string_property(&item, "channel")?.parse().ok())
                     .collect()
             } else {
                 Vec::new()
