@@ -205,3 +205,18 @@ pub fn property(object: &JsValue, key: &str) -> JsValue {
 pub fn string_property(object: &JsValue, key: &str) -> Option<String> {
     property(object, key).as_string()
 }
+
+/// Sets the property `key` of `object` to `value`; a plain object always takes it.
+pub fn set_property(object: &JsValue, key: &str, value: &JsValue) {
+    let _ = js_sys::Reflect::set(object, &JsValue::from_str(key), value);
+}
+
+/// The headers of a request to the relay: the shop's `headers`, then `name: value`.
+pub fn request_headers(headers: &[(String, String)], name: &str, value: &str) -> Object {
+    let object = Object::new();
+    for (header, text) in headers {
+        set_property(&object, header, &JsValue::from_str(text));
+    }
+    set_property(&object, name, &JsValue::from_str(value));
+    object
+}

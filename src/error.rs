@@ -1,6 +1,5 @@
 //! Errors the widget reports to the page: a JS `Error` with a stable `code`.
 
-use js_sys::Reflect;
 use wasm_bindgen::JsValue;
 
 /// A mistake in how the page called the widget: the JS `Error` the page receives, made at once.
@@ -13,8 +12,7 @@ pub struct WidgetError(JsValue);
 impl WidgetError {
     fn new(code: &str, message: &[&str]) -> WidgetError {
         let error = js_sys::Error::new(&message.concat());
-        // Setting a property on a fresh Error object cannot fail.
-        let _ = Reflect::set(&error, &"code".into(), &code.into());
+        crate::bindings::set_property(&error, "code", &JsValue::from_str(code));
         WidgetError(error.into())
     }
 

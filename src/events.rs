@@ -11,7 +11,7 @@
 
 use std::cell::RefCell;
 
-use js_sys::{Function, Object, Reflect};
+use js_sys::{Function, Object};
 use wasm_bindgen::JsValue;
 use web_sys::Element;
 
@@ -119,8 +119,7 @@ impl Events {
 pub fn object(pairs: &[(&str, JsValue)]) -> JsValue {
     let object = Object::new();
     for (key, value) in pairs {
-        // Setting a property on a fresh plain object cannot fail.
-        let _ = Reflect::set(&object, &JsValue::from_str(key), value);
+        crate::bindings::set_property(&object, key, value);
     }
     object.into()
 }

@@ -22,7 +22,7 @@ use std::cell::Cell;
 use std::rc::Rc;
 
 use consent_core::{Locale, Mode};
-use js_sys::{Array, Function, Object, Promise, Reflect};
+use js_sys::{Array, Function, Object, Promise};
 use wasm_bindgen::prelude::*;
 use web_sys::Element;
 use yew::AppHandle;
@@ -220,11 +220,7 @@ impl ConsentWidget {
         let state = widget.state();
         let channels = Object::new();
         for item in &state.boxes {
-            let _ = Reflect::set(
-                &channels,
-                &item.channel.as_str().into(),
-                &item.ticked.into(),
-            );
+            bindings::set_property(&channels, item.channel.as_str(), &item.ticked.into());
         }
         Ok(events::object(&[
             ("mode", widget.options.mode.as_str().into()),

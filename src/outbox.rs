@@ -19,7 +19,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
 
-use js_sys::{Array, JSON, Object, Promise, Reflect};
+use js_sys::{Array, JSON, Object, Promise};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
@@ -136,20 +136,11 @@ impl Outbox {
         headers: &[(String, String)],
         events: Rc<Events>,
     ) -> Rc<Outbox> {
-        let header_object = Object::new();
-        let _ = Reflect::set(
-            &header_object,
-            &"content-type".into(),
-            &"application/json".into(),
-        );
-        for (name, value) in headers {
-            let _ = Reflect::set(&header_object, &name.into(), &value.into());
-        }
         let tab = consent_core::record::hex(&bindings::random_bytes(8));
         Rc::new(Outbox {
             endpoint,
             timeout_ms,
-            headers: header_object,
+            headers: bindings::request_headers(headers, "content-type", "application/json"),
             tab,
             events,
             volatile: RefCell::new(Vec::new()),
@@ -582,7 +573,7 @@ impl Outbox {
                 // say (an older relay) is reported in time.
                 // Size: the relay judges it, so the widget carries no holiday calendar.
                 if property(receipt, "late").as_bool().is_none() {
-                    let _ = Reflect::set(receipt, &JsValue::from_str("late"), &JsValue::FALSE);
+                    bindings::set_property(receipt, "late", &JsValue::FALSE);
                 }
                 done.push(id.clone());
                 report.receipts.push((id, receipt.clone()));

@@ -5,7 +5,7 @@ use std::cell::{Ref, RefCell};
 use std::rc::Rc;
 
 use consent_core::{Channel, ConsentStatus, Locale, Mode, RecipientType, Timestamp};
-use js_sys::{Array, Object, Promise, Reflect};
+use js_sys::{Array, Promise};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{JsFuture, future_to_promise};
 use web_sys::{Element, EventTarget, HtmlInputElement};
@@ -499,15 +499,11 @@ impl Widget {
             // The person is named by the token alone: an address in a URL would stay in
             // proxies' and servers' logs.
             let url = [options.endpoint.trim_end_matches('/'), "/state"].concat();
-            let headers = Object::new();
-            for (name, value) in &options.headers {
-                let _ = Reflect::set(&headers, &name.into(), &value.into());
-            }
-            let token = options.state_token.clone().unwrap_or_default();
-            let _ = Reflect::set(
-                &headers,
-                &"authorization".into(),
-                &["Bearer ", &token].concat().into(),
+            let token = options.state_token.as_deref().unwrap_or_default();
+            let headers = bindings::request_headers(
+                &options.headers,
+                "authorization",
+                &["Bearer ", token].concat(),
             );
             let answer = JsFuture::from(bindings::send(
                 "GET",
