@@ -141,6 +141,19 @@ export function clear_timer(handle) {
   clearTimeout(handle);
 }
 
+export function page_url() {
+  return String(globalThis.location && location.href || '');
+}
+
+export function user_agent() {
+  return String(globalThis.navigator && navigator.userAgent || '');
+}
+
+export function hides_page(event) {
+  const document = event.currentTarget;
+  return Boolean(document && document.visibilityState === 'hidden');
+}
+
 export function dispatch(root, name, detail) {
   root.dispatchEvent(new CustomEvent(name, { bubbles: true, composed: true, detail }));
 }
@@ -187,6 +200,16 @@ extern "C" {
 
     /// `clearTimeout`.
     pub fn clear_timer(handle: &JsValue);
+
+    /// The page's URL, `location.href`.
+    // Size: one call each rather than web-sys's window, location and navigator.
+    pub fn page_url() -> String;
+
+    /// The browser's `navigator.userAgent`.
+    pub fn user_agent() -> String;
+
+    /// Whether `event`, a `visibilitychange` on a document, says that document is now hidden.
+    pub fn hides_page(event: &web_sys::Event) -> bool;
 
     /// Dispatches a `CustomEvent` named `name` with `detail` on `root`, bubbling and crossing
     /// shadow roots.

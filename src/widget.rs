@@ -119,18 +119,6 @@ impl Overall {
     }
 }
 
-fn page_url() -> String {
-    web_sys::window()
-        .and_then(|window| window.location().href().ok())
-        .unwrap_or_default()
-}
-
-fn user_agent() -> String {
-    web_sys::window()
-        .and_then(|window| window.navigator().user_agent().ok())
-        .unwrap_or_default()
-}
-
 fn input_value(selector: Option<&str>) -> Option<String> {
     let document = web_sys::window()?.document()?;
     let element = document.query_selector(selector?).ok()??;
@@ -277,8 +265,8 @@ impl Widget {
     /// Builds records for `decisions`; addresses that do not fit are reported, not sent.
     fn build(&self, choices: &[Choice]) -> (Vec<BuiltRecord>, Vec<(Channel, &'static str)>) {
         let at = Timestamp::from_unix_millis(bindings::now_millis() as i64);
-        let page_url = page_url();
-        let user_agent = user_agent();
+        let page_url = bindings::page_url();
+        let user_agent = bindings::user_agent();
         let mut built = Vec::new();
         let mut rejected = Vec::new();
         for choice in choices {
@@ -579,14 +567,9 @@ impl Widget {
             Reaction::Online => self.resume(),
             Reaction::PageHidden => self.page_hidden(),
             Reaction::Visibility => {
-                // The document listened to: the target's own, which may be a frame's.
-                let hidden = event
-                    .current_target()
-                    .and_then(|target| target.dyn_into::<web_sys::Document>().ok())
-                    .is_some_and(|document| {
-                        document.visibility_state() == web_sys::VisibilityState::Hidden
-                    });
-                if hidden {
+                // The document listened to (the event's current target) is the target's own,
+                // which may be a frame's.
+                if bindings::hides_page(event) {
                     self.page_hidden();
                 }
             }

@@ -484,20 +484,37 @@ async fn with_storage_disabled_records_are_still_sent() {
     );
 }
 
-/// Dispatches `pagehide` as the page would going away. Every widget still mounted on the test
-/// page hears it, so the records of other endpoints are dropped from the outbox first: only
-/// `endpoint`'s records may go, and other tests' leftovers cannot use up the browser's budget
-/// for `keepalive` requests.
+/// Dispatches `pagehide` as the page would going away (see [`only_outbox_of`]).
 fn page_goes_away(endpoint: &str) {
+    only_outbox_of(endpoint);
+    web_sys::window()
+        .unwrap()
+        .dispatch_event(&web_sys::Event::new("pagehide").unwrap())
+        .unwrap();
+}
+
+/// Drops the records of every endpoint but `endpoint` from the outbox. Every widget still
+/// mounted on the test page hears a page going away, so only `endpoint`'s records may go then,
+/// and other tests' leftovers cannot use up the browser's budget for `keepalive` requests.
+fn only_outbox_of(endpoint: &str) {
     for key in bindings::storage_keys(iys_consent::outbox::STORAGE_PREFIX).unwrap() {
         let entry = JSON::parse(&bindings::storage_read(&key).unwrap().unwrap()).unwrap();
         if prop(&entry, "endpoint") != endpoint {
             bindings::storage_write(&key, None).unwrap();
         }
     }
-    web_sys::window()
-        .unwrap()
-        .dispatch_event(&web_sys::Event::new("pagehide").unwrap())
+}
+
+/// Makes the test page's document say it is `state` (`visible` or `hidden`), and tells it, as
+/// a browser does when the person switches tabs.
+fn visibility_changes_to(state: &str) {
+    let document = web_sys::window().unwrap().document().unwrap();
+    let descriptor = Object::new();
+    Reflect::set(&descriptor, &"value".into(), &state.into()).unwrap();
+    Reflect::set(&descriptor, &"configurable".into(), &true.into()).unwrap();
+    Reflect::define_property(&document, &"visibilityState".into(), &descriptor).unwrap();
+    document
+        .dispatch_event(&web_sys::Event::new("visibilitychange").unwrap())
         .unwrap();
 }
 
@@ -974,6 +991,44 @@ async fn the_send_as_the_page_goes_away_takes_the_oldest_records_first() {
     );
     widget.destroy();
     forget(&by_age);
+}
+
+#[wasm_bindgen_test]
+async fn a_page_hidden_from_view_sends_what_waits_and_a_visible_one_does_not() {
+    let scenario = scenario("hidden");
+    let endpoint = endpoint(&scenario);
+    // A record an earlier page load left waiting for a later try.
+    let now = js_sys::Date::now() as i64;
+    let id = leave_in_outbox(
+        &endpoint,
+        "gizli@example.com",
+        consent_core::Timestamp::from_unix_millis(now - 60_000),
+        consent_core::Timestamp::from_unix_millis(now),
+        now + 600_000,
+    );
+    let mut widget = headless(&endpoint, "");
+    pause(300).await;
+
+    visibility_changes_to("visible");
+    pause(300).await;
+    assert_eq!(
+        prop(&server_log(&scenario).await, "requests"),
+        0,
+        "a page coming into view sent a record waiting for a later try"
+    );
+
+    only_outbox_of(&endpoint);
+    visibility_changes_to("hidden");
+    let mut waited = 0;
+    while count(&server_log(&scenario).await, "stored", &id) != 1 {
+        assert!(waited < 5_000, "nothing was sent as the page was hidden");
+        pause(50).await;
+        waited += 50;
+    }
+    let document = web_sys::window().unwrap().document().unwrap();
+    Reflect::delete_property(&document, &"visibilityState".into()).unwrap();
+    widget.destroy();
+    forget(&[id]);
 }
 
 #[wasm_bindgen_test]
