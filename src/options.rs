@@ -440,7 +440,10 @@ fn headers(object: &Object) -> Result<Vec<(String, String)>, WidgetError> {
             && name
                 .bytes()
                 .all(|byte| byte.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&byte));
-        if !is_token || name.eq_ignore_ascii_case("content-type") || value.contains(['\r', '\n']) {
+        if !is_token
+            || name.eq_ignore_ascii_case("content-type")
+            || value.bytes().any(|byte| byte == b'\r' || byte == b'\n')
+        {
             return Err(WidgetError::invalid_option("headers", expected));
         }
         pairs.push((name, value));
@@ -451,12 +454,17 @@ fn headers(object: &Object) -> Result<Vec<(String, String)>, WidgetError> {
 /// Whether a URL from the options may be used: `http`, `https`, or relative.
 pub fn is_safe_url(url: &str) -> bool {
     let url = url.trim_start();
-    match url.find(':') {
+    // Size: byte searches, as the scheme and its delimiters are ASCII, rather than `str`'s
+    // pattern searchers for a char and for a set of them.
+    match url.bytes().position(|byte| byte == b':') {
         None => true,
         Some(colon) => {
             let before = &url[..colon];
             // A colon after the first `/`, `?` or `#` belongs to the path, not a scheme.
-            if before.contains(['/', '?', '#']) {
+            if before
+                .bytes()
+                .any(|byte| matches!(byte, b'/' | b'?' | b'#'))
+            {
                 return true;
             }
             before.eq_ignore_ascii_case("http") || before.eq_ignore_ascii_case("https")

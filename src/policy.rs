@@ -62,11 +62,22 @@ pub fn hold_millis(attempt: u32, random: f64) -> u64 {
 
 /// Reads `Retry-After` in seconds (the relay sends seconds; an HTTP date is ignored).
 pub fn retry_after_millis(header: Option<&str>) -> Option<u64> {
-    header?
-        .trim()
-        .parse::<u64>()
-        .ok()
+    whole_number(header?.trim())
         .map(|seconds| seconds.saturating_mul(1_000).min(MAX_BACKOFF_MILLIS * 12))
+}
+
+/// The whole number `text` writes in decimal digits and nothing else; `None` for anything
+/// else, and for a number beyond `u64`.
+// Size: one reader of the two numbers an answer carries, byte by byte, rather than
+// `str::parse` for each type and `split` for the index.
+fn whole_number(text: &str) -> Option<u64> {
+    if text.is_empty() {
+        return None;
+    }
+    text.bytes().try_fold(0_u64, |number, byte| {
+        let digit = byte.checked_sub(b'0').filter(|digit| *digit < 10)?;
+        number.checked_mul(10)?.checked_add(u64::from(digit))
+    })
 }
 
 /// Whether the relay's `code` refuses a record for a reason sending it again cannot change.
@@ -84,13 +95,10 @@ pub fn refused_index(code: Option<&str>, field: Option<&str>, records: usize) ->
     if !code.is_some_and(is_lasting_refusal) {
         return None;
     }
-    field?
-        .strip_prefix("records[")?
-        .split(']')
-        .next()?
-        .parse::<usize>()
-        .ok()
-        .filter(|index| *index < records)
+    let rest = field?.strip_prefix("records[")?;
+    let end = rest.bytes().position(|byte| byte == b']')?;
+    let index = whole_number(&rest[..end])?;
+    usize::try_from(index).ok().filter(|index| *index < records)
 }
 
 /// What an answer with HTTP `status` (0 for a network error or a timeout) means for the
@@ -214,6 +222,43 @@ mod tests {
         assert_eq!(
             verdict(503, Some("Wed, 21 Oct 2026 07:28:00 GMT"), 0, 0.0, None),
             Verdict::Retry { after_millis: 500 }
+        );
+    }
+
+    #[test]
+    fn only_decimal_digits_read_as_a_number() {
+        assert_eq!(whole_number("0"), Some(0));
+        assert_eq!(whole_number("0042"), Some(42));
+        assert_eq!(whole_number(&u64::MAX.to_string()), Some(u64::MAX));
+        for text in [
+            "",
+            " 1",
+            "1 ",
+            "-1",
+            "+1",
+            "1.5",
+            "1e3",
+            "١",
+            "18446744073709551616",
+        ] {
+            assert_eq!(whole_number(text), None, "{text:?}");
+        }
+        for field in [
+            "records[]",
+            "records[1",
+            "records[+1]",
+            "records[-1]",
+            "records[ 1]",
+        ] {
+            assert_eq!(
+                refused_index(Some("invalid_record"), Some(field), 2),
+                None,
+                "{field}"
+            );
+        }
+        assert_eq!(
+            refused_index(Some("invalid_record"), Some("records[01].id"), 2),
+            Some(1)
         );
     }
 }
