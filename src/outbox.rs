@@ -63,9 +63,93 @@ pub struct PassReport {
 /// An armed timer: its handle and the callback it will call.
 type Timer = (JsValue, Closure<dyn FnMut()>);
 
-/// A change to the stored entries, made under the lock, with the ids of the entries it may
-/// change; entries it drops are forgotten whatever their id.
-type Change = (Vec<String>, Box<dyn FnOnce(&mut Vec<Entry>)>);
+/// What a request's answer changes in the stored entries, written in the next pass under the
+/// lock. Only entries this tab still leases change: another tab that took one over after this
+/// tab's lease ran out decides for it.
+// Size: outcomes as data that one function applies, rather than a boxed closure each.
+#[derive(Debug)]
+enum Change {
+    /// The relay stored these records: they are forgotten.
+    Delivered(Vec<String>),
+    /// These records wait: `after` milliseconds from `now`, or each its own back-off when
+    /// `None`; `held` when the setup is wrong.
+    Wait {
+        ids: Vec<String>,
+        now: f64,
+        after: Option<u64>,
+        jitter: f64,
+        held: bool,
+    },
+    /// The relay refused `ids[index]` for good with `error`; the others of the request go again
+    /// at once.
+    Refused {
+        ids: Vec<String>,
+        index: usize,
+        error: StoredError,
+    },
+}
+
+impl Change {
+    /// The ids of the entries it may change; entries it drops are forgotten whatever their id.
+    fn ids(&self) -> &[String] {
+        match self {
+            Change::Delivered(_) => &[],
+            Change::Wait { ids, .. } | Change::Refused { ids, .. } => ids,
+        }
+    }
+
+    fn apply(self, tab: &str, entries: &mut Vec<Entry>) {
+        match self {
+            Change::Delivered(ids) => entries.retain(|entry| !ids.contains(&entry.id)),
+            Change::Wait {
+                ids,
+                now,
+                after,
+                jitter,
+                held,
+            } => {
+                for entry in entries.iter_mut() {
+                    if ids.contains(&entry.id) && entry.is_leased_by(tab) {
+                        let wait =
+                            after.unwrap_or_else(|| policy::backoff_millis(entry.attempts, jitter));
+                        entry.attempts = entry.attempts.saturating_add(1);
+                        entry.next_at = now + wait as f64;
+                        entry.held = held;
+                        entry.release();
+                    }
+                }
+            }
+            Change::Refused { ids, index, error } => {
+                for entry in entries.iter_mut() {
+                    if !ids.contains(&entry.id) || !entry.is_leased_by(tab) {
+                        continue;
+                    }
+                    if entry.id == ids[index] {
+                        entry.state = State::Failed;
+                        entry.error = Some(error.clone());
+                    }
+                    entry.held = false;
+                    entry.release();
+                }
+                // Keep only the newest records the relay refused; no other record is ever
+                // dropped.
+                let failed_count = entries
+                    .iter()
+                    .filter(|entry| entry.state == State::Failed)
+                    .count();
+                let mut excess = failed_count.saturating_sub(MAX_FAILED_KEPT);
+                entries.retain(|entry| {
+                    if excess > 0 && entry.state == State::Failed {
+                        excess -= 1;
+                        false
+                    } else {
+                        true
+                    }
+                });
+            }
+        }
+    }
+}
 
 /// The outbox of one mounted widget.
 pub struct Outbox {
@@ -307,9 +391,9 @@ impl Outbox {
         }
         let before: Vec<String> = entries.iter().map(|entry| entry.id.clone()).collect();
         let mut touched = Vec::new();
-        for (ids, change) in changes {
-            touched.extend(ids);
-            change(entries);
+        for change in changes {
+            touched.extend_from_slice(change.ids());
+            change.apply(&self.tab, entries);
         }
         let changed: Vec<Entry> = entries
             .iter()
@@ -343,12 +427,9 @@ impl Outbox {
         let _ = JsFuture::from(bindings::with_lock(LOCK_NAME, &task)).await;
     }
 
-    /// Makes `change` to the entries in the next pass under the lock; it changes only the
-    /// entries of `ids`.
-    fn defer(&self, ids: &[String], change: impl FnOnce(&mut Vec<Entry>) + 'static) {
-        self.deferred
-            .borrow_mut()
-            .push((ids.to_vec(), Box::new(change)));
+    /// Makes `change` to the entries in the next pass under the lock.
+    fn defer(&self, change: Change) {
+        self.deferred.borrow_mut().push(change);
     }
 
     /// Delivers what is due: leases it, sends it, records the outcome, and keeps going while
@@ -531,18 +612,12 @@ impl Outbox {
         status: u16,
         report: &mut PassReport,
     ) {
-        let now = bindings::now_millis();
-        let retry_ids = ids.to_vec();
-        let tab = self.tab.clone();
-        self.defer(ids, move |entries| {
-            for entry in entries.iter_mut() {
-                if retry_ids.contains(&entry.id) && entry.is_leased_by(&tab) {
-                    entry.attempts = entry.attempts.saturating_add(1);
-                    entry.next_at = now + after_millis as f64;
-                    entry.held = held;
-                    entry.release();
-                }
-            }
+        self.defer(Change::Wait {
+            ids: ids.to_vec(),
+            now: bindings::now_millis(),
+            after: Some(after_millis),
+            jitter: 0.0,
+            held,
         });
         let persisted = self.volatile.borrow().is_empty();
         self.events.emit(
@@ -579,10 +654,7 @@ impl Outbox {
                 report.receipts.push((id, receipt.clone()));
             }
         }
-        let removed = done.clone();
-        self.defer(&[], move |entries| {
-            entries.retain(|entry| !removed.contains(&entry.id));
-        });
+        self.defer(Change::Delivered(done.clone()));
         // Records the answer did not mention (a portal or proxy answering 200 with something
         // else) stay pending and wait as after a network error.
         let missing: Vec<String> = ids
@@ -591,19 +663,13 @@ impl Outbox {
             .cloned()
             .collect();
         if !missing.is_empty() {
-            let missing_ids = missing.clone();
-            let now = bindings::now_millis();
-            let jitter = random_unit();
-            let tab = self.tab.clone();
-            self.defer(&missing, move |entries| {
-                for entry in entries.iter_mut() {
-                    if missing_ids.contains(&entry.id) && entry.is_leased_by(&tab) {
-                        let wait = policy::backoff_millis(entry.attempts, jitter) as f64;
-                        entry.attempts = entry.attempts.saturating_add(1);
-                        entry.next_at = now + wait;
-                        entry.release();
-                    }
-                }
+            self.defer(Change::Wait {
+                ids: missing.clone(),
+                now: bindings::now_millis(),
+                after: None,
+                jitter: random_unit(),
+                // The relay answered, so the setup works.
+                held: false,
             });
             report.queued.extend(missing);
         }
@@ -636,36 +702,10 @@ impl Outbox {
             message: error.message.clone(),
             status,
         };
-        let failed_ids = failed.clone();
-        let request_ids = ids.to_vec();
-        let tab = self.tab.clone();
-        self.defer(ids, move |entries| {
-            for entry in entries.iter_mut() {
-                if !request_ids.contains(&entry.id) || !entry.is_leased_by(&tab) {
-                    // Another tab took it over after this tab's lease ran out: it decides.
-                    continue;
-                }
-                if failed_ids.contains(&entry.id) {
-                    entry.state = State::Failed;
-                    entry.error = Some(stored_error.clone());
-                }
-                entry.held = false;
-                entry.release();
-            }
-            // Keep only the newest records the relay refused; no other record is ever dropped.
-            let failed_count = entries
-                .iter()
-                .filter(|entry| entry.state == State::Failed)
-                .count();
-            let mut excess = failed_count.saturating_sub(MAX_FAILED_KEPT);
-            entries.retain(|entry| {
-                if excess > 0 && entry.state == State::Failed {
-                    excess -= 1;
-                    false
-                } else {
-                    true
-                }
-            });
+        self.defer(Change::Refused {
+            ids: ids.to_vec(),
+            index,
+            error: stored_error,
         });
         let mut detail = vec![
             ("code", JsValue::from_str("delivery_failed")),
@@ -885,4 +925,134 @@ fn request_body(entries: &[Entry]) -> String {
 fn ids_array(ids: &[String]) -> JsValue {
     let array: Array = ids.iter().map(|id| JsValue::from_str(id)).collect();
     array.into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TAB: &str = "tab-a";
+
+    /// Entries `a`, `b` and `c`, pending, leased by [`TAB`] except `c`, leased by another tab.
+    fn leased() -> Vec<Entry> {
+        ["a", "b", "c"]
+            .iter()
+            .map(|id| {
+                let mut entry = Entry::new(id, "https://relay.example/v1/consents", "{}", 0.0, 0.0);
+                entry.lease_owner = Some(if *id == "c" { "tab-b" } else { TAB }.to_owned());
+                entry.lease_until = 50_000.0;
+                entry.held = true;
+                entry
+            })
+            .collect()
+    }
+
+    fn ids(names: &[&str]) -> Vec<String> {
+        names.iter().map(|name| (*name).to_owned()).collect()
+    }
+
+    #[test]
+    fn delivered_records_are_forgotten_and_nothing_else() {
+        let mut entries = leased();
+        let change = Change::Delivered(ids(&["a", "c"]));
+        assert!(change.ids().is_empty());
+        change.apply(TAB, &mut entries);
+        let left: Vec<&str> = entries.iter().map(|entry| entry.id.as_str()).collect();
+        assert_eq!(left, ["b"]);
+    }
+
+    #[test]
+    fn waiting_records_are_released_and_due_later_unless_another_tab_took_them() {
+        let mut entries = leased();
+        Change::Wait {
+            ids: ids(&["a", "c"]),
+            now: 1_000.0,
+            after: Some(4_000),
+            jitter: 0.0,
+            held: true,
+        }
+        .apply(TAB, &mut entries);
+        let [a, b, c] = &entries[..] else { panic!() };
+        assert_eq!((a.attempts, a.next_at, a.held), (1, 5_000.0, true));
+        assert_eq!((a.lease_owner.as_deref(), a.lease_until), (None, 0.0));
+        assert_eq!((b.attempts, b.lease_owner.as_deref()), (0, Some(TAB)));
+        assert_eq!((c.attempts, c.lease_owner.as_deref()), (0, Some("tab-b")));
+
+        // Without a wait of its own, each record backs off by its own attempts, and a relay that
+        // answered holds nothing.
+        let mut entries = leased();
+        entries[1].attempts = 3;
+        Change::Wait {
+            ids: ids(&["a", "b"]),
+            now: 1_000.0,
+            after: None,
+            jitter: 0.0,
+            held: false,
+        }
+        .apply(TAB, &mut entries);
+        assert_eq!(
+            entries[0].next_at,
+            1_000.0 + policy::backoff_millis(0, 0.0) as f64
+        );
+        assert_eq!(
+            entries[1].next_at,
+            1_000.0 + policy::backoff_millis(3, 0.0) as f64
+        );
+        assert_eq!((entries[1].attempts, entries[1].held), (4, false));
+    }
+
+    #[test]
+    fn a_refusal_fails_the_record_it_names_and_frees_the_others_at_once() {
+        let mut entries = leased();
+        let error = StoredError {
+            code: "invalid_recipient".to_owned(),
+            message: "m".to_owned(),
+            status: 422,
+        };
+        let change = Change::Refused {
+            ids: ids(&["a", "b"]),
+            index: 1,
+            error: error.clone(),
+        };
+        assert_eq!(change.ids(), ids(&["a", "b"]));
+        change.apply(TAB, &mut entries);
+        let [a, b, c] = &entries[..] else { panic!() };
+        assert_eq!(
+            (&a.state, a.held, a.attempts, a.next_at),
+            (&State::Pending, false, 0, 0.0)
+        );
+        assert_eq!(a.lease_owner, None);
+        assert_eq!((&b.state, b.error.as_ref()), (&State::Failed, Some(&error)));
+        assert_eq!(
+            (&c.state, c.lease_owner.as_deref()),
+            (&State::Pending, Some("tab-b"))
+        );
+    }
+
+    #[test]
+    fn only_the_newest_refused_records_are_kept() {
+        let mut entries: Vec<Entry> = (0..MAX_FAILED_KEPT + 2)
+            .map(|index| {
+                let mut entry = Entry::new(&index.to_string(), "e", "{}", 0.0, 0.0);
+                entry.state = State::Failed;
+                entry
+            })
+            .collect();
+        entries.extend(leased());
+        Change::Refused {
+            ids: ids(&["a"]),
+            index: 0,
+            error: StoredError::default(),
+        }
+        .apply(TAB, &mut entries);
+        let failed: Vec<&str> = entries
+            .iter()
+            .filter(|entry| entry.state == State::Failed)
+            .map(|entry| entry.id.as_str())
+            .collect();
+        assert_eq!(failed.len(), MAX_FAILED_KEPT);
+        assert_eq!(failed[0], "3", "the oldest three went");
+        assert_eq!(*failed.last().unwrap(), "a");
+        assert!(entries.iter().any(|entry| entry.id == "b"));
+    }
 }
