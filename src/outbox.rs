@@ -327,8 +327,10 @@ impl Outbox {
         due
     }
 
-    /// Leases the due records under the lock; returns their ids and records.
-    async fn lease(self: &Rc<Self>) -> Vec<Entry> {
+    /// Writes the deferred changes under the lock and, when `lease`, leases the due records;
+    /// returns the records leased.
+    // Size: one pass under the lock for both, so that one closure and one future do both.
+    async fn pass(self: &Rc<Self>, lease: bool) -> Vec<Entry> {
         let outbox = self.clone();
         let chosen: Rc<RefCell<Vec<Entry>>> = Rc::default();
         let result = chosen.clone();
@@ -336,6 +338,9 @@ impl Outbox {
             let now = bindings::now_millis();
             let mut entries = outbox.load();
             outbox.apply_deferred(&mut entries);
+            if !lease {
+                return Promise::resolve(&JsValue::UNDEFINED);
+            }
             if !outbox.resumed.get() {
                 outbox.revive(&mut entries);
             }
@@ -416,17 +421,6 @@ impl Outbox {
             .fold(f64::INFINITY, f64::min)
     }
 
-    /// Writes the deferred changes under the lock.
-    async fn write_deferred(self: &Rc<Self>) {
-        let outbox = self.clone();
-        let task = Closure::wrap(Box::new(move || {
-            let mut entries = outbox.load();
-            outbox.apply_deferred(&mut entries);
-            Promise::resolve(&JsValue::UNDEFINED)
-        }) as Box<dyn FnMut() -> Promise>);
-        let _ = JsFuture::from(bindings::with_lock(LOCK_NAME, &task)).await;
-    }
-
     /// Makes `change` to the entries in the next pass under the lock.
     fn defer(&self, change: Change) {
         self.deferred.borrow_mut().push(change);
@@ -456,7 +450,7 @@ impl Outbox {
                 break;
             }
             if chosen.is_empty() {
-                chosen = self.lease().await;
+                chosen = self.pass(true).await;
             }
             if chosen.is_empty() {
                 drained = true;
@@ -493,7 +487,7 @@ impl Outbox {
                 .retain(|id| !chosen.iter().any(|leased| leased.id == *id));
         }
         if !self.deferred.borrow().is_empty() {
-            self.write_deferred().await;
+            self.pass(false).await;
         }
         if !drained {
             self.next_due.set(None);
