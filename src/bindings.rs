@@ -16,8 +16,12 @@
 //!   request the worker could not finish is sent again from the page within what is left of
 //!   its time, so it still ends before the record's lease does; should the worker never
 //!   answer, the request counts as timed out and is tried again later.
+//! - `add_callback`, `remove_callback`, `forget_callbacks` and `dispatch`: the page's callbacks
+//!   are kept in a `WeakMap` under the widget's root element. Each change writes a new list, so
+//!   a dispatch calls the list as it was once the DOM event was dispatched: a callback added or
+//!   removed meanwhile, or by a listener of that event, counts from the next event.
 
-use js_sys::{Object, Promise};
+use js_sys::{Function, Object, Promise};
 use wasm_bindgen::prelude::*;
 use web_sys::Element;
 
@@ -154,8 +158,30 @@ export function hides_page(event) {
   return Boolean(document && document.visibilityState === 'hidden');
 }
 
+const callbacks = new WeakMap();
+
+export function add_callback(root, name, callback) {
+  callbacks.set(root, [...(callbacks.get(root) || []), [name, callback]]);
+}
+
+export function remove_callback(root, name, callback) {
+  const kept = (callbacks.get(root) || []).filter(([known, f]) => known !== name || f !== callback);
+  callbacks.set(root, kept);
+}
+
+export function forget_callbacks(root) {
+  callbacks.delete(root);
+}
+
 export function dispatch(root, name, detail) {
   root.dispatchEvent(new CustomEvent(name, { bubbles: true, composed: true, detail }));
+  for (const [known, callback] of callbacks.get(root) || []) {
+    if (known === name) {
+      try {
+        callback.call(null, detail);
+      } catch (_) {}
+    }
+  }
 }
 "#)]
 extern "C" {
@@ -211,8 +237,18 @@ extern "C" {
     /// Whether `event`, a `visibilitychange` on a document, says that document is now hidden.
     pub fn hides_page(event: &web_sys::Event) -> bool;
 
+    /// Registers `callback` for the events named `name` of the widget whose root is `root`.
+    pub fn add_callback(root: &Element, name: &str, callback: &Function);
+
+    /// Removes `callback` for `name`; each registration of it is removed.
+    pub fn remove_callback(root: &Element, name: &str, callback: &Function);
+
+    /// Forgets every callback registered on `root`.
+    pub fn forget_callbacks(root: &Element);
+
     /// Dispatches a `CustomEvent` named `name` with `detail` on `root`, bubbling and crossing
-    /// shadow roots.
+    /// shadow roots, then calls the callbacks registered for `name` on `root` with `detail`
+    /// (one that throws does not keep the others from being called).
     // Size: one call rather than web-sys's event-init object, its three setters and the
     // constructor.
     pub fn dispatch(root: &Element, name: &str, detail: &JsValue);

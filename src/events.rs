@@ -12,6 +12,8 @@
 use std::cell::RefCell;
 
 use js_sys::{Function, Object};
+
+use crate::bindings;
 use wasm_bindgen::JsValue;
 use web_sys::Element;
 
@@ -64,10 +66,12 @@ impl Event {
 }
 
 /// Where events go.
+// Size: the page's callbacks are kept by the bindings' JavaScript with the root element they
+// were registered on, so that calling them is part of dispatching, and registering one is a
+// call.
 #[derive(Debug, Default)]
 pub struct Events {
     root: RefCell<Option<Element>>,
-    callbacks: RefCell<Vec<(Event, Function)>>,
 }
 
 impl Events {
@@ -78,39 +82,31 @@ impl Events {
 
     /// Stops dispatching on the root and forgets every callback.
     pub fn detach(&self) {
-        self.root.borrow_mut().take();
-        self.callbacks.borrow_mut().clear();
+        if let Some(root) = self.root.borrow_mut().take() {
+            bindings::forget_callbacks(&root);
+        }
     }
 
     /// Registers `callback` for `event`.
-    pub fn on(&self, event: Event, callback: Function) {
-        self.callbacks.borrow_mut().push((event, callback));
+    pub fn on(&self, event: Event, callback: &Function) {
+        if let Some(root) = self.root.borrow().as_ref() {
+            bindings::add_callback(root, event.name(), callback);
+        }
     }
 
     /// Removes `callback` for `event`.
     pub fn off(&self, event: Event, callback: &Function) {
-        self.callbacks
-            .borrow_mut()
-            .retain(|(registered, function)| !(*registered == event && function == callback));
+        if let Some(root) = self.root.borrow().as_ref() {
+            bindings::remove_callback(root, event.name(), callback);
+        }
     }
 
-    /// Dispatches `event` with `detail`.
+    /// Dispatches `event` with `detail` on the root, then calls the callbacks registered for it.
     pub fn emit(&self, event: Event, detail: &JsValue) {
         // The root is taken out of the cell first: a page's listener may destroy the widget.
         let root = self.root.borrow().clone();
         if let Some(root) = root {
-            crate::bindings::dispatch(&root, event.name(), detail);
-        }
-        let callbacks: Vec<Function> = self
-            .callbacks
-            .borrow()
-            .iter()
-            .filter(|(registered, _)| *registered == event)
-            .map(|(_, function)| function.clone())
-            .collect();
-        for callback in callbacks {
-            // A page's callback that throws must not break the widget.
-            let _ = callback.call1(&JsValue::NULL, detail);
+            bindings::dispatch(&root, event.name(), detail);
         }
     }
 }
@@ -119,7 +115,7 @@ impl Events {
 pub fn object(pairs: &[(&str, JsValue)]) -> JsValue {
     let object = Object::new();
     for (key, value) in pairs {
-        crate::bindings::set_property(&object, key, value);
+        bindings::set_property(&object, key, value);
     }
     object.into()
 }

@@ -255,7 +255,7 @@ impl ConsentWidget {
     #[wasm_bindgen(skip_typescript)]
     pub fn on(&self, name: &str, callback: Function) -> Result<(), JsValue> {
         let event = check_event(name)?;
-        self.live()?.events.on(event, callback);
+        self.live()?.events.on(event, &callback);
         Ok(())
     }
 

@@ -88,6 +88,67 @@ async fn checkout_renders_one_unticked_box_per_channel_with_its_full_text() {
 }
 
 #[wasm_bindgen_test]
+async fn callbacks_are_called_per_registration_until_removed_or_destroyed() {
+    let (host, slot) = shop_form();
+    let mut widget = mount(slot.into(), checkout_options("")).unwrap();
+    let seen = js_sys::Array::new();
+    // A callback that notes `label`, and one that throws, which must not stop the others.
+    let noting = |label: &'static str| {
+        let sink = seen.clone();
+        let callback = wasm_bindgen::closure::Closure::wrap(Box::new(move |_: JsValue| {
+            sink.push(&label.into());
+        }) as Box<dyn FnMut(JsValue)>);
+        let function: js_sys::Function = callback
+            .as_ref()
+            .unchecked_ref::<js_sys::Function>()
+            .clone();
+        callback.forget();
+        function
+    };
+    let throwing = js_sys::Function::new_no_args("throw new Error('the page broke')");
+    let first = noting("first");
+    let second = noting("second");
+    widget.on("iys:change", throwing.clone()).unwrap();
+    widget.on("iys:change", first.clone()).unwrap();
+    widget.on("iys:change", first.clone()).unwrap();
+    widget.on("iys:change", second.clone()).unwrap();
+    widget.on("iys:sent", second.clone()).unwrap();
+    settle().await;
+    checkbox(&host, "sms").click();
+    settle().await;
+    let labels = |array: &js_sys::Array| -> Vec<String> {
+        array
+            .iter()
+            .map(|label| label.as_string().unwrap())
+            .collect()
+    };
+    assert_eq!(
+        labels(&seen),
+        ["first", "first", "second"],
+        "each registration, in order"
+    );
+
+    // Removing a callback removes every registration of it for that event only.
+    widget.off("iys:change", first.clone()).unwrap();
+    widget.off("iys:queued", second.clone()).unwrap();
+    checkbox(&host, "sms").click();
+    settle().await;
+    assert_eq!(labels(&seen), ["first", "first", "second", "second"]);
+    let refused = widget.off("iys:other", second.clone()).unwrap_err();
+    assert_eq!(
+        prop(&refused, "code"),
+        "invalid_argument",
+        "an unknown event name"
+    );
+
+    // Destroying the widget forgets them: the same root's events call nothing more.
+    let root = widget.root();
+    widget.destroy();
+    iys_consent::bindings::dispatch(&root, "iys:change", &JsValue::NULL);
+    assert_eq!(seen.length(), 4);
+}
+
+#[wasm_bindgen_test]
 async fn boxes_toggle_on_activation_and_report_changes() {
     let (host, slot) = shop_form();
     let widget = mount(
