@@ -16,6 +16,10 @@
 //!   request the worker could not finish is sent again from the page within what is left of
 //!   its time, so it still ends before the record's lease does; should the worker never
 //!   answer, the request counts as timed out and is tried again later.
+//! - `listen` and `unlisten`: the DOM listeners a widget adds (the shop's form and inputs, the
+//!   page going away, coming online, hidden) call one Rust function with their reaction's
+//!   number; each listener is kept with a function that removes it, under the widget's id
+//!   prefix, which `unlisten` calls when the widget is destroyed.
 //! - `add_callback`, `remove_callback`, `forget_callbacks` and `dispatch`: the page's callbacks
 //!   are kept in a `WeakMap` under the widget's root element. Each change writes a new list, so
 //!   a dispatch calls the list as it was once the DOM event was dispatched: a callback added or
@@ -158,6 +162,19 @@ export function hides_page(event) {
   return Boolean(document && document.visibilityState === 'hidden');
 }
 
+const listening = new Map();
+
+export function listen(owner, target, kind, reaction, handler) {
+  const listener = (event) => handler(reaction, event);
+  target.addEventListener(kind, listener);
+  listening.set(owner, [...(listening.get(owner) || []), () => target.removeEventListener(kind, listener)]);
+}
+
+export function unlisten(owner) {
+  for (const stop of listening.get(owner) || []) stop();
+  listening.delete(owner);
+}
+
 const callbacks = new WeakMap();
 
 export function add_callback(root, name, callback) {
@@ -236,6 +253,19 @@ extern "C" {
 
     /// Whether `event`, a `visibilitychange` on a document, says that document is now hidden.
     pub fn hides_page(event: &web_sys::Event) -> bool;
+
+    /// Listens to `kind` events on `target` for the widget `owner` (its id prefix): each calls
+    /// `handler(reaction, event)`.
+    pub fn listen(
+        owner: &str,
+        target: &web_sys::EventTarget,
+        kind: &str,
+        reaction: u32,
+        handler: &Closure<dyn FnMut(u32, web_sys::Event)>,
+    );
+
+    /// Removes every listener [`listen`] added for `owner`.
+    pub fn unlisten(owner: &str);
 
     /// Registers `callback` for the events named `name` of the widget whose root is `root`.
     pub fn add_callback(root: &Element, name: &str, callback: &Function);

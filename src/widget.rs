@@ -22,15 +22,9 @@ use crate::record::{self, BuiltRecord, Decision};
 use crate::state::{Action, Field, State, Status};
 use crate::texts::{self, Message};
 
-/// A DOM listener the widget added, to be removed on `destroy`.
-struct Listener {
-    target: EventTarget,
-    kind: &'static str,
-    callback: Closure<dyn FnMut(web_sys::Event)>,
-}
-
 /// What the widget does on a DOM event it listens to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u32)]
 pub enum Reaction {
     /// Checkout: the shop's form is submitted.
     ShopSubmit,
@@ -43,6 +37,18 @@ pub enum Reaction {
     /// The page's visibility changed; it may be hidden.
     Visibility,
 }
+
+/// The function the DOM listeners call with their reaction's number and the event.
+type EventHandler = Closure<dyn FnMut(u32, web_sys::Event)>;
+
+/// Every reaction, in the order of its number.
+const REACTIONS: [Reaction; 5] = [
+    Reaction::ShopSubmit,
+    Reaction::ShopInput,
+    Reaction::PageHidden,
+    Reaction::Online,
+    Reaction::Visibility,
+];
 
 /// One decision to record.
 #[derive(Debug, Clone)]
@@ -84,7 +90,9 @@ pub struct Widget {
     state: RefCell<State>,
     /// Asks the component to render again, once it has rendered the first time.
     redraw: RefCell<Option<Scope<ConsentForm>>>,
-    listeners: RefCell<Vec<Listener>>,
+    /// The one function every DOM listener the widget added calls, with its reaction; the
+    /// bindings keep the listeners, under `id_prefix`, until [`Widget::shut_down`].
+    on_event: RefCell<Option<EventHandler>>,
     /// A prefix that makes element ids unique on the page.
     pub id_prefix: String,
 }
@@ -146,7 +154,7 @@ impl Widget {
             outbox,
             state: RefCell::new(state),
             redraw: RefCell::new(None),
-            listeners: RefCell::new(Vec::new()),
+            on_event: RefCell::new(None),
             id_prefix,
         })
     }
@@ -543,21 +551,20 @@ impl Widget {
 
     /// Listens to `kind` events on `target` until [`Widget::shut_down`], reacting with
     /// `reaction`.
-    // Size: one closure for every listener, which names its reaction, rather than a closure
-    // of its own for each.
-    pub fn listen(self: &Rc<Self>, target: &EventTarget, kind: &'static str, reaction: Reaction) {
-        let widget = Rc::downgrade(self);
-        let callback = Closure::wrap(Box::new(move |event: web_sys::Event| {
-            if let Some(widget) = widget.upgrade() {
-                widget.react(reaction, &event);
-            }
-        }) as Box<dyn FnMut(web_sys::Event)>);
-        let _ = target.add_event_listener_with_callback(kind, callback.as_ref().unchecked_ref());
-        self.listeners.borrow_mut().push(Listener {
-            target: target.clone(),
-            kind,
-            callback,
+    // Size: one closure for every listener, which the bindings call with its reaction, and the
+    // bindings keep the listeners to remove them.
+    pub fn listen(self: &Rc<Self>, target: &EventTarget, kind: &str, reaction: Reaction) {
+        let mut on_event = self.on_event.borrow_mut();
+        let handler = on_event.get_or_insert_with(|| {
+            let widget = Rc::downgrade(self);
+            Closure::wrap(Box::new(move |reaction: u32, event: web_sys::Event| {
+                let reaction = REACTIONS.get(reaction as usize);
+                if let (Some(widget), Some(reaction)) = (widget.upgrade(), reaction) {
+                    widget.react(*reaction, &event);
+                }
+            }) as Box<dyn FnMut(u32, web_sys::Event)>)
         });
+        bindings::listen(&self.id_prefix, target, kind, reaction as u32, handler);
     }
 
     fn react(self: &Rc<Self>, reaction: Reaction, event: &web_sys::Event) {
@@ -579,12 +586,8 @@ impl Widget {
     /// Removes every DOM listener the widget added, stops its timers and forgets the page's
     /// callbacks.
     pub fn shut_down(&self) {
-        for listener in self.listeners.borrow_mut().drain(..) {
-            let _ = listener.target.remove_event_listener_with_callback(
-                listener.kind,
-                listener.callback.as_ref().unchecked_ref(),
-            );
-        }
+        bindings::unlisten(&self.id_prefix);
+        self.on_event.borrow_mut().take();
         self.outbox.stop();
         self.events.detach();
         self.redraw.borrow_mut().take();

@@ -390,6 +390,55 @@ async fn destroy_leaves_the_page_as_it_was() {
 }
 
 #[wasm_bindgen_test]
+async fn a_destroyed_widget_hears_nothing_of_the_page() {
+    let (host, slot) = shop_form();
+    let mut widget = mount(slot.into(), checkout_options("")).unwrap();
+    settle().await;
+    type_into(
+        &find(&host, ".shop-phone").unchecked_into(),
+        "0532 123 45 67",
+    );
+    checkbox(&host, "sms").click();
+    settle().await;
+    widget.destroy();
+
+    // Whatever the page does next reaches no listener of the widget: a listener left behind
+    // would record the ticked box on the shop's submit, or throw calling a function that went
+    // with the widget.
+    let errors = js_sys::Array::new();
+    let sink = errors.clone();
+    let on_error = wasm_bindgen::closure::Closure::wrap(Box::new(move |event: JsValue| {
+        sink.push(&prop(&event, "message"));
+    }) as Box<dyn FnMut(JsValue)>);
+    let window = web_sys::window().unwrap();
+    window
+        .add_event_listener_with_callback("error", on_error.as_ref().unchecked_ref())
+        .unwrap();
+    let stored = || {
+        iys_consent::bindings::storage_keys(iys_consent::outbox::STORAGE_PREFIX)
+            .unwrap()
+            .len()
+    };
+    let before = stored();
+    let fire = |target: &web_sys::EventTarget, kind: &str| {
+        target
+            .dispatch_event(&web_sys::Event::new(kind).unwrap())
+            .unwrap();
+    };
+    fire(&find(&host, "form.shop-order"), "submit");
+    fire(&find(&host, ".shop-phone"), "input");
+    fire(&window, "pagehide");
+    fire(&window, "online");
+    fire(&document(), "visibilitychange");
+    settle().await;
+    window
+        .remove_event_listener_with_callback("error", on_error.as_ref().unchecked_ref())
+        .unwrap();
+    assert_eq!(errors.length(), 0, "{:?}", errors.to_vec());
+    assert_eq!(stored(), before, "the shop's submit was recorded");
+}
+
+#[wasm_bindgen_test]
 fn bad_options_throw_errors_with_stable_codes() {
     let (host, slot) = shop_form();
     let slot_value: JsValue = slot.clone().into();

@@ -224,8 +224,8 @@ export interface InitOutput {
     readonly mount: (a: number, b: number) => [number, number, number];
     readonly wasm_bindgen__convert__closures_____invoke__h<hash>: (a: number, b: number, c: number) => [number, number];
     readonly wasm_bindgen__convert__closures_____invoke__h<hash>: (a: number, b: number, c: number, d: number) => void;
+    readonly wasm_bindgen__convert__closures_____invoke__h<hash>: (a: number, b: number, c: number, d: number) => void;
     readonly wasm_bindgen__convert__closures________invoke__h<hash>: (a: number, b: number, c: number) => void;
-    readonly wasm_bindgen__convert__closures_____invoke__h<hash>: (a: number, b: number, c: number) => void;
     readonly wasm_bindgen__convert__closures_____invoke__h<hash>: (a: number, b: number) => number;
     readonly wasm_bindgen__convert__closures_____invoke__h<hash>: (a: number, b: number) => void;
     readonly __wbindgen_malloc: (a: number, b: number) => number;
