@@ -121,6 +121,20 @@ export function storage_keys(prefix) {
   return keys;
 }
 
+export function storage_values(prefix) {
+  const storage = globalThis.localStorage;
+  const values = [];
+  for (let index = 0; index < storage.length; index += 1) {
+    const key = storage.key(index);
+    if (key === null || !key.startsWith(prefix)) continue;
+    try {
+      const value = storage.getItem(key);
+      if (value !== null) values.push(value);
+    } catch (_) {}
+  }
+  return values;
+}
+
 export function storage_read(key) {
   return globalThis.localStorage.getItem(key);
 }
@@ -222,6 +236,12 @@ extern "C" {
     /// The `localStorage` keys that start with `prefix`; throws when storage is disabled.
     #[wasm_bindgen(catch)]
     pub fn storage_keys(prefix: &str) -> Result<Vec<String>, JsValue>;
+
+    /// The values of the `localStorage` keys that start with `prefix`, skipping any that cannot
+    /// be read; throws when storage is disabled.
+    // Size: one call for the outbox's reads, rather than one for the keys and one per key.
+    #[wasm_bindgen(catch)]
+    pub fn storage_values(prefix: &str) -> Result<Vec<String>, JsValue>;
 
     /// `localStorage.getItem`; throws when storage is disabled.
     #[wasm_bindgen(catch)]

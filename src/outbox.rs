@@ -247,11 +247,10 @@ impl Outbox {
     /// Every entry: the persisted ones, then those only in memory. Stored entries that do not
     /// read are left in storage untouched.
     fn load(&self) -> Vec<Entry> {
-        let mut entries: Vec<Entry> = bindings::storage_keys(STORAGE_PREFIX)
+        let mut entries: Vec<Entry> = bindings::storage_values(STORAGE_PREFIX)
             .unwrap_or_default()
             .iter()
-            .filter_map(|key| bindings::storage_read(key).ok().flatten())
-            .filter_map(|text| Entry::parse(&text))
+            .filter_map(|text| Entry::parse(text))
             .collect();
         let only_in_memory: Vec<Entry> = self
             .volatile
