@@ -6,7 +6,9 @@ use consent_core::{Mode, RecipientType};
 use yew::prelude::*;
 
 use crate::components::channel_box::channel_box;
-use crate::components::element::{Gesture, Value, element, fixed, flag, input, made, on, text};
+use crate::components::element::{
+    Gesture, Value, element, fixed, flag, input, listening, made, on, text,
+};
 use crate::components::status_line::status_line;
 use crate::state::{Field, State, Status};
 use crate::texts::{self, Message};
@@ -253,14 +255,14 @@ fn view(widget: &Rc<Widget>) -> Html {
             ],
             vec![text(texts::message(locale, Message::SubmitButton))],
         );
-        let mut form = element(
+        listening(
             "form",
             &["class", "lang", "novalidate"],
             vec![fixed("iys-consent-form"), lang, fixed("novalidate")],
             vec![fieldset, button.into(), status],
-        );
-        form.add_listener(on(&widget, Gesture::Submit));
-        form.into()
+            Some(on(&widget, Gesture::Submit)),
+        )
+        .into()
     } else {
         element(
             "div",

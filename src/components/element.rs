@@ -50,14 +50,32 @@ pub fn element(
     values: Vec<Value>,
     children: Vec<Html>,
 ) -> VTag {
+    listening(tag, names, values, children, None)
+}
+
+/// [`element`] with `listener`, when given.
+pub fn listening(
+    tag: &'static str,
+    names: &'static [&'static str],
+    values: Vec<Value>,
+    children: Vec<Html>,
+    listener: Option<Rc<dyn Listener>>,
+) -> VTag {
     VTag::__new_other(
         AttrValue::Static(tag),
         NodeRef::default(),
         None,
         attributes(names, values),
-        Listeners::None,
+        listeners(listener),
         VList::with_children(children, None).into(),
     )
+}
+
+fn listeners(listener: Option<Rc<dyn Listener>>) -> Listeners {
+    match listener {
+        Some(listener) => Listeners::Pending(Box::new([Some(listener)])),
+        None => Listeners::None,
+    }
 }
 
 fn attributes(names: &'static [&'static str], values: Vec<Value>) -> Attributes {
@@ -82,7 +100,7 @@ pub fn input(
         NodeRef::default(),
         None,
         attributes(names, values),
-        Listeners::Pending(Box::new([Some(listener)])),
+        listeners(Some(listener)),
     )
     .into()
 }

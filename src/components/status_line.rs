@@ -5,7 +5,7 @@ use std::rc::Rc;
 use consent_core::Locale;
 use yew::prelude::*;
 
-use crate::components::element::{Gesture, element, fixed, on, text};
+use crate::components::element::{Gesture, element, fixed, listening, on, text};
 use crate::state::{State, Status};
 use crate::texts::{self, Message};
 use crate::widget::Widget;
@@ -33,14 +33,14 @@ pub fn status_line(widget: &Rc<Widget>, state: &State, locale: Locale) -> Html {
         "iys-consent__status"
     };
     let retry = (state.status == Status::Failed).then(|| {
-        let mut button = element(
+        listening(
             "button",
             &["type", "class"],
             vec![fixed("button"), fixed("iys-consent__retry")],
             vec![text(texts::message(locale, Message::Retry))],
-        );
-        button.add_listener(on(widget, Gesture::Retry));
-        button.into()
+            Some(on(widget, Gesture::Retry)),
+        )
+        .into()
     });
     let persisted = state.not_persisted.then(|| {
         element(
