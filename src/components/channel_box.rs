@@ -21,7 +21,7 @@ pub fn channel_box(widget: &Rc<Widget>, item: &ChannelBox, busy: bool, locale: L
         element(
             "p",
             &["class", "id"],
-            vec![fixed("iys-consent__error"), made(error_id.clone())],
+            Box::new([fixed("iys-consent__error"), made(error_id.clone())]),
             vec![text(texts::recipient_error(locale, code))],
         )
         .into()
@@ -30,7 +30,7 @@ pub fn channel_box(widget: &Rc<Widget>, item: &ChannelBox, busy: bool, locale: L
     element(
         "div",
         &["class", "data-channel"],
-        vec![fixed("iys-consent__channel"), fixed(channel.as_str())],
+        Box::new([fixed("iys-consent__channel"), fixed(channel.as_str())]),
         vec![
             input(
                 &[
@@ -42,7 +42,7 @@ pub fn channel_box(widget: &Rc<Widget>, item: &ChannelBox, busy: bool, locale: L
                     "aria-invalid",
                     "aria-describedby",
                 ],
-                vec![
+                Box::new([
                     fixed("checkbox"),
                     fixed("iys-consent__box"),
                     made(id.clone()),
@@ -50,7 +50,7 @@ pub fn channel_box(widget: &Rc<Widget>, item: &ChannelBox, busy: bool, locale: L
                     flag(busy, "disabled"),
                     flag(invalid, "true"),
                     if invalid { made(error_id) } else { None },
-                ],
+                ]),
                 None,
                 Some(item.ticked),
                 on(widget, Gesture::Tick(channel)),
@@ -58,7 +58,7 @@ pub fn channel_box(widget: &Rc<Widget>, item: &ChannelBox, busy: bool, locale: L
             element(
                 "label",
                 &["class", "for"],
-                vec![fixed("iys-consent__label"), made(id)],
+                Box::new([fixed("iys-consent__label"), made(id)]),
                 vec![text(widget.consent_text(channel))],
             )
             .into(),

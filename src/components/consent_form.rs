@@ -58,7 +58,7 @@ fn text_field(widget: &Rc<Widget>, state: &State, field: Field) -> Html {
         element(
             "p",
             &["class", "id"],
-            vec![fixed("iys-consent__error"), made(error_id.clone())],
+            Box::new([fixed("iys-consent__error"), made(error_id.clone())]),
             vec![text(texts::recipient_error(locale, code))],
         )
         .into()
@@ -66,12 +66,12 @@ fn text_field(widget: &Rc<Widget>, state: &State, field: Field) -> Html {
     element(
         "div",
         &["class"],
-        vec![fixed("iys-consent__field")],
+        Box::new([fixed("iys-consent__field")]),
         vec![
             element(
                 "label",
                 &["class", "for"],
-                vec![fixed("iys-consent__field-label"), made(id.clone())],
+                Box::new([fixed("iys-consent__field-label"), made(id.clone())]),
                 vec![text(texts::message(locale, label))],
             )
             .into(),
@@ -85,7 +85,7 @@ fn text_field(widget: &Rc<Widget>, state: &State, field: Field) -> Html {
                     "aria-invalid",
                     "aria-describedby",
                 ],
-                vec![
+                Box::new([
                     fixed("iys-consent__input"),
                     made(id),
                     fixed(kind),
@@ -97,7 +97,7 @@ fn text_field(widget: &Rc<Widget>, state: &State, field: Field) -> Html {
                     } else {
                         None
                     },
-                ],
+                ]),
                 Some(AttrValue::from(value.clone())),
                 None,
                 on(widget, Gesture::Type(field)),
@@ -147,7 +147,7 @@ fn view(widget: &Rc<Widget>) -> Html {
         element(
             "legend",
             &["class"],
-            vec![class],
+            Box::new([class]),
             vec![text(texts::message(locale, message))],
         )
         .into()
@@ -173,16 +173,16 @@ fn view(widget: &Rc<Widget>) -> Html {
             element(
                 "div",
                 &["class"],
-                vec![fixed("iys-consent__channel")],
+                Box::new([fixed("iys-consent__channel")]),
                 vec![
                     input(
                         &["type", "class", "id", "name"],
-                        vec![
+                        Box::new([
                             fixed("radio"),
                             fixed("iys-consent__box"),
                             made(id.clone()),
                             made(group.clone()),
-                        ],
+                        ]),
                         Some(AttrValue::Static(value.as_str())),
                         Some(state.recipient_type == value),
                         on(&widget, Gesture::Choose(value)),
@@ -190,7 +190,7 @@ fn view(widget: &Rc<Widget>) -> Html {
                     element(
                         "label",
                         &["class", "for"],
-                        vec![fixed("iys-consent__label"), made(id)],
+                        Box::new([fixed("iys-consent__label"), made(id)]),
                         vec![text(texts::message(locale, label))],
                     )
                     .into(),
@@ -202,7 +202,7 @@ fn view(widget: &Rc<Widget>) -> Html {
             element(
                 "fieldset",
                 &["class"],
-                vec![fixed("iys-consent__kind")],
+                Box::new([fixed("iys-consent__kind")]),
                 vec![
                     legend(None, Message::KindLegend),
                     choice(RecipientType::Individual, Message::KindIndividual),
@@ -219,18 +219,18 @@ fn view(widget: &Rc<Widget>) -> Html {
         let link = element(
             "a",
             &["href", "target", "rel"],
-            vec![
+            Box::new([
                 made(url.clone()),
                 fixed("_blank"),
                 fixed("noopener noreferrer"),
-            ],
+            ]),
             vec![text(texts::message(locale, Message::PrivacyNoticeLink))],
         );
         children.push(
             element(
                 "p",
                 &["class"],
-                vec![fixed("iys-consent__privacy")],
+                Box::new([fixed("iys-consent__privacy")]),
                 vec![link.into()],
             )
             .into(),
@@ -239,7 +239,7 @@ fn view(widget: &Rc<Widget>) -> Html {
     let fieldset = element(
         "fieldset",
         &["class", "lang", "aria-busy"],
-        vec![fixed("iys-consent"), lang.clone(), flag(state.busy, "true")],
+        Box::new([fixed("iys-consent"), lang.clone(), flag(state.busy, "true")]),
         children,
     )
     .into();
@@ -248,17 +248,17 @@ fn view(widget: &Rc<Widget>) -> Html {
         let button = element(
             "button",
             &["type", "class", "disabled"],
-            vec![
+            Box::new([
                 fixed("submit"),
                 fixed("iys-consent__submit"),
                 flag(state.status == Status::Recording, "disabled"),
-            ],
+            ]),
             vec![text(texts::message(locale, Message::SubmitButton))],
         );
         listening(
             "form",
             &["class", "lang", "novalidate"],
-            vec![fixed("iys-consent-form"), lang, fixed("novalidate")],
+            Box::new([fixed("iys-consent-form"), lang, fixed("novalidate")]),
             vec![fieldset, button.into(), status],
             Some(on(&widget, Gesture::Submit)),
         )
@@ -267,7 +267,7 @@ fn view(widget: &Rc<Widget>) -> Html {
         element(
             "div",
             &["class", "lang"],
-            vec![fixed("iys-consent-wrap"), lang],
+            Box::new([fixed("iys-consent-wrap"), lang]),
             vec![fieldset, status],
         )
         .into()

@@ -40,14 +40,14 @@ pub fn made(value: impl Into<AttrValue>) -> Value {
 }
 
 /// The element `tag` with the attributes `names`, each set to its value in `values` unless that
-/// is `None`, and `children`.
+/// is `None`, and `children`. The values come boxed, as Yew keeps them.
 // Size: built with the constructors `html!` itself calls, which take the parts as they are
 // (about 550 bytes brotli less than `VTag::new`, which lowercases and matches the tag name
 // at run time, and the setters, which move the element through each).
 pub fn element(
     tag: &'static str,
     names: &'static [&'static str],
-    values: Vec<Value>,
+    values: Box<[Value]>,
     children: Vec<Html>,
 ) -> VTag {
     listening(tag, names, values, children, None)
@@ -57,7 +57,7 @@ pub fn element(
 pub fn listening(
     tag: &'static str,
     names: &'static [&'static str],
-    values: Vec<Value>,
+    values: Box<[Value]>,
     children: Vec<Html>,
     listener: Option<Rc<dyn Listener>>,
 ) -> VTag {
@@ -78,10 +78,10 @@ fn listeners(listener: Option<Rc<dyn Listener>>) -> Listeners {
     }
 }
 
-fn attributes(names: &'static [&'static str], values: Vec<Value>) -> Attributes {
+fn attributes(names: &'static [&'static str], values: Box<[Value]>) -> Attributes {
     Attributes::Dynamic {
         keys: names,
-        values: values.into_boxed_slice(),
+        values,
     }
 }
 
@@ -89,7 +89,7 @@ fn attributes(names: &'static [&'static str], values: Vec<Value>) -> Attributes 
 /// state, and `listener`.
 pub fn input(
     names: &'static [&'static str],
-    values: Vec<Value>,
+    values: Box<[Value]>,
     value: Option<AttrValue>,
     checked: Option<bool>,
     listener: Rc<dyn Listener>,

@@ -36,7 +36,7 @@ pub fn status_line(widget: &Rc<Widget>, state: &State, locale: Locale) -> Html {
         listening(
             "button",
             &["type", "class"],
-            vec![fixed("button"), fixed("iys-consent__retry")],
+            Box::new([fixed("button"), fixed("iys-consent__retry")]),
             vec![text(texts::message(locale, Message::Retry))],
             Some(on(widget, Gesture::Retry)),
         )
@@ -46,7 +46,7 @@ pub fn status_line(widget: &Rc<Widget>, state: &State, locale: Locale) -> Html {
         element(
             "span",
             &["class"],
-            vec![fixed("iys-consent__note")],
+            Box::new([fixed("iys-consent__note")]),
             vec![text(texts::message(locale, Message::NotPersisted))],
         )
         .into()
@@ -55,7 +55,7 @@ pub fn status_line(widget: &Rc<Widget>, state: &State, locale: Locale) -> Html {
         element(
             "span",
             &[],
-            Vec::new(),
+            Box::new([]),
             vec![text(texts::message(locale, message))],
         )
         .into()
@@ -63,7 +63,7 @@ pub fn status_line(widget: &Rc<Widget>, state: &State, locale: Locale) -> Html {
     element(
         "div",
         &["class", "role", "aria-live"],
-        vec![fixed(class), fixed("status"), fixed("polite")],
+        Box::new([fixed(class), fixed("status"), fixed("polite")]),
         vec![
             message.unwrap_or_default(),
             persisted.unwrap_or_default(),
