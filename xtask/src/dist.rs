@@ -177,6 +177,7 @@ fn build_with(compiler: Compiler, package: &Path) -> Result<PathBuf, String> {
         &package.join(format!("{NAME}.js")),
         &format!("./{NAME}_bg.js"),
     )?;
+    shorten_closure_exports(&wasm, &package)?;
     for file in STATIC_FILES {
         copy(&root.join("npm").join(file), &package.join(file))?;
     }
@@ -247,6 +248,29 @@ fn shorten_imports(wasm: &Path, glue: &Path, module: &str) -> Result<(), String>
         .map_err(|error| format!("shortening the imports of {}: {error}", wasm.display()))?;
     std::fs::write(wasm, bytes).map_err(|error| format!("writing {}: {error}", wasm.display()))?;
     write(glue, &script)
+}
+
+/// Gives the closure shims the wasm exports short names, in the wasm, the glue and the two
+/// declaration files of `package`.
+fn shorten_closure_exports(wasm: &Path, package: &Path) -> Result<(), String> {
+    use crate::imports::Count;
+    let bytes =
+        std::fs::read(wasm).map_err(|error| format!("reading {}: {error}", wasm.display()))?;
+    let (bytes, names) = crate::imports::shorten_closure_exports(&bytes)
+        .map_err(|error| format!("shortening the exports of {}: {error}", wasm.display()))?;
+    for (file, count) in [
+        (format!("{NAME}.js"), Count::AtLeastOnce),
+        (format!("{NAME}.d.ts"), Count::Once),
+        (format!("{NAME}_bg.wasm.d.ts"), Count::Once),
+    ] {
+        let path = package.join(file);
+        let text = std::fs::read_to_string(&path)
+            .map_err(|error| format!("reading {}: {error}", path.display()))?;
+        let text = crate::imports::rename_exports(&text, &names, count)
+            .map_err(|error| format!("renaming the exports in {}: {error}", path.display()))?;
+        write(&path, &text)?;
+    }
+    std::fs::write(wasm, bytes).map_err(|error| format!("writing {}: {error}", wasm.display()))
 }
 
 /// Minifies every script and stylesheet of the package in place with esbuild, which keeps the
