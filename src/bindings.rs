@@ -111,16 +111,6 @@ export function send(method, url, body, headers, timeout_ms, keepalive) {
   });
 }
 
-export function storage_keys(prefix) {
-  const storage = globalThis.localStorage;
-  const keys = [];
-  for (let index = 0; index < storage.length; index += 1) {
-    const key = storage.key(index);
-    if (key !== null && key.startsWith(prefix)) keys.push(key);
-  }
-  return keys;
-}
-
 export function storage_values(prefix) {
   const storage = globalThis.localStorage;
   const values = [];
@@ -133,10 +123,6 @@ export function storage_values(prefix) {
     } catch (_) {}
   }
   return values;
-}
-
-export function storage_read(key) {
-  return globalThis.localStorage.getItem(key);
 }
 
 export function storage_write(key, value) {
@@ -235,19 +221,11 @@ extern "C" {
         keepalive: bool,
     ) -> Promise;
 
-    /// The `localStorage` keys that start with `prefix`; throws when storage is disabled.
-    #[wasm_bindgen(catch)]
-    pub fn storage_keys(prefix: &str) -> Result<Vec<String>, JsValue>;
-
     /// The values of the `localStorage` keys that start with `prefix`, skipping any that cannot
     /// be read; throws when storage is disabled.
     // Size: one call for the outbox's reads, rather than one for the keys and one per key.
     #[wasm_bindgen(catch)]
     pub fn storage_values(prefix: &str) -> Result<Vec<String>, JsValue>;
-
-    /// `localStorage.getItem`; throws when storage is disabled.
-    #[wasm_bindgen(catch)]
-    pub fn storage_read(key: &str) -> Result<Option<String>, JsValue>;
 
     /// `localStorage.setItem`, or `removeItem` for `None`; throws when storage is disabled or
     /// full.

@@ -12,10 +12,10 @@
 use std::cell::RefCell;
 
 use js_sys::{Function, Object};
-
-use crate::bindings;
 use wasm_bindgen::JsValue;
 use web_sys::Element;
+
+use crate::bindings;
 
 /// The widget's events.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -50,6 +50,15 @@ const REACTIONS: [Reaction; 5] = [
     Reaction::Visibility,
 ];
 
+// Each reaction sits at its own number, which is what the DOM listeners pass back.
+const _: () = {
+    let mut index = 0;
+    while index < REACTIONS.len() {
+        assert!(REACTIONS[index] as usize == index);
+        index += 1;
+    }
+};
+
 /// One decision to record.
 #[derive(Debug, Clone)]
 pub struct Choice {

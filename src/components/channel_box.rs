@@ -5,9 +5,10 @@ use std::rc::Rc;
 use consent_core::Locale;
 use yew::prelude::*;
 
-use crate::components::element::{Gesture, element, fixed, flag, input, made, on, text};
+use crate::components::element::{
+    Gesture, address_error, element, fixed, flag, input, made, on, text,
+};
 use crate::state::ChannelBox;
-use crate::texts;
 use crate::widget::Widget;
 
 /// One box, disabled while `busy`.
@@ -17,15 +18,6 @@ pub fn channel_box(widget: &Rc<Widget>, item: &ChannelBox, busy: bool, locale: L
     let channel = item.channel;
     let id = AttrValue::from([&widget.id_prefix, "-", channel.as_str()].concat());
     let error_id = AttrValue::from([&id, "-error"].concat());
-    let error = item.error.map(|code| {
-        element(
-            "p",
-            &["class", "id"],
-            Box::new([fixed("iys-consent__error"), made(error_id.clone())]),
-            vec![text(texts::recipient_error(locale, code))],
-        )
-        .into()
-    });
     let invalid = item.error.is_some();
     element(
         "div",
@@ -49,7 +41,11 @@ pub fn channel_box(widget: &Rc<Widget>, item: &ChannelBox, busy: bool, locale: L
                     made(["iys-consent-", channel.as_str()].concat()),
                     flag(busy, "disabled"),
                     flag(invalid, "true"),
-                    if invalid { made(error_id) } else { None },
+                    if invalid {
+                        made(error_id.clone())
+                    } else {
+                        None
+                    },
                 ]),
                 None,
                 Some(item.ticked),
@@ -62,7 +58,7 @@ pub fn channel_box(widget: &Rc<Widget>, item: &ChannelBox, busy: bool, locale: L
                 vec![text(widget.consent_text(channel))],
             )
             .into(),
-            error.unwrap_or_default(),
+            address_error(&error_id, locale, item.error),
         ],
     )
     .into()

@@ -7,7 +7,7 @@ use yew::prelude::*;
 
 use crate::components::channel_box::channel_box;
 use crate::components::element::{
-    Gesture, Value, element, fixed, flag, input, listening, made, on, text,
+    Gesture, Value, address_error, element, fixed, flag, input, listening, made, on, text,
 };
 use crate::components::status_line::status_line;
 use crate::state::{Field, State, Status};
@@ -54,15 +54,6 @@ fn text_field(widget: &Rc<Widget>, state: &State, field: Field) -> Html {
     };
     let id = AttrValue::from([&widget.id_prefix, "-", suffix].concat());
     let error_id = AttrValue::from([&id, "-error"].concat());
-    let message = error.map(|code| {
-        element(
-            "p",
-            &["class", "id"],
-            Box::new([fixed("iys-consent__error"), made(error_id.clone())]),
-            vec![text(texts::recipient_error(locale, code))],
-        )
-        .into()
-    });
     element(
         "div",
         &["class"],
@@ -93,7 +84,7 @@ fn text_field(widget: &Rc<Widget>, state: &State, field: Field) -> Html {
                     flag(kind == "tel", "tel"),
                     flag(error.is_some(), "true"),
                     if error.is_some() {
-                        made(error_id)
+                        made(error_id.clone())
                     } else {
                         None
                     },
@@ -102,7 +93,7 @@ fn text_field(widget: &Rc<Widget>, state: &State, field: Field) -> Html {
                 None,
                 on(widget, Gesture::Type(field)),
             ),
-            message.unwrap_or_default(),
+            address_error(&error_id, locale, error),
         ],
     )
     .into()

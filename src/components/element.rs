@@ -8,7 +8,7 @@
 
 use std::rc::Rc;
 
-use consent_core::{Channel, RecipientType};
+use consent_core::{Channel, Locale, RecipientType};
 use wasm_bindgen::JsCast;
 use web_sys::HtmlInputElement;
 use yew::virtual_dom::{
@@ -18,6 +18,7 @@ use yew::virtual_dom::{
 use yew::{Html, NodeRef};
 
 use crate::state::Field;
+use crate::texts;
 use crate::widget::Widget;
 
 /// An attribute's value, or `None` to leave the attribute out.
@@ -103,6 +104,21 @@ pub fn input(
         listeners(Some(listener)),
     )
     .into()
+}
+
+/// The paragraph that says why the address of a box or a field does not fit, under the id its
+/// input names in `aria-describedby`; nothing when it fits.
+pub fn address_error(id: &AttrValue, locale: Locale, code: Option<&str>) -> Html {
+    code.map(|code| {
+        element(
+            "p",
+            &["class", "id"],
+            Box::new([fixed("iys-consent__error"), made(id.clone())]),
+            vec![text(texts::recipient_error(locale, code))],
+        )
+        .into()
+    })
+    .unwrap_or_default()
 }
 
 /// A text node.

@@ -7,7 +7,9 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::wasm_bindgen_test;
 
-use crate::{checkbox, collect, find, fresh_host, options, pause, prop, settle};
+use crate::{
+    checkbox, collect, find, fresh_host, options, pause, prop, settle, storage_keys, storage_read,
+};
 
 #[allow(
     clippy::option_env_unwrap,
@@ -293,7 +295,7 @@ async fn answers_that_say_the_setup_is_wrong_keep_every_record_queued() {
         for id in &ids {
             let key = format!("{}{id}", iys_consent::outbox::STORAGE_PREFIX);
             assert!(
-                bindings::storage_read(&key).unwrap().is_some(),
+                storage_read(&key).unwrap().is_some(),
                 "{action}: record {id} left the outbox"
             );
         }
@@ -338,7 +340,7 @@ async fn a_refused_connection_keeps_the_records_queued_on_the_device() {
     assert_eq!(prop(&widget.state().unwrap(), "pending"), 2);
     for id in ids_of(&result) {
         let key = format!("{}{id}", iys_consent::outbox::STORAGE_PREFIX);
-        let stored = bindings::storage_read(&key).unwrap();
+        let stored = storage_read(&key).unwrap();
         assert!(
             stored.is_some_and(|entry| entry.contains(&id)),
             "record {id} is not in localStorage"
@@ -363,10 +365,9 @@ async fn the_next_page_load_resumes_a_send_cut_short() {
     first.destroy();
     drop(promise);
     let second = headless(&endpoint, "");
-    let ids: Vec<String> = bindings::storage_keys(iys_consent::outbox::STORAGE_PREFIX)
-        .unwrap()
+    let ids: Vec<String> = storage_keys(iys_consent::outbox::STORAGE_PREFIX)
         .iter()
-        .filter_map(|key| bindings::storage_read(key).unwrap())
+        .filter_map(|key| storage_read(key).unwrap())
         .map(|text| JSON::parse(&text).unwrap())
         .filter(|entry| prop(entry, "endpoint") == endpoint.as_str())
         .map(|entry| prop(&entry, "id").as_string().unwrap())
@@ -465,10 +466,7 @@ async fn with_storage_disabled_records_are_still_sent() {
         "if (globalThis.__iysSaved) { Object.defineProperty(window, 'localStorage', globalThis.__iysSaved); } else { delete window.localStorage; }",
     );
     block.call0(&JsValue::NULL).unwrap();
-    assert!(
-        bindings::storage_read("x").is_err(),
-        "storage is not blocked"
-    );
+    assert!(storage_read("x").is_err(), "storage is not blocked");
     let scenario = scenario("disabled");
     let widget = headless(&endpoint(&scenario), "");
     let errors = collect(&widget, "iys:error");
@@ -497,8 +495,8 @@ fn page_goes_away(endpoint: &str) {
 /// mounted on the test page hears a page going away, so only `endpoint`'s records may go then,
 /// and other tests' leftovers cannot use up the browser's budget for `keepalive` requests.
 fn only_outbox_of(endpoint: &str) {
-    for key in bindings::storage_keys(iys_consent::outbox::STORAGE_PREFIX).unwrap() {
-        let entry = JSON::parse(&bindings::storage_read(&key).unwrap().unwrap()).unwrap();
+    for key in storage_keys(iys_consent::outbox::STORAGE_PREFIX) {
+        let entry = JSON::parse(&storage_read(&key).unwrap().unwrap()).unwrap();
         if prop(&entry, "endpoint") != endpoint {
             bindings::storage_write(&key, None).unwrap();
         }
@@ -640,7 +638,7 @@ async fn entries_in_the_forms_earlier_versions_stored_are_read_and_kept() {
         "invalid_recipient"
     );
     assert_eq!(
-        bindings::storage_read(&garbled_key).unwrap().as_deref(),
+        storage_read(&garbled_key).unwrap().as_deref(),
         Some("{\"id\":\"garbled\","),
         "what does not read stays as it was"
     );
@@ -1043,7 +1041,7 @@ async fn a_record_names_the_language_its_text_was_shown_in() {
     .await;
     let ids = ids_of(&result);
     let key = format!("{}{}", iys_consent::outbox::STORAGE_PREFIX, ids[0]);
-    let entry = JSON::parse(&bindings::storage_read(&key).unwrap().unwrap()).unwrap();
+    let entry = JSON::parse(&storage_read(&key).unwrap().unwrap()).unwrap();
     let evidence = prop(&prop(&entry, "record"), "evidence");
     assert_eq!(prop(&evidence, "locale"), "en");
     assert!(
@@ -1075,7 +1073,7 @@ async fn each_decision_keeps_the_text_it_was_shown_with() {
         .iter()
         .map(|id| {
             let key = format!("{}{id}", iys_consent::outbox::STORAGE_PREFIX);
-            let entry = JSON::parse(&bindings::storage_read(&key).unwrap().unwrap()).unwrap();
+            let entry = JSON::parse(&storage_read(&key).unwrap().unwrap()).unwrap();
             let record = prop(&entry, "record");
             assert_eq!(prop(&record, "id"), id.as_str());
             prop(&prop(&record, "evidence"), "text")

@@ -53,6 +53,28 @@ pub fn options(json: &str) -> JsValue {
     JSON::parse(json).unwrap_or_else(|_| panic!("bad test options {json}"))
 }
 
+/// The test page's `localStorage`; an error when the page blocks it.
+fn storage() -> Result<web_sys::Storage, JsValue> {
+    web_sys::window()
+        .unwrap()
+        .local_storage()?
+        .ok_or_else(|| JsValue::from_str("this page has no localStorage"))
+}
+
+/// The `localStorage` keys that start with `prefix`.
+pub fn storage_keys(prefix: &str) -> Vec<String> {
+    let storage = storage().unwrap();
+    (0..storage.length().unwrap())
+        .filter_map(|index| storage.key(index).unwrap())
+        .filter(|key| key.starts_with(prefix))
+        .collect()
+}
+
+/// `localStorage.getItem`; an error when the page blocks storage.
+pub fn storage_read(key: &str) -> Result<Option<String>, JsValue> {
+    storage()?.get_item(key)
+}
+
 /// A property of a JS value.
 pub fn prop(value: &JsValue, key: &str) -> JsValue {
     Reflect::get(value, &key.into()).unwrap()

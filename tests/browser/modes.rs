@@ -6,7 +6,9 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::wasm_bindgen_test;
 use web_sys::{Element, HtmlElement, HtmlInputElement};
 
-use crate::{checkbox, collect, document, find, fresh_host, options, prop, settle, type_into};
+use crate::{
+    checkbox, collect, document, find, fresh_host, options, prop, settle, storage_keys, type_into,
+};
 
 const ENDPOINT: &str = "http://127.0.0.1:9/v1/consents";
 
@@ -414,11 +416,7 @@ async fn a_destroyed_widget_hears_nothing_of_the_page() {
     window
         .add_event_listener_with_callback("error", on_error.as_ref().unchecked_ref())
         .unwrap();
-    let stored = || {
-        iys_consent::bindings::storage_keys(iys_consent::outbox::STORAGE_PREFIX)
-            .unwrap()
-            .len()
-    };
+    let stored = || storage_keys(iys_consent::outbox::STORAGE_PREFIX).len();
     let before = stored();
     let fire = |target: &web_sys::EventTarget, kind: &str| {
         target

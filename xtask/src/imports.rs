@@ -319,8 +319,34 @@ mod tests {
         ])
     }
 
-    /// A module with one function type, the given imports (module, name and what is
-    /// imported, encoded), and a custom section after them.
+    /// A module with one function type, the section `id` with `body`, and a custom section
+    /// after them.
+    fn module_with(id: u8, body: &[u8]) -> Vec<u8> {
+        let mut wasm = b"\0asm\x01\0\0\0".to_vec();
+        wasm.extend_from_slice(&[1, 4, 1, 0x60, 0, 0]);
+        wasm.push(id);
+        write_unsigned(&mut wasm, body.len());
+        wasm.extend_from_slice(body);
+        wasm.extend_from_slice(&[0, 4, 3, b'n', b'o', b'w']);
+        wasm
+    }
+
+    /// A reader at the number of entries of `wasm`'s section `id`.
+    fn section(wasm: &[u8], id: u8) -> (Reader<'_>, usize) {
+        let mut reader = Reader { bytes: wasm, at: 8 };
+        loop {
+            let found = reader.byte().unwrap();
+            let size = reader.unsigned().unwrap();
+            let body = reader.take(size).unwrap();
+            if found == id {
+                let mut section = Reader { bytes: body, at: 0 };
+                let count = section.unsigned().unwrap();
+                return (section, count);
+            }
+        }
+    }
+
+    /// A module with the given imports (module, name and what is imported, encoded).
     fn module_of(imports: &[(&str, &str, &[u8])]) -> Vec<u8> {
         let mut section = Vec::new();
         write_unsigned(&mut section, imports.len());
@@ -329,35 +355,20 @@ mod tests {
             write_name(&mut section, field);
             section.extend_from_slice(description);
         }
-        let mut wasm = b"\0asm\x01\0\0\0".to_vec();
-        wasm.extend_from_slice(&[1, 4, 1, 0x60, 0, 0]);
-        wasm.push(2);
-        write_unsigned(&mut wasm, section.len());
-        wasm.extend_from_slice(&section);
-        wasm.extend_from_slice(&[0, 4, 3, b'n', b'o', b'w']);
-        wasm
+        module_with(2, &section)
     }
 
     /// Every import's module and name, read back from the module's import section.
     fn imports_of(wasm: &[u8]) -> Vec<(String, String)> {
-        let mut reader = Reader { bytes: wasm, at: 8 };
-        loop {
-            let id = reader.byte().unwrap();
-            let size = reader.unsigned().unwrap();
-            let body = reader.take(size).unwrap();
-            if id == 2 {
-                let mut section = Reader { bytes: body, at: 0 };
-                let count = section.unsigned().unwrap();
-                return (0..count)
-                    .map(|_| {
-                        let module = section.name().unwrap().to_owned();
-                        let field = section.name().unwrap().to_owned();
-                        section.skip_import_description().unwrap();
-                        (module, field)
-                    })
-                    .collect();
-            }
-        }
+        let (mut section, count) = section(wasm, 2);
+        (0..count)
+            .map(|_| {
+                let module = section.name().unwrap().to_owned();
+                let field = section.name().unwrap().to_owned();
+                section.skip_import_description().unwrap();
+                (module, field)
+            })
+            .collect()
     }
 
     #[test]
@@ -428,7 +439,7 @@ mod tests {
         assert_eq!(fields, ["a", "b", "a"]);
     }
 
-    /// A module exporting a function under each of `names`, then a custom section.
+    /// A module exporting a function under each of `names`.
     fn exporting(names: &[&str]) -> Vec<u8> {
         let mut section = Vec::new();
         write_unsigned(&mut section, names.len());
@@ -436,35 +447,20 @@ mod tests {
             write_name(&mut section, name);
             section.extend_from_slice(&[0, 0]);
         }
-        let mut wasm = b"\0asm\x01\0\0\0".to_vec();
-        wasm.extend_from_slice(&[1, 4, 1, 0x60, 0, 0]);
-        wasm.push(7);
-        write_unsigned(&mut wasm, section.len());
-        wasm.extend_from_slice(&section);
-        wasm.extend_from_slice(&[0, 4, 3, b'n', b'o', b'w']);
-        wasm
+        module_with(7, &section)
     }
 
     /// Every export's name, read back from the module's export section.
     fn exports_of(wasm: &[u8]) -> Vec<String> {
-        let mut reader = Reader { bytes: wasm, at: 8 };
-        loop {
-            let id = reader.byte().unwrap();
-            let size = reader.unsigned().unwrap();
-            let body = reader.take(size).unwrap();
-            if id == 7 {
-                let mut section = Reader { bytes: body, at: 0 };
-                let count = section.unsigned().unwrap();
-                return (0..count)
-                    .map(|_| {
-                        let name = section.name().unwrap().to_owned();
-                        section.byte().unwrap();
-                        section.unsigned().unwrap();
-                        name
-                    })
-                    .collect();
-            }
-        }
+        let (mut section, count) = section(wasm, 7);
+        (0..count)
+            .map(|_| {
+                let name = section.name().unwrap().to_owned();
+                section.byte().unwrap();
+                section.unsigned().unwrap();
+                name
+            })
+            .collect()
     }
 
     #[test]
